@@ -1,0 +1,148 @@
+"""Audit events and their hash chain.
+
+Each record stores the hash of the one before it and the SHA-256 of (previous hash + its own
+canonical content), so an edited, removed or reordered row breaks the chain at that row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+# The exported columns, in order. Documented in README ("Audit trail").
+COLUMNS = (
+    "seq",
+    "event_id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "outcome",
+    "service",
+    "environment",
+    "release_id",
+    "version_from",
+    "version_to",
+    "rule",
+    "reason",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: datetime
+    actor_id: str
+    action: str
+    outcome: str = "ok"
+    actor_name: str = ""
+    service: str = ""
+    environment: str = ""
+    release_id: int | None = None
+    version_from: str = ""
+    version_to: str = ""
+    rule: str = ""
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    event_id: str
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+    def as_row(self) -> dict[str, Any]:
+        e = self.event
+        return {
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "at": format_time(e.at),
+            "actor_id": e.actor_id,
+            "actor_name": e.actor_name,
+            "action": e.action,
+            "outcome": e.outcome,
+            "service": e.service,
+            "environment": e.environment,
+            "release_id": e.release_id,
+            "version_from": e.version_from,
+            "version_to": e.version_to,
+            "rule": e.rule,
+            "reason": e.reason,
+            "details": e.details,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def format_time(moment: datetime) -> str:
+    """UTC with microseconds; naive datetimes (SQLite hands those back) are taken as UTC."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(seq: int, event_id: str, event: AuditEvent) -> bytes:
+    content = {
+        "seq": seq,
+        "event_id": event_id,
+        "at": format_time(event.at),
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "action": event.action,
+        "outcome": event.outcome,
+        "service": event.service,
+        "environment": event.environment,
+        "release_id": event.release_id,
+        "version_from": event.version_from,
+        "version_to": event.version_to,
+        "rule": event.rule,
+        "reason": event.reason,
+        "details": event.details,
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, seq: int, event_id: str, event: AuditEvent) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(seq, event_id, event)).hexdigest()
+
+
+def seal(prev: tuple[int, str], event_id: str, event: AuditEvent) -> AuditRecord:
+    """The record that follows `prev` = (last seq, last hash)."""
+    seq = prev[0] + 1
+    normalized = replace(event, details=json.loads(json.dumps(event.details, default=str)))
+    return AuditRecord(seq, event_id, normalized, prev[1], chain_hash(prev[1], seq, event_id, normalized))
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    why: str
+
+
+def verify(records: Iterable[AuditRecord], *, start: tuple[int, str] = (0, GENESIS_HASH)) -> ChainBreak | None:
+    """The first broken link in `records` (ordered by seq), or None when the chain holds."""
+    expected_seq, expected_prev = start[0] + 1, start[1]
+    for record in records:
+        if record.seq != expected_seq:
+            why = (
+                f"missing record(s) {expected_seq}..{record.seq - 1}"
+                if record.seq > expected_seq
+                else f"sequence {record.seq} out of order (expected {expected_seq})"
+            )
+            return ChainBreak(expected_seq, why)
+        if record.prev_hash != expected_prev:
+            return ChainBreak(record.seq, "prev_hash does not match the previous record: removed or reordered")
+        if chain_hash(record.prev_hash, record.seq, record.event_id, record.event) != record.hash:
+            return ChainBreak(record.seq, "content does not match its hash: edited")
+        expected_seq, expected_prev = record.seq + 1, record.hash
+    return None

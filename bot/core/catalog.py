@@ -1,0 +1,273 @@
+"""The catalog: services, environments, roles and backends, declared as code.
+
+Pure data and validation. Loading a file (and mapping errors to lines) lives in
+bot/catalog_file.py; secrets never live here: backends name environment variables instead.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.core.durations import parse_duration
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+SECRET_KEY_HINTS = ("token", "secret", "password", "apikey", "api_key", "private_key")
+
+
+class Role(StrEnum):
+    DEPLOYER = "deployer"
+    APPROVER = "approver"
+    ONCALL = "oncall"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+class StrategyName(StrEnum):
+    CANARY = "canary"
+    BLUE_GREEN = "blue-green"
+    ROLLING = "rolling"
+    FEATURE_FLAG = "feature-flag"
+
+
+Seconds = Annotated[int, Field(ge=0)]
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    order: int = 0
+    aliases: tuple[str, ...] = ()
+    approvals: int = Field(default=0, ge=0, le=10)
+    production: bool = False
+    auto_rollback: bool = True
+
+    @field_validator("aliases")
+    @classmethod
+    def _lower_aliases(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(alias.lower() for alias in aliases)
+
+
+class CanaryPlan(_Strict):
+    steps: tuple[int, ...] = (10, 50, 100)
+    bake: Seconds = 300
+
+    _bake = field_validator("bake", mode="before")(_duration)
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        return _check_percent_steps(steps)
+
+
+class BlueGreenPlan(_Strict):
+    verify: Seconds = 300
+    keep_blue: Seconds = 600
+
+    _verify = field_validator("verify", "keep_blue", mode="before")(_duration)
+
+
+class RollingPlan(_Strict):
+    batches: int = Field(default=3, ge=1, le=20)
+    bake: Seconds = 120
+
+    _bake = field_validator("bake", mode="before")(_duration)
+
+
+class FeatureFlagPlan(_Strict):
+    steps: tuple[int, ...] = (25, 50, 100)
+    bake: Seconds = 300
+
+    _bake = field_validator("bake", mode="before")(_duration)
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        return _check_percent_steps(steps)
+
+
+def _check_percent_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
+    if not steps:
+        raise ValueError("needs at least one step")
+    if any(not 0 < step <= 100 for step in steps):
+        raise ValueError("each step is a percentage between 1 and 100")
+    if list(steps) != sorted(set(steps)):
+        raise ValueError("steps must be strictly ascending")
+    if steps[-1] != 100:
+        raise ValueError("the last step must be 100")
+    return steps
+
+
+class Metric(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    max: float | None = None
+    min: float | None = None
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> Metric:
+        if self.max is None and self.min is None:
+            raise ValueError(f"metric {self.name!r} needs a threshold: max or min")
+        return self
+
+
+class Analysis(_Strict):
+    interval: Seconds = 60
+    failure_limit: int = Field(default=0, ge=0)
+    metrics: tuple[Metric, ...] = ()
+
+    _interval = field_validator("interval", mode="before")(_duration)
+
+
+class BackendRefs(_Strict):
+    ci: str = "simulated"
+    deployer: str = "simulated"
+    monitor: str = "simulated"
+    flags: str = "simulated"
+
+
+class Service(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    repository: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    environments: tuple[str, ...]
+    default_environment: str | None = None
+    default_strategy: StrategyName = StrategyName.CANARY
+    canary: CanaryPlan = CanaryPlan()
+    blue_green: BlueGreenPlan = Field(default=BlueGreenPlan(), alias="blue-green")
+    rolling: RollingPlan = RollingPlan()
+    feature_flag: FeatureFlagPlan = Field(default=FeatureFlagPlan(), alias="feature-flag")
+    analysis: Analysis = Analysis()
+    backends: BackendRefs = BackendRefs()
+    concurrent_releases: bool = False
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def first_environment(self) -> str:
+        return self.default_environment or self.environments[0]
+
+
+class Backend(_Strict):
+    """A named integration instance. `settings` are adapter specific; secrets are named by
+    `*_env` / `*_file` keys that point at environment variables or files."""
+
+    type: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    settings: dict[str, Any] = {}
+
+    @field_validator("settings")
+    @classmethod
+    def _no_inline_secrets(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        for key, value in settings.items():
+            lowered = key.lower()
+            if lowered.endswith(("_env", "_file")):
+                continue
+            if any(hint in lowered for hint in SECRET_KEY_HINTS) and value not in (None, ""):
+                raise ValueError(
+                    f"{key!r} looks like a secret; secrets never live in the catalog: "
+                    f"name an environment variable with {key}_env instead"
+                )
+        return settings
+
+
+class Catalog(_Strict):
+    """Environments and services are mappings keyed by name, as they are written in YAML, so a
+    validation error's location is the path to the offending line."""
+
+    version: Literal[1] = 1
+    environments: dict[str, Environment]
+    services: dict[str, Service]
+    roles: dict[Role, tuple[str, ...]] = {}
+    backends: dict[str, Backend] = {"simulated": Backend(type="simulated")}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for section in ("environments", "services"):
+            entries = data.get(section)
+            if isinstance(entries, dict):
+                data[section] = {
+                    key: ({"name": key, **value} if isinstance(value, dict) else value)
+                    for key, value in entries.items()
+                }
+        return data
+
+    @field_validator("roles")
+    @classmethod
+    def _user_ids(cls, roles: dict[Role, tuple[str, ...]]) -> dict[Role, tuple[str, ...]]:
+        for role, users in roles.items():
+            for user in users:
+                if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                    raise ValueError(f"{role.value}: {user!r} is not a Slack user ID like U0ALICE")
+        return roles
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Catalog:
+        env_names = list(self.environments)
+        for section in (self.environments, self.services):
+            for key, entry in section.items():
+                if entry.name != key:
+                    raise ValueError(f"{key!r} has name {entry.name!r}: leave the name out")
+        aliases: dict[str, str] = {}
+        for env in self.environments.values():
+            for alias in (env.name, *env.aliases):
+                if alias in aliases and aliases[alias] != env.name:
+                    raise ValueError(
+                        f"environment alias {alias!r} names both {aliases[alias]!r} and {env.name!r}"
+                    )
+                aliases[alias] = env.name
+        for svc in self.services.values():
+            if not svc.environments:
+                raise ValueError(f"service {svc.name!r} needs at least one environment")
+            for env in svc.environments:
+                if env not in env_names:
+                    raise ValueError(
+                        f"service {svc.name!r} lists unknown environment {env!r} "
+                        f"(declared: {', '.join(env_names)})"
+                    )
+            if svc.default_environment and svc.default_environment not in svc.environments:
+                raise ValueError(
+                    f"service {svc.name!r}: default_environment {svc.default_environment!r} "
+                    "is not one of its environments"
+                )
+            for kind, ref in svc.backends.model_dump().items():
+                if ref not in self.backends:
+                    raise ValueError(
+                        f"service {svc.name!r}: {kind} backend {ref!r} is not declared under backends"
+                    )
+        return self
+
+    # Look-ups used across the bot.
+
+    def service(self, name: str) -> Service | None:
+        return self.services.get(name.lower())
+
+    def environment(self, name_or_alias: str) -> Environment | None:
+        wanted = name_or_alias.lower()
+        for env in self.environments.values():
+            if wanted == env.name or wanted in env.aliases:
+                return env
+        return None
+
+    def ordered_environments(self) -> list[Environment]:
+        return sorted(self.environments.values(), key=lambda env: (env.order, env.name))
+
+    def roles_of(self, user_id: str) -> frozenset[Role]:
+        return frozenset(role for role, users in self.roles.items() if user_id in users)
+
+    def users_with(self, role: Role) -> tuple[str, ...]:
+        return self.roles.get(role, ())

@@ -1,0 +1,311 @@
+"""Slash command text -> a typed command, or a UsageError that says what was wrong.
+
+The grammar is forgiving: words may come in any order after the service, case does not
+matter, `10%` and `10` are the same, and environment aliases from the catalog (`prod`) work.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from bot.core.catalog import Catalog, Service, StrategyName
+from bot.core.strategies import StrategyChoice
+
+VERSION = re.compile(r"^(v?\d+(\.\d+){1,3}([-+][0-9A-Za-z.-]+)?|[0-9a-f]{7,40})$", re.IGNORECASE)
+PERCENT = re.compile(r"^(\d{1,3})%?$")
+RELEASE_ID = re.compile(r"^#?(\d+)$")
+ENV_PREPOSITIONS = {"to", "in", "into", "on", "env", "environment"}
+STRATEGY_WORDS = {
+    "canary": StrategyName.CANARY,
+    "blue-green": StrategyName.BLUE_GREEN,
+    "bluegreen": StrategyName.BLUE_GREEN,
+    "blue/green": StrategyName.BLUE_GREEN,
+    "bg": StrategyName.BLUE_GREEN,
+    "rolling": StrategyName.ROLLING,
+    "flag": StrategyName.FEATURE_FLAG,
+    "feature-flag": StrategyName.FEATURE_FLAG,
+    "ff": StrategyName.FEATURE_FLAG,
+}
+RELEASE_ACTIONS = ("promote", "pause", "resume", "abort")
+
+
+class UsageError(Exception):
+    def __init__(self, problem: str, example: str, topic: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.example = example
+        self.topic = topic
+
+    def __str__(self) -> str:
+        return f"{self.problem}\nFor example: `{self.example}`"
+
+
+@dataclass(frozen=True)
+class Deploy:
+    service: str
+    environment: str
+    strategy: StrategyChoice
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class RollbackCommand:
+    service: str
+    environment: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseAction:
+    action: str
+    release_id: int | None = None
+    service: str | None = None
+    environment: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Status:
+    release_id: int | None = None
+    service: str | None = None
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class ListActive:
+    pass
+
+
+@dataclass(frozen=True)
+class History:
+    service: str | None = None
+    environment: str | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str = ""
+
+
+Command = Deploy | RollbackCommand | ReleaseAction | Status | ListActive | History | Help
+
+DEPLOY_EXAMPLE = "/deploy checkout canary 10% to production"
+
+
+def parse(command: str, text: str, catalog: Catalog) -> Command:
+    name = command.strip().lstrip("/").lower()
+    words = text.split()
+    match name:
+        case "deploy":
+            return _parse_deploy(words, catalog)
+        case "rollback":
+            return _parse_rollback(words, catalog)
+        case "release":
+            return _parse_release(words, catalog)
+    raise UsageError(f"I don't know the command `/{name}`.", "/release help")
+
+
+def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
+    if not words:
+        raise UsageError("Which service should I deploy?", DEPLOY_EXAMPLE, "deploy")
+    service = _service(words[0], catalog, DEPLOY_EXAMPLE)
+    environment: str | None = None
+    version: str | None = None
+    strategy: StrategyName | None = None
+    percent: int | None = None
+    flag: str | None = None
+    batches: int | None = None
+    rest = words[1:]
+    i = 0
+    while i < len(rest):
+        word, lowered = rest[i], rest[i].lower()
+        following = rest[i + 1] if i + 1 < len(rest) else None
+        if lowered in ENV_PREPOSITIONS:
+            if following is None:
+                raise UsageError(f"`{word}` needs an environment after it.", DEPLOY_EXAMPLE, "deploy")
+            environment = _environment(following, service, catalog, DEPLOY_EXAMPLE)
+            i += 2
+            continue
+        if lowered in STRATEGY_WORDS:
+            strategy = _once(strategy, STRATEGY_WORDS[lowered], "strategy")
+            if strategy is StrategyName.FEATURE_FLAG:
+                if following is None or _is_number(following):
+                    raise UsageError(
+                        "The flag strategy needs the flag's name.",
+                        "/deploy checkout flag new-cart 25%",
+                        "deploy",
+                    )
+                flag = following.lower()
+                i += 2
+                continue
+            i += 1
+            continue
+        if lowered == "batches" or lowered == "batch":
+            i += 1
+            continue
+        if (match := PERCENT.match(lowered)) and not VERSION.match(lowered):
+            number = int(match.group(1))
+            if strategy is StrategyName.ROLLING and not word.endswith("%"):
+                batches = _bounded(number, 1, 20, "batches")
+            else:
+                percent = _bounded(number, 1, 100, "percent")
+            i += 1
+            continue
+        if lowered == "latest":
+            i += 1
+            continue
+        if VERSION.match(word):
+            if version is not None:
+                raise UsageError(
+                    f"Two versions given: `{version}` and `{word}`.", DEPLOY_EXAMPLE, "deploy"
+                )
+            version = word
+            i += 1
+            continue
+        if catalog.environment(lowered) is not None:
+            environment = _environment(word, service, catalog, DEPLOY_EXAMPLE)
+            i += 1
+            continue
+        raise UsageError(
+            f"I don't understand `{word}` in this deploy. I expect a version (v1.4.2 or a commit), "
+            "a strategy (canary, blue-green, rolling, flag NAME), a percentage and `to ENVIRONMENT`.",
+            DEPLOY_EXAMPLE,
+            "deploy",
+        )
+    chosen = strategy or service.default_strategy
+    if percent is not None and chosen in (StrategyName.BLUE_GREEN, StrategyName.ROLLING):
+        raise UsageError(
+            f"A percentage does not apply to {chosen.value}; it moves all traffic at once "
+            "or in batches.",
+            "/deploy checkout rolling 4 batches",
+            "deploy",
+        )
+    if chosen is StrategyName.FEATURE_FLAG and flag is None:
+        raise UsageError(
+            "The flag strategy needs the flag's name.", "/deploy checkout flag new-cart 25%", "deploy"
+        )
+    return Deploy(
+        service=service.name,
+        environment=environment or service.first_environment,
+        strategy=StrategyChoice(chosen, start_percent=percent, flag=flag, batches=batches),
+        version=version,
+    )
+
+
+def _parse_rollback(words: list[str], catalog: Catalog) -> RollbackCommand:
+    example = "/rollback checkout production"
+    if not words:
+        raise UsageError("Which service should I roll back?", example, "rollback")
+    service = _service(words[0], catalog, example)
+    environment = None
+    rest = words[1:]
+    if rest and rest[0].lower() in ENV_PREPOSITIONS:
+        rest = rest[1:]
+        if not rest:
+            raise UsageError("Which environment?", example, "rollback")
+    if rest and catalog.environment(rest[0]) is not None:
+        environment = _environment(rest[0], service, catalog, example)
+        rest = rest[1:]
+    if rest and rest[0].lower() in ("because", "-", "--", "reason:"):
+        rest = rest[1:]
+    return RollbackCommand(service=service.name, environment=environment, reason=" ".join(rest))
+
+
+def _parse_release(words: list[str], catalog: Catalog) -> Command:
+    if not words:
+        return Help()
+    sub, rest = words[0].lower(), words[1:]
+    match sub:
+        case "help" | "?":
+            return Help(topic=rest[0].lower() if rest else "")
+        case "list" | "active" | "ls":
+            return ListActive()
+        case "status":
+            release_id, service, environment, _ = _target(rest, catalog, "/release status checkout")
+            return Status(release_id=release_id, service=service, environment=environment)
+        case "history":
+            limit = 10
+            if rest and rest[-1].isdigit():
+                limit = _bounded(int(rest[-1]), 1, 50, "history length")
+                rest = rest[:-1]
+            _, service, environment, _ = _target(rest, catalog, "/release history checkout production")
+            return History(service=service, environment=environment, limit=limit)
+        case action if action in RELEASE_ACTIONS:
+            example = f"/release {action} checkout production"
+            release_id, service, environment, reason = _target(rest, catalog, example, allow_reason=True)
+            if release_id is None and service is None:
+                raise UsageError(f"Which release should I {action}? Name it or its service.",
+                                 f"/release {action} #12", "release")
+            return ReleaseAction(action, release_id, service, environment, reason)
+    suggestion = difflib.get_close_matches(sub, ["help", "list", "status", "history", *RELEASE_ACTIONS], 1)
+    hint = f" Did you mean `{suggestion[0]}`?" if suggestion else ""
+    raise UsageError(f"`/release {sub}` is not a release command.{hint}", "/release help", "release")
+
+
+def _target(
+    words: list[str], catalog: Catalog, example: str, allow_reason: bool = False
+) -> tuple[int | None, str | None, str | None, str]:
+    """`#12` | `12` | `SERVICE [ENV]`, then (optionally) a free-text reason."""
+    if not words:
+        return None, None, None, ""
+    if match := RELEASE_ID.match(words[0]):
+        reason = " ".join(words[1:])
+        if reason and not allow_reason:
+            raise UsageError(f"Unexpected `{reason}` after the release number.", example)
+        return int(match.group(1)), None, None, reason
+    service = _service(words[0], catalog, example)
+    rest = words[1:]
+    if rest and rest[0].lower() in ENV_PREPOSITIONS:
+        rest = rest[1:]
+    environment = None
+    if rest and catalog.environment(rest[0]) is not None:
+        environment = _environment(rest[0], service, catalog, example)
+        rest = rest[1:]
+    if rest and not allow_reason:
+        raise UsageError(f"I don't understand `{' '.join(rest)}` here.", example)
+    return None, service.name, environment, " ".join(rest)
+
+
+def _service(word: str, catalog: Catalog, example: str) -> Service:
+    service = catalog.service(word)
+    if service is not None:
+        return service
+    names = sorted(catalog.services)
+    close = difflib.get_close_matches(word.lower(), names, 1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    raise UsageError(
+        f"I don't know a service called `{word}`.{hint} Known services: {', '.join(names)}.", example
+    )
+
+
+def _environment(word: str, service: Service, catalog: Catalog, example: str) -> str:
+    env = catalog.environment(word)
+    if env is None:
+        known = ", ".join(e.name for e in catalog.ordered_environments())
+        raise UsageError(f"I don't know an environment called `{word}`. Known: {known}.", example)
+    if env.name not in service.environments:
+        raise UsageError(
+            f"{service.name} is not deployed to {env.name}; its environments are "
+            f"{', '.join(service.environments)}.",
+            example,
+        )
+    return env.name
+
+
+def _once(current: StrategyName | None, new: StrategyName, what: str) -> StrategyName:
+    if current is not None and current is not new:
+        raise UsageError(f"Pick one {what}: `{current.value}` or `{new.value}`.", DEPLOY_EXAMPLE)
+    return new
+
+
+def _bounded(number: int, low: int, high: int, what: str) -> int:
+    if not low <= number <= high:
+        raise UsageError(f"{number} is not a valid {what}: use {low} to {high}.", DEPLOY_EXAMPLE)
+    return number
+
+
+def _is_number(word: str) -> bool:
+    return bool(PERCENT.match(word))

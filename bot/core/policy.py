@@ -1,0 +1,140 @@
+"""Who may do what: pure decisions from (actor, action, target, catalog, database facts, time).
+
+Every command and click goes through `decide` before anything changes; each Decision names the
+rule that decided it and, when refused, what would make it pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.core.catalog import Catalog, Role
+from bot.core.release import Release
+
+
+class Act(StrEnum):
+    DEPLOY = "deploy"
+    APPROVE = "approve"
+    REJECT = "reject"
+    PROMOTE = "promote"
+    PAUSE = "pause"
+    RESUME = "resume"
+    ABORT = "abort"
+    ROLLBACK = "rollback"
+    VIEW = "view"
+    AUDIT_EXPORT = "audit_export"
+
+
+ROLE_GRANTS: dict[Act, frozenset[Role]] = {
+    Act.DEPLOY: frozenset({Role.DEPLOYER, Role.ADMIN}),
+    Act.APPROVE: frozenset({Role.APPROVER, Role.ADMIN}),
+    Act.REJECT: frozenset({Role.APPROVER, Role.ADMIN}),
+    Act.PROMOTE: frozenset({Role.DEPLOYER, Role.ADMIN}),
+    Act.PAUSE: frozenset({Role.DEPLOYER, Role.APPROVER, Role.ONCALL, Role.ADMIN}),
+    Act.RESUME: frozenset({Role.DEPLOYER, Role.ADMIN}),
+    Act.ABORT: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
+    Act.ROLLBACK: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
+    Act.VIEW: frozenset(Role),
+    Act.AUDIT_EXPORT: frozenset({Role.AUDITOR, Role.ADMIN}),
+}
+
+OPEN_TO_EVERYONE = frozenset({Act.VIEW})
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str
+    reason: str
+    needs: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.reason + (f" {self.needs}" if self.needs and not self.allowed else "")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the database knows that a decision may depend on."""
+
+    active_release: Release | None = None
+    latest_release: Release | None = None
+
+
+def allow(rule: str, reason: str = "allowed") -> Decision:
+    return Decision(True, rule, reason)
+
+
+def refuse(rule: str, reason: str, needs: str = "") -> Decision:
+    return Decision(False, rule, reason, needs)
+
+
+def decide(
+    catalog: Catalog,
+    user_id: str,
+    act: Act,
+    *,
+    service: str,
+    environment: str,
+    release: Release | None = None,
+    facts: Facts = Facts(),
+) -> Decision:
+    role_decision = _role_check(catalog, user_id, act)
+    if not role_decision.allowed:
+        return role_decision
+    match act:
+        case Act.DEPLOY:
+            return _deploy(service, environment, facts)
+        case Act.APPROVE | Act.REJECT:
+            assert release is not None
+            if release.requested_by == user_id:
+                verb = "approve" if act is Act.APPROVE else "reject"
+                return refuse(
+                    "approval.not_requester",
+                    f"You requested release {release.ref}, so you cannot {verb} it yourself.",
+                    "Ask another approver: " + _mentions(catalog.users_with(Role.APPROVER), user_id),
+                )
+        case Act.ROLLBACK:
+            if release is not None and facts.latest_release is not None:
+                if facts.latest_release.id != release.id:
+                    return refuse(
+                        "rollback.latest_only",
+                        f"Release {release.ref} is not the latest in {service}/{environment}; "
+                        f"{facts.latest_release.ref} is.",
+                        f"Roll back {facts.latest_release.ref} instead.",
+                    )
+    return role_decision
+
+
+def _role_check(catalog: Catalog, user_id: str, act: Act) -> Decision:
+    if act in OPEN_TO_EVERYONE:
+        return allow("rbac.open")
+    roles = catalog.roles_of(user_id)
+    granted = roles & ROLE_GRANTS[act]
+    if granted:
+        return allow(f"rbac.{act.value}", f"allowed as {', '.join(sorted(r.value for r in granted))}")
+    wanted = " or ".join(sorted(r.value for r in ROLE_GRANTS[act]))
+    has = ", ".join(sorted(r.value for r in roles)) or "no role"
+    return refuse(
+        f"rbac.{act.value}",
+        f"You may not {act.value.replace('_', ' ')}: it needs the {wanted} role and you have {has}.",
+        "Ask an admin to add you to the catalog's roles.",
+    )
+
+
+def _deploy(service: str, environment: str, facts: Facts) -> Decision:
+    active = facts.active_release
+    if active is not None:
+        return refuse(
+            "lock.active_release",
+            f"{service} in {environment} already has an active release {active.ref} "
+            f"({active.version_to}, {active.state.label}, requested by <@{active.requested_by}>).",
+            f"Wait for it to finish, or abort it with `/release abort {active.ref}`.",
+        )
+    return allow("rbac.deploy")
+
+
+def _mentions(users: tuple[str, ...], excluding: str) -> str:
+    others = [f"<@{user}>" for user in users if user != excluding]
+    return ", ".join(others) if others else "nobody else holds the approver role"

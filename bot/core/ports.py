@@ -1,0 +1,269 @@
+"""The boundaries of the core: what the bot needs from CI, deployment backends, monitoring, flag
+services, chat, the clock and storage. Adapters in integrations/ and bot/storage implement them;
+each Protocol promises exactly what the code calls, so the fakes cover all of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from bot.core.audit import AuditEvent, AuditRecord
+from bot.core.catalog import Metric
+from bot.core.release import Release
+
+# Integration errors: adapters translate their library's errors into these at the boundary.
+
+
+class IntegrationError(Exception):
+    """A backend call failed. `retryable` says whether trying again later may help."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Target:
+    service: str
+    environment: str
+    repository: str
+
+
+# CI
+
+
+CheckState = Literal["success", "failure", "pending", "neutral", "skipped"]
+
+
+@dataclass(frozen=True)
+class CiCheck:
+    name: str
+    state: CheckState
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class CiStatus:
+    state: Literal["passed", "failed", "pending"]
+    checks: tuple[CiCheck, ...] = ()
+    retry_in_s: int = 10
+
+    @property
+    def summary(self) -> str:
+        failing = [c.name for c in self.checks if c.state == "failure"]
+        pending = [c.name for c in self.checks if c.state == "pending"]
+        if failing:
+            return "failing: " + ", ".join(failing)
+        if pending:
+            return "pending: " + ", ".join(pending)
+        return f"{len(self.checks)} check(s) passed"
+
+
+class CI(Protocol):
+    async def resolve_version(self, target: Target, ref: str | None) -> str:
+        """The version to ship for `ref`, or the head of the default branch when None."""
+
+    async def status(self, target: Target, version: str) -> CiStatus: ...
+
+
+# Deployment backends
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    target: Target
+    release_id: int
+    stage_index: int
+    action: str
+    percent: int | None
+    version: str
+    previous_version: str | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    target: Target
+    release_id: int
+    to_version: str | None
+    from_version: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class OperationStatus:
+    state: Literal["running", "succeeded", "failed"]
+    detail: str = ""
+    poll_in_s: int = 5
+
+
+class Deployer(Protocol):
+    async def current_version(self, target: Target) -> str | None: ...
+
+    async def start_step(self, request: StepRequest) -> str:
+        """Begin a step; returns an operation id. Same idempotency key -> same operation."""
+
+    async def start_rollback(self, request: RollbackRequest) -> str: ...
+
+    async def poll(self, target: Target, operation_id: str) -> OperationStatus: ...
+
+
+# Monitoring
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    target: Target
+    release_id: int
+    stage_label: str
+    version: str
+    metrics: tuple[Metric, ...]
+    window_s: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    value: float | None
+    threshold: str
+    passed: bool
+
+    def describe(self) -> str:
+        shown = "no data" if self.value is None else f"{self.value:g}"
+        return f"{self.name} {shown} ({self.threshold})"
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    measurements: tuple[Measurement, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.measurements)
+
+    @property
+    def summary(self) -> str:
+        if not self.measurements:
+            return "no metrics configured"
+        return ", ".join(m.describe() for m in self.measurements)
+
+
+class Monitor(Protocol):
+    async def analyze(self, request: AnalysisRequest) -> AnalysisResult: ...
+
+
+# Feature flags
+
+
+class FlagStore(Protocol):
+    async def set_rollout(self, target: Target, flag: str, percent: int) -> None: ...
+
+    async def disable(self, target: Target, flag: str) -> None: ...
+
+    async def rollout(self, target: Target, flag: str) -> int | None:
+        """The flag's current percentage in the target environment, None when disabled."""
+
+
+# Chat
+
+
+class ChatError(Exception):
+    def __init__(self, message: str, *, retry_after_s: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Chat(Protocol):
+    async def post(
+        self, channel: str, message: ChatMessage, *, thread_ts: str | None, key: str
+    ) -> str:
+        """Post; returns the message ts. `key` is attached as message metadata."""
+
+    async def find_posted(self, channel: str, key: str, *, thread_ts: str | None) -> str | None:
+        """The ts of a message posted earlier with `key`, for recovery after a crash."""
+
+    async def update(self, channel: str, ts: str, message: ChatMessage) -> None: ...
+
+    async def post_ephemeral(self, channel: str, user: str, message: ChatMessage) -> None: ...
+
+    async def respond(self, response_url: str, message: ChatMessage, *, replace_original: bool) -> None: ...
+
+    async def user_name(self, user_id: str) -> str: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+# Storage
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message the bot owes someone, written in the same transaction as the change behind it.
+    `template` and `context` are rendered by the chat layer when it is sent."""
+
+    kind: Literal["status", "thread", "ephemeral", "respond"]
+    key: str
+    template: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    release_id: int | None = None
+    channel: str | None = None
+    user: str | None = None
+    response_url: str | None = None
+    replace_original: bool = False
+
+
+class ReleaseRepository(Protocol):
+    async def add(self, release: Release) -> Release: ...
+
+    async def get(self, release_id: int, *, for_update: bool = False) -> Release | None: ...
+
+    async def save(self, release: Release) -> None: ...
+
+    async def active_for(self, service: str, environment: str) -> Release | None: ...
+
+    async def latest_for(self, service: str, environment: str) -> Release | None: ...
+
+    async def active(self) -> Sequence[Release]: ...
+
+    async def history(
+        self, service: str | None, environment: str | None, limit: int
+    ) -> Sequence[Release]: ...
+
+    async def last_good_version(self, service: str, environment: str) -> str | None: ...
+
+
+class AuditLog(Protocol):
+    async def append(self, event: AuditEvent) -> AuditRecord: ...
+
+
+class OutboxWriter(Protocol):
+    async def enqueue(self, message: Outbound) -> None: ...
+
+
+class InboundLog(Protocol):
+    async def first_time(self, key: str) -> bool:
+        """Records `key`; False when it was seen before (a Slack retry of the same request)."""
+
+
+class UnitOfWork(Protocol):
+    releases: ReleaseRepository
+    audit: AuditLog
+    outbox: OutboxWriter
+    inbound: InboundLog
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,673 @@
+"""A release and its state machine.
+
+`transition(release, event, now)` is the only way a release changes. It is pure: it returns the
+new release and the facts worth telling (for the thread, the audit trail and the status
+message), or raises InvalidTransition with a sentence a person can act on.
+`next_action(release, now)` tells the engine what the release is waiting for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.core.catalog import StrategyName
+from bot.core.stages import Stage, StageKind, StageStatus
+
+
+class State(StrEnum):
+    AWAITING_CI = "awaiting_ci"
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"
+    PAUSED = "paused"
+    ROLLING_BACK = "rolling_back"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+    REJECTED = "rejected"
+
+    @property
+    def active(self) -> bool:
+        return self in ACTIVE_STATES
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+ACTIVE_STATES = frozenset(
+    {State.AWAITING_CI, State.AWAITING_APPROVAL, State.RUNNING, State.PAUSED, State.ROLLING_BACK}
+)
+GATED_STATES = frozenset({State.AWAITING_CI, State.AWAITING_APPROVAL})
+
+
+class InvalidTransition(Exception):
+    """The event does not apply to the release as it is now; the message says why."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    user_id: str
+    at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Release:
+    service: str
+    environment: str
+    strategy: StrategyName
+    version_to: str
+    version_from: str | None
+    requested_by: str
+    channel: str
+    stages: tuple[Stage, ...]
+    created_at: datetime
+    approvals_required: int = 0
+    auto_rollback: bool = True
+    analysis_interval_s: int = 60
+    failure_limit: int = 0
+    flag: str | None = None
+    exclusive: bool = True
+    id: int | None = None
+    state: State = State.AWAITING_CI
+    current: int = 0
+    approvals: tuple[Approval, ...] = ()
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    due_at: datetime | None = None
+    reason: str = ""
+    ended_by: str | None = None
+    paused_by: str | None = None
+    ci_summary: str = ""
+    rollback_target: State | None = None
+    rollback_operation: str | None = None
+    rollback_started_at: datetime | None = None
+    message_ts: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}" if self.id is not None else "(new)"
+
+    @property
+    def current_stage(self) -> Stage | None:
+        return self.stages[self.current] if self.current < len(self.stages) else None
+
+    @property
+    def approved_by(self) -> tuple[str, ...]:
+        return tuple(approval.user_id for approval in self.approvals)
+
+    @property
+    def approvals_missing(self) -> int:
+        return max(0, self.approvals_required - len(self.approvals))
+
+    @property
+    def touched_traffic(self) -> bool:
+        return any(
+            stage.kind is StageKind.STEP and stage.status is not StageStatus.PENDING
+            for stage in self.stages
+        )
+
+    def stage_started_at(self) -> datetime | None:
+        stage = self.current_stage
+        return stage.started_at if stage else None
+
+
+# Events: what happened to a release. Actor events come from people, the rest from the engine.
+
+
+@dataclass(frozen=True)
+class CiChecked:
+    passed: bool
+    pending: bool = False
+    summary: str = ""
+    retry_in_s: int = 10
+
+
+@dataclass(frozen=True)
+class Approve:
+    user_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Reject:
+    user_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StageStarted:
+    index: int
+    operation_id: str | None = None
+    detail: str = ""
+    poll_in_s: int = 5
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    index: int
+    detail: str = ""
+    poll_in_s: int = 5
+
+
+@dataclass(frozen=True)
+class StageSucceeded:
+    index: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StageFailed:
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnalysisChecked:
+    index: int
+    passed: bool
+    summary: str
+    measurements: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class BakeElapsed:
+    index: int
+
+
+@dataclass(frozen=True)
+class Promote:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Pause:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Abort:
+    user_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Rollback:
+    user_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RollbackStarted:
+    operation_id: str
+    poll_in_s: int = 5
+
+
+@dataclass(frozen=True)
+class RollbackProgress:
+    detail: str = ""
+    poll_in_s: int = 5
+
+
+@dataclass(frozen=True)
+class RollbackSucceeded:
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RollbackFailed:
+    reason: str
+
+
+Event = (
+    CiChecked
+    | Approve
+    | Reject
+    | StageStarted
+    | StageProgress
+    | StageSucceeded
+    | StageFailed
+    | AnalysisChecked
+    | BakeElapsed
+    | Promote
+    | Pause
+    | Resume
+    | Abort
+    | Rollback
+    | RollbackStarted
+    | RollbackProgress
+    | RollbackSucceeded
+    | RollbackFailed
+)
+
+ACTOR_EVENTS = (Approve, Reject, Promote, Pause, Resume, Abort, Rollback)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something worth telling: `kind` is stable (audit action, template name), `summary` is
+    plain English without chat markup, `details` carries measured values."""
+
+    kind: str
+    summary: str
+    actor: str | None = None
+    outcome: str = "ok"
+    details: dict[str, Any] = field(default_factory=dict)
+    notify: bool = True
+
+
+# Engine actions: what a due release is waiting for.
+
+
+class Action(StrEnum):
+    CHECK_CI = "check_ci"
+    START_STAGE = "start_stage"
+    POLL_STAGE = "poll_stage"
+    ANALYZE = "analyze"
+    FINISH_BAKE = "finish_bake"
+    START_ROLLBACK = "start_rollback"
+    POLL_ROLLBACK = "poll_rollback"
+
+
+def next_action(release: Release, now: datetime) -> Action | None:
+    if release.due_at is None or release.due_at > now:
+        return None
+    stage = release.current_stage
+    match release.state:
+        case State.AWAITING_CI:
+            return Action.CHECK_CI
+        case State.RUNNING if stage is not None:
+            if stage.status is StageStatus.PENDING:
+                return Action.START_STAGE
+            if stage.kind is StageKind.STEP:
+                return Action.POLL_STAGE
+            return Action.ANALYZE if stage.analysis else Action.FINISH_BAKE
+        case State.PAUSED if stage is not None:
+            if stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING:
+                return Action.POLL_STAGE
+        case State.ROLLING_BACK:
+            return Action.POLL_ROLLBACK if release.rollback_operation else Action.START_ROLLBACK
+    return None
+
+
+def transition(release: Release, event: Event, now: datetime) -> tuple[Release, list[Fact]]:
+    handler = _HANDLERS[type(event)]
+    new, facts = handler(release, event, now)
+    return replace(new, updated_at=now), facts
+
+
+# Handlers, one per event type.
+
+
+def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.AWAITING_CI}, "record a CI result")
+    if e.pending:
+        return replace(r, ci_summary=e.summary, due_at=now + timedelta(seconds=e.retry_in_s)), []
+    if not e.passed:
+        ended = _end(r, State.REJECTED, now, reason=f"CI is red: {e.summary}")
+        return replace(ended, ci_summary=e.summary), [
+            Fact("release.ci_failed", f"CI gate refused {r.version_to}: {e.summary}", outcome="refused")
+        ]
+    facts = [Fact("release.ci_passed", f"CI is green for {r.version_to}: {e.summary}")]
+    r = replace(r, ci_summary=e.summary)
+    if r.approvals_missing:
+        r = replace(r, state=State.AWAITING_APPROVAL, due_at=None)
+        facts.append(
+            Fact(
+                "release.approval_requested",
+                f"Waiting for {r.approvals_missing} approval(s) to deploy {r.version_to} "
+                f"to {r.environment}",
+            )
+        )
+        return r, facts
+    return _start_rollout(r, now), facts
+
+
+def _approve(r: Release, e: Approve, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, GATED_STATES, "approve it")
+    if e.user_id in r.approved_by:
+        raise InvalidTransition(f"You already approved release {r.ref}; it counts once.")
+    approvals = (*r.approvals, Approval(e.user_id, now, e.reason))
+    r = replace(r, approvals=approvals)
+    got = len(approvals)
+    facts = [
+        Fact(
+            "release.approved",
+            f"Approved by <@{e.user_id}> ({got} of {r.approvals_required})"
+            + (f": {e.reason}" if e.reason else ""),
+            actor=e.user_id,
+            details={"approvals": got, "required": r.approvals_required},
+        )
+    ]
+    if r.state is State.AWAITING_APPROVAL and not r.approvals_missing:
+        return _start_rollout(r, now), facts
+    return r, facts
+
+
+def _reject(r: Release, e: Reject, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, GATED_STATES, "reject it")
+    if not e.reason.strip():
+        raise InvalidTransition("A rejection needs a reason.")
+    ended = _end(r, State.REJECTED, now, reason=e.reason, by=e.user_id)
+    return ended, [
+        Fact("release.rejected", f"Rejected by <@{e.user_id}>: {e.reason}", actor=e.user_id)
+    ]
+
+
+def _stage_started(r: Release, e: StageStarted, now: datetime) -> tuple[Release, list[Fact]]:
+    stage = _expect_stage(r, e.index, StageStatus.PENDING, {State.RUNNING})
+    started = replace(
+        stage,
+        status=StageStatus.RUNNING,
+        started_at=now,
+        operation_id=e.operation_id,
+        detail=e.detail,
+    )
+    if stage.kind is StageKind.BAKE:
+        wait = r.analysis_interval_s if stage.analysis else stage.duration_s
+        due = now + timedelta(seconds=max(1, min(wait, stage.duration_s)))
+        summary = f"{stage.label}: watching {r.version_to} for {stage.duration_s}s"
+    else:
+        due = now + timedelta(seconds=e.poll_in_s)
+        summary = f"{stage.label}: rolling out {r.version_to}" + (f" ({e.detail})" if e.detail else "")
+    return _with_stage(r, started, due_at=due), [
+        Fact("stage.started", summary, details={"stage": stage.label}, notify=False)
+    ]
+
+
+def _stage_progress(r: Release, e: StageProgress, now: datetime) -> tuple[Release, list[Fact]]:
+    stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING, State.PAUSED})
+    return _with_stage(r, replace(stage, detail=e.detail), now + timedelta(seconds=e.poll_in_s)), []
+
+
+def _stage_succeeded(r: Release, e: StageSucceeded, now: datetime) -> tuple[Release, list[Fact]]:
+    stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING, State.PAUSED})
+    done = replace(stage, status=StageStatus.SUCCEEDED, finished_at=now, detail=e.detail)
+    summary = f"{stage.label} done" + (f": {e.detail}" if e.detail else "")
+    return _advance(r, done, now, Fact("stage.succeeded", summary, details={"stage": stage.label}))
+
+
+def _stage_failed(r: Release, e: StageFailed, now: datetime) -> tuple[Release, list[Fact]]:
+    stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING, State.PAUSED})
+    failed = replace(stage, status=StageStatus.FAILED, finished_at=now, detail=e.reason)
+    return _fail(r, failed, now, f"{stage.label} failed: {e.reason}")
+
+
+def _analysis_checked(r: Release, e: AnalysisChecked, now: datetime) -> tuple[Release, list[Fact]]:
+    stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING})
+    if stage.kind is not StageKind.BAKE:
+        raise InvalidTransition(f"Stage {stage.label} is not an analysis stage.")
+    checked = replace(
+        stage,
+        checks_done=stage.checks_done + 1,
+        checks_failed=stage.checks_failed + (0 if e.passed else 1),
+        detail=e.summary,
+    )
+    details = {"stage": stage.label, "measurements": list(e.measurements), "passed": e.passed}
+    if checked.checks_failed > r.failure_limit:
+        failed = replace(checked, status=StageStatus.FAILED, finished_at=now)
+        r2, facts = _fail(r, failed, now, f"analysis failed at {_label_before(r, stage)}: {e.summary}")
+        fact = Fact("analysis.failed", f"Analysis failed: {e.summary}", outcome="failed",
+                    details=details)
+        return r2, [fact, *facts]
+    fact = Fact("analysis.passed", f"Analysis passed: {e.summary}", details=details,
+                notify=_bake_over(stage, now))
+    if _bake_over(stage, now):
+        done = replace(checked, status=StageStatus.SUCCEEDED, finished_at=now)
+        return _advance(r, done, now, fact)
+    due = now + timedelta(seconds=max(1, r.analysis_interval_s))
+    return _with_stage(r, checked, due_at=due), [fact]
+
+
+def _bake_elapsed(r: Release, e: BakeElapsed, now: datetime) -> tuple[Release, list[Fact]]:
+    stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING})
+    if stage.kind is not StageKind.BAKE:
+        raise InvalidTransition(f"Stage {stage.label} is not a bake stage.")
+    if not _bake_over(stage, now):
+        return r, []
+    done = replace(stage, status=StageStatus.SUCCEEDED, finished_at=now)
+    return _advance(r, done, now, Fact("stage.succeeded", f"{stage.label} done", notify=False))
+
+
+def _promote(r: Release, e: Promote, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.RUNNING, State.PAUSED}, "promote it")
+    stage = r.current_stage
+    assert stage is not None
+    if stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING:
+        raise InvalidTransition(
+            f"{stage.label} is still rolling out; Promote skips a bake, so try again once it is done."
+        )
+    fact = Fact("release.promoted", f"Promoted by <@{e.user_id}>", actor=e.user_id)
+    if stage.kind is StageKind.BAKE:
+        skipped = replace(
+            stage,
+            status=StageStatus.SKIPPED if stage.status is StageStatus.PENDING else StageStatus.SUCCEEDED,
+            started_at=stage.started_at or now,
+            finished_at=now,
+            detail=f"promoted by <@{e.user_id}>",
+        )
+        r = replace(r, state=State.RUNNING, paused_by=None)
+        return _advance(r, skipped, now, fact)
+    return replace(r, state=State.RUNNING, paused_by=None, due_at=now), [fact]
+
+
+def _pause(r: Release, e: Pause, now: datetime) -> tuple[Release, list[Fact]]:
+    if r.state is State.PAUSED:
+        raise InvalidTransition(f"Release {r.ref} is already paused by <@{r.paused_by}>.")
+    _require(r, {State.RUNNING}, "pause it")
+    stage = r.current_stage
+    polling = stage is not None and stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING
+    paused = replace(r, state=State.PAUSED, paused_by=e.user_id, due_at=r.due_at if polling else None)
+    return paused, [Fact("release.paused", f"Paused by <@{e.user_id}>", actor=e.user_id)]
+
+
+def _resume(r: Release, e: Resume, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.PAUSED}, "resume it")
+    resumed = replace(r, state=State.RUNNING, paused_by=None, due_at=min(r.due_at or now, now))
+    return resumed, [Fact("release.resumed", f"Resumed by <@{e.user_id}>", actor=e.user_id)]
+
+
+def _abort(r: Release, e: Abort, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, ACTIVE_STATES - {State.ROLLING_BACK}, "abort it")
+    reason = e.reason or f"aborted by <@{e.user_id}>"
+    fact = Fact("release.aborted", f"Aborted by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
+                actor=e.user_id)
+    if not r.touched_traffic:
+        return _end(_skip_rest(r, now), State.ABORTED, now, reason=reason, by=e.user_id), [fact]
+    return _begin_rollback(r, now, State.ABORTED, reason, e.user_id), [fact]
+
+
+def _rollback(r: Release, e: Rollback, now: datetime) -> tuple[Release, list[Fact]]:
+    if r.state is State.ROLLING_BACK:
+        raise InvalidTransition(f"Release {r.ref} is already rolling back.")
+    _require(
+        r,
+        {*ACTIVE_STATES, State.SUCCEEDED, State.FAILED},
+        "roll it back",
+    )
+    reason = e.reason or f"rollback requested by <@{e.user_id}>"
+    target = r.version_from or "the previous version"
+    fact = Fact(
+        "release.rollback_requested",
+        f"Rollback to {target} requested by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
+        actor=e.user_id,
+    )
+    if not r.touched_traffic:
+        ended = _end(_skip_rest(r, now), State.ABORTED, now, reason=reason, by=e.user_id)
+        return ended, [fact]
+    return _begin_rollback(r, now, State.ROLLED_BACK, reason, e.user_id), [fact]
+
+
+def _rollback_started(r: Release, e: RollbackStarted, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.ROLLING_BACK}, "start a rollback")
+    if r.rollback_operation:
+        return r, []
+    started = replace(
+        r, rollback_operation=e.operation_id, due_at=now + timedelta(seconds=e.poll_in_s)
+    )
+    return started, [Fact("rollback.started", f"Rolling back to {r.version_from}", notify=False)]
+
+
+def _rollback_progress(r: Release, e: RollbackProgress, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.ROLLING_BACK}, "track a rollback")
+    return replace(r, due_at=now + timedelta(seconds=e.poll_in_s)), []
+
+
+def _rollback_succeeded(r: Release, e: RollbackSucceeded, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.ROLLING_BACK}, "finish a rollback")
+    target = r.rollback_target or State.ROLLED_BACK
+    ended = _end(r, target, now, reason=r.reason, by=r.ended_by)
+    word = "Rolled back" if target is State.ROLLED_BACK else "Aborted and reverted"
+    summary = f"{word}: {r.service} in {r.environment} is on {r.version_from} again"
+    return ended, [Fact(f"release.{target.value}", summary, details={"detail": e.detail})]
+
+
+def _rollback_failed(r: Release, e: RollbackFailed, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.ROLLING_BACK}, "fail a rollback")
+    ended = _end(r, State.FAILED, now, reason=f"rollback failed: {e.reason}", by=r.ended_by)
+    return ended, [
+        Fact(
+            "rollback.failed",
+            f"Rollback failed: {e.reason}. Roll back again or fix by hand.",
+            outcome="failed",
+        )
+    ]
+
+
+_HANDLERS: dict[type, Any] = {
+    CiChecked: _ci_checked,
+    Approve: _approve,
+    Reject: _reject,
+    StageStarted: _stage_started,
+    StageProgress: _stage_progress,
+    StageSucceeded: _stage_succeeded,
+    StageFailed: _stage_failed,
+    AnalysisChecked: _analysis_checked,
+    BakeElapsed: _bake_elapsed,
+    Promote: _promote,
+    Pause: _pause,
+    Resume: _resume,
+    Abort: _abort,
+    Rollback: _rollback,
+    RollbackStarted: _rollback_started,
+    RollbackProgress: _rollback_progress,
+    RollbackSucceeded: _rollback_succeeded,
+    RollbackFailed: _rollback_failed,
+}
+
+
+# Helpers.
+
+_STATE_SENTENCES = {
+    State.AWAITING_CI: "is waiting for CI",
+    State.AWAITING_APPROVAL: "is waiting for approval",
+    State.RUNNING: "is rolling out",
+    State.PAUSED: "is paused",
+    State.ROLLING_BACK: "is rolling back",
+    State.SUCCEEDED: "has already succeeded",
+    State.FAILED: "has already failed",
+    State.ROLLED_BACK: "is already rolled back",
+    State.ABORTED: "is already aborted",
+    State.REJECTED: "was rejected",
+}
+
+
+def _require(r: Release, states: set[State] | frozenset[State], doing: str) -> None:
+    if r.state not in states:
+        raise InvalidTransition(f"Release {r.ref} {_STATE_SENTENCES[r.state]}, so you cannot {doing}.")
+
+
+def _expect_stage(
+    r: Release, index: int, status: StageStatus, states: set[State]
+) -> Stage:
+    if r.state not in states:
+        raise InvalidTransition(f"Release {r.ref} {_STATE_SENTENCES[r.state]}; stage result ignored.")
+    stage = r.current_stage
+    if stage is None or stage.index != index or stage.status is not status:
+        raise InvalidTransition(f"Stage {index} of release {r.ref} is not {status.value}; ignored.")
+    return stage
+
+
+def _with_stage(r: Release, stage: Stage, due_at: datetime | None) -> Release:
+    stages = tuple(stage if s.index == stage.index else s for s in r.stages)
+    return replace(r, stages=stages, due_at=due_at)
+
+
+def _start_rollout(r: Release, now: datetime) -> Release:
+    return replace(r, state=State.RUNNING, due_at=now)
+
+
+def _advance(r: Release, done: Stage, now: datetime, fact: Fact) -> tuple[Release, list[Fact]]:
+    r = _with_stage(r, done, due_at=None)
+    r = replace(r, current=done.index + 1)
+    if r.current >= len(r.stages):
+        ended = _end(r, State.SUCCEEDED, now, reason="")
+        return ended, [
+            fact,
+            Fact("release.succeeded", f"{r.service} {r.version_to} is live in {r.environment}"),
+        ]
+    return replace(r, due_at=now if r.state is State.RUNNING else None), [fact]
+
+
+def _fail(r: Release, failed: Stage, now: datetime, reason: str) -> tuple[Release, list[Fact]]:
+    r = _with_stage(r, failed, due_at=None)
+    if r.auto_rollback:
+        facts = [
+            Fact("release.failed", reason, outcome="failed"),
+            Fact("release.auto_rollback", f"Rolling back to {r.version_from} automatically"),
+        ]
+        return _begin_rollback(r, now, State.ROLLED_BACK, reason, None), facts
+    ended = _end(r, State.FAILED, now, reason=reason)
+    return ended, [
+        Fact("release.failed", f"{reason}. Auto-rollback is off: roll back or fix forward.",
+             outcome="failed")
+    ]
+
+
+def _begin_rollback(r: Release, now: datetime, target: State, reason: str, by: str | None) -> Release:
+    r = _skip_rest(r, now)
+    return replace(
+        r,
+        state=State.ROLLING_BACK,
+        rollback_target=target,
+        rollback_operation=None,
+        rollback_started_at=now,
+        reason=reason,
+        ended_by=by,
+        paused_by=None,
+        due_at=now,
+        finished_at=None,
+    )
+
+
+def _skip_rest(r: Release, now: datetime) -> Release:
+    """Stages not finished are skipped; a running step is left to the rollback to undo."""
+    stages = tuple(
+        s if s.finished else replace(s, status=StageStatus.SKIPPED, finished_at=now)
+        for s in r.stages
+    )
+    return replace(r, stages=stages)
+
+
+def _end(r: Release, state: State, now: datetime, *, reason: str, by: str | None = None) -> Release:
+    return replace(r, state=state, finished_at=now, due_at=None, reason=reason, ended_by=by,
+                   paused_by=None)
+
+
+def _bake_over(stage: Stage, now: datetime) -> bool:
+    started = stage.started_at or now
+    return (now - started).total_seconds() >= stage.duration_s
+
+
+def _label_before(r: Release, stage: Stage) -> str:
+    earlier = [s for s in r.stages[: stage.index] if s.kind is StageKind.STEP]
+    return earlier[-1].label if earlier else stage.label

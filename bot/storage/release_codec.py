@@ -1,0 +1,107 @@
+"""Release <-> row. Searchable fields get columns; the whole release also lives in `data`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core.catalog import StrategyName
+from bot.core.release import Approval, Release, State
+from bot.core.stages import Stage
+from bot.storage.tables import ReleaseRow
+
+
+def lock_key(release: Release) -> str | None:
+    if release.exclusive and release.state.active:
+        return f"{release.service}/{release.environment}"
+    return None
+
+
+def to_data(release: Release) -> dict[str, Any]:
+    return {
+        "stages": [stage.to_dict() for stage in release.stages],
+        "current": release.current,
+        "approvals": [
+            {"user_id": a.user_id, "at": a.at.isoformat(), "reason": a.reason} for a in release.approvals
+        ],
+        "approvals_required": release.approvals_required,
+        "auto_rollback": release.auto_rollback,
+        "analysis_interval_s": release.analysis_interval_s,
+        "failure_limit": release.failure_limit,
+        "flag": release.flag,
+        "reason": release.reason,
+        "ended_by": release.ended_by,
+        "paused_by": release.paused_by,
+        "ci_summary": release.ci_summary,
+        "rollback_target": release.rollback_target.value if release.rollback_target else None,
+        "rollback_operation": release.rollback_operation,
+        "rollback_started_at": _iso(release.rollback_started_at),
+        "exclusive": release.exclusive,
+    }
+
+
+def fill_row(row: ReleaseRow, release: Release) -> ReleaseRow:
+    row.service = release.service
+    row.environment = release.environment
+    row.strategy = release.strategy.value
+    row.state = release.state.value
+    row.version_from = release.version_from
+    row.version_to = release.version_to
+    row.requested_by = release.requested_by
+    row.channel = release.channel
+    row.message_ts = release.message_ts
+    row.lock_key = lock_key(release)
+    row.data = to_data(release)
+    row.created_at = release.created_at
+    row.updated_at = release.updated_at or release.created_at
+    row.finished_at = release.finished_at
+    row.due_at = release.due_at
+    return row
+
+
+def from_row(row: ReleaseRow) -> Release:
+    data = row.data
+    target = data.get("rollback_target")
+    return Release(
+        id=row.id,
+        service=row.service,
+        environment=row.environment,
+        strategy=StrategyName(row.strategy),
+        version_to=row.version_to,
+        version_from=row.version_from,
+        requested_by=row.requested_by,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        stages=tuple(Stage.from_dict(stage) for stage in data["stages"]),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+        due_at=row.due_at,
+        state=State(row.state),
+        current=data["current"],
+        approvals=tuple(
+            Approval(a["user_id"], datetime.fromisoformat(a["at"]), a.get("reason", ""))
+            for a in data["approvals"]
+        ),
+        approvals_required=data["approvals_required"],
+        auto_rollback=data["auto_rollback"],
+        analysis_interval_s=data["analysis_interval_s"],
+        failure_limit=data["failure_limit"],
+        flag=data.get("flag"),
+        reason=data.get("reason", ""),
+        ended_by=data.get("ended_by"),
+        paused_by=data.get("paused_by"),
+        ci_summary=data.get("ci_summary", ""),
+        rollback_target=State(target) if target else None,
+        rollback_operation=data.get("rollback_operation"),
+        rollback_started_at=_parse(data.get("rollback_started_at")),
+        exclusive=data.get("exclusive", True),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -1,0 +1,123 @@
+"""SQLModel tables. The schema itself is created only by the Alembic migrations in migrations/;
+tests/storage/test_migrations.py checks that these classes and the migrations agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Text, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _time(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class ReleaseRow(SQLModel, table=True):
+    __tablename__ = "releases"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    service: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    environment: str = Field(sa_column=Column(String(64), nullable=False))
+    strategy: str = Field(sa_column=Column(String(32), nullable=False))
+    state: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    version_from: str | None = Field(default=None, sa_column=Column(String(128)))
+    version_to: str = Field(sa_column=Column(String(128), nullable=False))
+    requested_by: str = Field(sa_column=Column(String(32), nullable=False))
+    channel: str = Field(sa_column=Column(String(32), nullable=False))
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    lock_key: str | None = Field(default=None, sa_column=Column(String(160), unique=True))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = _time()
+    due_at: datetime | None = _time(index=True)
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    lease_until: datetime | None = _time()
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    release_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    channel: str | None = Field(default=None, sa_column=Column(String(32)))
+    user_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    response_url: str | None = Field(default=None, sa_column=Column(Text))
+    replace_original: bool = Field(default=False)
+    template: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime | None = _time(index=True)
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    lease_until: datetime | None = _time()
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    sent_at: datetime | None = _time()
+    message_ts: str | None = Field(default=None, sa_column=Column(String(32)))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit_events"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor_id: str = Field(sa_column=Column(String(64), nullable=False))
+    actor_name: str = Field(default="", sa_column=Column(String(128), nullable=False))
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    outcome: str = Field(sa_column=Column(String(16), nullable=False))
+    service: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    environment: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    release_id: int | None = Field(default=None, sa_column=Column(Integer))
+    version_from: str = Field(default="", sa_column=Column(String(128), nullable=False))
+    version_to: str = Field(default="", sa_column=Column(String(128), nullable=False))
+    rule: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """One row: the last sequence number and hash. Appending locks it, serializing the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class InboundRow(SQLModel, table=True):
+    """Requests already handled, so a Slack retry of the same request does nothing twice."""
+
+    __tablename__ = "inbound_requests"
+
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

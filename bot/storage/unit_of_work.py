@@ -1,0 +1,56 @@
+"""One transaction around a use case: everything it changes commits together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.ports import Clock
+from bot.storage.repositories import SqlAuditLog, SqlInboundLog, SqlOutbox, SqlReleases
+
+
+class SqlUnitOfWork:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        on_outbox_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._on_outbox_commit = on_outbox_commit
+        self._session: AsyncSession | None = None
+        self._committed = False
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        session = self._sessions()
+        await session.begin()
+        self._session = session
+        self._committed = False
+        self.releases = SqlReleases(session)
+        self.audit = SqlAuditLog(session)
+        self.outbox = SqlOutbox(session, self._clock)
+        self.inbound = SqlInboundLog(session, self._clock)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._session is not None
+        try:
+            if not self._committed:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        assert self._session is not None
+        await self._session.commit()
+        self._committed = True
+        if self.outbox.enqueued and self._on_outbox_commit:
+            self._on_outbox_commit()
+
+    @property
+    def session(self) -> AsyncSession:
+        assert self._session is not None
+        return self._session
