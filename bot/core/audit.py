@@ -129,20 +129,35 @@ class ChainBreak:
     why: str
 
 
-def verify(records: Iterable[AuditRecord], *, start: tuple[int, str] = (0, GENESIS_HASH)) -> ChainBreak | None:
-    """The first broken link in `records` (ordered by seq), or None when the chain holds."""
-    expected_seq, expected_prev = start[0] + 1, start[1]
-    for record in records:
-        if record.seq != expected_seq:
+class ChainVerifier:
+    """Checks records one at a time, in sequence order, keeping only the last link."""
+
+    def __init__(self, start: tuple[int, str] = (0, GENESIS_HASH)) -> None:
+        self.last_seq, self.last_hash = start
+        self.count = 0
+
+    def feed(self, record: AuditRecord) -> ChainBreak | None:
+        expected = self.last_seq + 1
+        if record.seq != expected:
             why = (
-                f"missing record(s) {expected_seq}..{record.seq - 1}"
-                if record.seq > expected_seq
-                else f"sequence {record.seq} out of order (expected {expected_seq})"
+                f"missing record(s) {expected}..{record.seq - 1}"
+                if record.seq > expected
+                else f"sequence {record.seq} out of order (expected {expected})"
             )
-            return ChainBreak(expected_seq, why)
-        if record.prev_hash != expected_prev:
+            return ChainBreak(expected, why)
+        if record.prev_hash != self.last_hash:
             return ChainBreak(record.seq, "prev_hash does not match the previous record: removed or reordered")
         if chain_hash(record.prev_hash, record.seq, record.event_id, record.event) != record.hash:
             return ChainBreak(record.seq, "content does not match its hash: edited")
-        expected_seq, expected_prev = record.seq + 1, record.hash
+        self.last_seq, self.last_hash = record.seq, record.hash
+        self.count += 1
+        return None
+
+
+def verify(records: Iterable[AuditRecord], *, start: tuple[int, str] = (0, GENESIS_HASH)) -> ChainBreak | None:
+    """The first broken link in `records` (ordered by seq), or None when the chain holds."""
+    verifier = ChainVerifier(start)
+    for record in records:
+        if (broken := verifier.feed(record)) is not None:
+            return broken
     return None

@@ -181,6 +181,12 @@ class Backend(_Strict):
         return settings
 
 
+class CatalogReferenceError(ValueError):
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+
+
 class Catalog(_Strict):
     """Environments and services are mappings keyed by name, as they are written in YAML, so a
     validation error's location is the path to the offending line."""
@@ -217,39 +223,51 @@ class Catalog(_Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Catalog:
+        problems = self.reference_problems()
+        if problems:
+            raise CatalogReferenceError(problems)
+        return self
+
+    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems that span fields, each with the path of the field to fix."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         env_names = list(self.environments)
-        for section in (self.environments, self.services):
+        for section_name, section in (("environments", self.environments), ("services", self.services)):
             for key, entry in section.items():
                 if entry.name != key:
-                    raise ValueError(f"{key!r} has name {entry.name!r}: leave the name out")
+                    problems.append(((section_name, key, "name"), f"{key!r} has name {entry.name!r}: leave the name out"))
         aliases: dict[str, str] = {}
         for env in self.environments.values():
             for alias in (env.name, *env.aliases):
                 if alias in aliases and aliases[alias] != env.name:
-                    raise ValueError(
-                        f"environment alias {alias!r} names both {aliases[alias]!r} and {env.name!r}"
-                    )
+                    problems.append((
+                        ("environments", env.name, "aliases"),
+                        f"alias {alias!r} names both {aliases[alias]!r} and {env.name!r}",
+                    ))
                 aliases[alias] = env.name
         for svc in self.services.values():
+            where = ("services", svc.name)
             if not svc.environments:
-                raise ValueError(f"service {svc.name!r} needs at least one environment")
-            for env in svc.environments:
+                problems.append(((*where, "environments"), "needs at least one environment"))
+            for position, env in enumerate(svc.environments):
                 if env not in env_names:
-                    raise ValueError(
-                        f"service {svc.name!r} lists unknown environment {env!r} "
-                        f"(declared: {', '.join(env_names)})"
-                    )
+                    problems.append((
+                        (*where, "environments", position),
+                        f"unknown environment {env!r} (declared: {', '.join(env_names)})",
+                    ))
             if svc.default_environment and svc.default_environment not in svc.environments:
-                raise ValueError(
-                    f"service {svc.name!r}: default_environment {svc.default_environment!r} "
-                    "is not one of its environments"
-                )
+                problems.append((
+                    (*where, "default_environment"),
+                    f"{svc.default_environment!r} is not one of the service's environments",
+                ))
             for kind, ref in svc.backends.model_dump().items():
                 if ref not in self.backends:
-                    raise ValueError(
-                        f"service {svc.name!r}: {kind} backend {ref!r} is not declared under backends"
-                    )
-        return self
+                    declared = ", ".join(self.backends) or "none"
+                    problems.append((
+                        (*where, "backends", kind),
+                        f"backend {ref!r} is not declared under backends (declared: {declared})",
+                    ))
+        return problems
 
     # Look-ups used across the bot.
 

@@ -76,6 +76,7 @@ class StepRequest:
     target: Target
     release_id: int
     stage_index: int
+    label: str
     action: str
     percent: int | None
     version: str
@@ -166,6 +167,16 @@ class FlagStore(Protocol):
         """The flag's current percentage in the target environment, None when disabled."""
 
 
+@dataclass(frozen=True)
+class Adapters:
+    """The backends one service uses, as its catalog entry names them."""
+
+    ci: CI
+    deployer: Deployer
+    monitor: Monitor
+    flags: FlagStore
+
+
 # Chat
 
 
@@ -200,11 +211,27 @@ class Chat(Protocol):
     async def user_name(self, user_id: str) -> str: ...
 
 
+class Renderer(Protocol):
+    """Turns a release, or a stored reply's template and context, into a chat message."""
+
+    def status(self, release: Release) -> ChatMessage: ...
+
+    def render(self, template: str, context: dict[str, Any]) -> ChatMessage: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
 # Storage
+
+
+class LockHeld(Exception):
+    """Another active release holds the (service, environment) lock."""
+
+
+class ConcurrentUpdate(Exception):
+    """The release changed under us since it was read."""
 
 
 @dataclass(frozen=True)

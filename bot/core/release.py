@@ -93,6 +93,10 @@ class Release:
         return f"#{self.id}" if self.id is not None else "(new)"
 
     @property
+    def resolved(self) -> bool:
+        return bool(self.version_to)
+
+    @property
     def current_stage(self) -> Stage | None:
         return self.stages[self.current] if self.current < len(self.stages) else None
 
@@ -117,6 +121,14 @@ class Release:
 
 
 # Events: what happened to a release. Actor events come from people, the rest from the engine.
+
+
+@dataclass(frozen=True)
+class VersionsResolved:
+    """The CI adapter named the version to ship and the deployer the one running now."""
+
+    version_to: str
+    version_from: str | None
 
 
 @dataclass(frozen=True)
@@ -229,7 +241,8 @@ class RollbackFailed:
 
 
 Event = (
-    CiChecked
+    VersionsResolved
+    | CiChecked
     | Approve
     | Reject
     | StageStarted
@@ -306,6 +319,15 @@ def transition(release: Release, event: Event, now: datetime) -> tuple[Release, 
 
 
 # Handlers, one per event type.
+
+
+def _versions_resolved(r: Release, e: VersionsResolved, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.AWAITING_CI}, "resolve its versions")
+    resolved = replace(
+        r, version_to=r.version_to or e.version_to, version_from=r.version_from or e.version_from
+    )
+    summary = f"Shipping {resolved.version_to} (now running: {resolved.version_from or 'nothing'})"
+    return resolved, [Fact("release.versions_resolved", summary, notify=False)]
 
 
 def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[Fact]]:
@@ -544,6 +566,7 @@ def _rollback_failed(r: Release, e: RollbackFailed, now: datetime) -> tuple[Rele
 
 
 _HANDLERS: dict[type, Any] = {
+    VersionsResolved: _versions_resolved,
     CiChecked: _ci_checked,
     Approve: _approve,
     Reject: _reject,

@@ -10,18 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
-from bot.core.ports import Clock, Outbound
+from bot.core.ports import Clock, ConcurrentUpdate, LockHeld, Outbound
 from bot.core.release import ACTIVE_STATES, Release, State
 from bot.storage import release_codec
 from bot.storage.tables import AuditHeadRow, AuditRow, InboundRow, OutboxRow, ReleaseRow
-
-
-class LockHeld(Exception):
-    """Another active release holds the (service, environment) lock."""
-
-
-class ConcurrentUpdate(Exception):
-    """The release changed under us since it was read."""
 
 
 class SqlReleases:

@@ -1,0 +1,214 @@
+"""The `releasebot` command: serve, migrate, config check, audit export / verify."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.catalog_file import CatalogError, load_catalog
+from bot.settings import SettingsError, from_environment
+
+app = typer.Typer(
+    name="releasebot",
+    help="A chat-first release coordinator for Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check the catalog (services, environments, roles, backends).")
+audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail.")
+app.add_typer(config_app, name="config")
+app.add_typer(audit_app, name="audit")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", show_envvar=True,
+                 help="sqlite:///FILE (default sqlite:///releasebot.db) or postgresql://..."),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    catalog: Annotated[Path | None, typer.Option(help="Catalog YAML (default: the example).",
+                                                 envvar="RELEASEBOT_CATALOG")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 3000).")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run the bot: Slack endpoint, engine and, without Slack tokens, the local Slack console."""
+    from dataclasses import replace
+
+    from bot.runtime import build_runtime
+    from bot.runtime import serve as run_server
+
+    settings = _settings()
+    overrides = {
+        key: value
+        for key, value in {"catalog_path": catalog, "host": host, "port": port,
+                           "database_url": database_url}.items()
+        if value is not None
+    }
+    settings = replace(settings, **overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _check_catalog(settings.catalog_path)
+
+    async def main() -> None:
+        runtime = await build_runtime(settings)
+        await run_server(runtime)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    except OSError as exc:
+        raise _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
+                    "Pick another port with --port or PORT.") from None
+
+
+@app.command()
+def migrate(database_url: DatabaseOption = None) -> None:
+    """Bring the database schema up to date (Alembic migrations)."""
+    from bot.storage import migrate as migrations
+    from bot.storage.database import create_engine
+
+    url = database_url or _settings().database_url
+
+    async def main() -> list[str]:
+        engine = create_engine(url)
+        try:
+            before = await migrations.pending(engine)
+            await migrations.upgrade(engine)
+            return before
+        finally:
+            await engine.dispose()
+
+    applied = asyncio.run(main())
+    typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="The catalog YAML to check.")]) -> None:
+    """Validate a catalog: every problem is printed with its field and line."""
+    catalog = _check_catalog(file)
+    typer.echo(
+        f"{file}: ok — {len(catalog.services)} service(s), {len(catalog.environments)} "
+        f"environment(s), {sum(len(u) for u in catalog.roles.values())} role grant(s), "
+        f"{len(catalog.backends)} backend(s)"
+    )
+
+
+@audit_app.command("export")
+def audit_export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
+    since: Annotated[str | None, typer.Option(help="From this time (UTC ISO date/time, or 30d/12h ago).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to (not including) this time.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Stream the audit trail as CSV or JSON Lines, with the documented columns."""
+    from bot.services.audit_trail import FORMATS, write_export
+    from bot.storage.audit_reader import AuditFilter, iter_records
+    from bot.storage.database import create_engine
+
+    if fmt not in FORMATS:
+        raise _fail(f"--format must be csv or jsonl, not {fmt!r}")
+    where = AuditFilter(_when(since, "--since"), _when(until, "--until"), service, env)
+    url = database_url or _settings().database_url
+
+    async def main() -> int:
+        engine = create_engine(url)
+        try:
+            if output:
+                with output.open("w", newline="") as handle:
+                    return await write_export(iter_records(engine, where), fmt, handle)
+            return await write_export(iter_records(engine, where), fmt, sys.stdout)
+        finally:
+            await engine.dispose()
+
+    count = asyncio.run(main())
+    typer.echo(f"exported {count} event(s)" + (f" to {output}" if output else ""), err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseOption = None) -> None:
+    """Recompute the hash chain; report the first edited, missing or reordered record."""
+    from bot.services.audit_trail import verify_records
+    from bot.storage.audit_reader import iter_records
+    from bot.storage.database import create_engine, session_factory
+    from bot.storage.repositories import audit_head
+
+    url = database_url or _settings().database_url
+
+    async def main():
+        engine = create_engine(url)
+        try:
+            report = await verify_records(iter_records(engine))
+            async with session_factory(engine)() as session:
+                head = await audit_head(session)
+            return report, head
+        finally:
+            await engine.dispose()
+
+    report, (head_seq, head_hash) = asyncio.run(main())
+    if report.broken:
+        raise _fail(f"audit chain BROKEN at sequence {report.broken.seq}: {report.broken.why} "
+                    f"({report.count} record(s) verified before it)", code=1)
+    if (report.head_seq, report.head_hash) != (head_seq, head_hash):
+        raise _fail(
+            f"audit chain BROKEN at sequence {report.head_seq + 1}: the chain ends at "
+            f"{report.head_seq} but the head says {head_seq}: records were removed from the end",
+            code=1,
+        )
+    typer.echo(f"audit chain ok: {report.count} record(s), head {report.head_seq} {report.head_hash[:16]}…")
+
+
+def _settings():
+    try:
+        return from_environment()
+    except SettingsError as exc:
+        raise _fail(f"configuration error: {exc}") from None
+
+
+def _check_catalog(path: Path):
+    try:
+        return load_catalog(path)
+    except CatalogError as exc:
+        raise _fail(exc.report(), code=1) from None
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    from bot.core.durations import parse_duration
+
+    cleaned = text.strip().lower().removesuffix(" ago")
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(cleaned))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option} {text!r}: use a date like 2026-11-01, a time like "
+                    "2026-11-01T12:00:00Z, or a span like 30d") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,448 @@
+"""What the emulated workspace holds: messages, ephemerals, views, files, recorded calls.
+
+Every mutation ends with changed(), which bumps `version` and wakes whoever awaits
+next_change() (the console's long-poll and Emulator.wait_for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.emulator.workspace import Channel, Workspace
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    user: str
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    replies: list[Message] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    edited: bool = False
+    edited_ts: str | None = None
+    bot_id: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    reply_broadcast: bool = False
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def reply_count(self) -> int:
+        return len(self.replies)
+
+    def to_slack(self, ws: Workspace, *, include_metadata: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "message",
+            "user": self.user,
+            "text": self.text,
+            "ts": self.ts,
+            "team": ws.team_id,
+        }
+        if self.bot_id:
+            out["bot_id"] = self.bot_id
+            out["app_id"] = ws.app_id
+            out["bot_profile"] = {
+                "id": self.bot_id,
+                "app_id": ws.app_id,
+                "name": ws.bot_name,
+                "team_id": ws.team_id,
+                "deleted": False,
+            }
+        if self.blocks:
+            out["blocks"] = copy.deepcopy(self.blocks)
+        if self.attachments:
+            out["attachments"] = copy.deepcopy(self.attachments)
+        if self.files:
+            out["files"] = [{"id": file_id} for file_id in self.files]
+            out["upload"] = False
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if self.reply_broadcast:
+            out["subtype"] = "thread_broadcast"
+        if self.replies:
+            users = list(dict.fromkeys(r.user for r in self.replies))
+            out.update(
+                thread_ts=self.ts,
+                reply_count=len(self.replies),
+                reply_users=users,
+                reply_users_count=len(users),
+                latest_reply=self.replies[-1].ts,
+            )
+        if self.edited:
+            out["edited"] = {"user": self.user, "ts": self.edited_ts}
+        if include_metadata and self.metadata:
+            out["metadata"] = copy.deepcopy(self.metadata)
+        return out
+
+
+@dataclass
+class Ephemeral:
+    channel: str
+    ts: str
+    user: str
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_slack(self, ws: Workspace) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": self.text,
+            "ts": self.ts,
+            "bot_id": ws.bot_id,
+        }
+        if self.blocks:
+            out["blocks"] = copy.deepcopy(self.blocks)
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        return out
+
+
+@dataclass
+class View:
+    id: str
+    type: str
+    user: str
+    definition: dict[str, Any]
+    hash: str
+    root_view_id: str | None = None
+    previous_view_id: str | None = None
+    state_values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        return self.definition.get("blocks", [])
+
+    @property
+    def callback_id(self) -> str:
+        return self.definition.get("callback_id", "")
+
+    @property
+    def private_metadata(self) -> str:
+        return self.definition.get("private_metadata", "")
+
+    @property
+    def external_id(self) -> str:
+        return self.definition.get("external_id", "")
+
+    @property
+    def title(self) -> dict[str, Any] | None:
+        return self.definition.get("title")
+
+    def to_slack(self, ws: Workspace) -> dict[str, Any]:
+        d = self.definition
+        return {
+            "id": self.id,
+            "team_id": ws.team_id,
+            "type": self.type,
+            "blocks": copy.deepcopy(self.blocks),
+            "private_metadata": self.private_metadata,
+            "callback_id": self.callback_id,
+            "state": {"values": copy.deepcopy(self.state_values)},
+            "hash": self.hash,
+            "title": copy.deepcopy(d.get("title")),
+            "clear_on_close": bool(d.get("clear_on_close", False)),
+            "notify_on_close": bool(d.get("notify_on_close", False)),
+            "close": copy.deepcopy(d.get("close")),
+            "submit": copy.deepcopy(d.get("submit")),
+            "previous_view_id": self.previous_view_id,
+            "root_view_id": self.root_view_id or self.id,
+            "app_id": ws.app_id,
+            "external_id": self.external_id,
+            "app_installed_team_id": ws.team_id,
+            "bot_id": ws.bot_id,
+        }
+
+
+@dataclass
+class File:
+    id: str
+    name: str
+    length: int
+    title: str = ""
+    content: bytes | None = None
+    created: int = 0
+    user: str = ""
+    channels: list[str] = field(default_factory=list)
+    completed: bool = False
+
+    def to_slack(self, base_url: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "timestamp": self.created,
+            "name": self.name,
+            "title": self.title or self.name,
+            "mimetype": "application/octet-stream",
+            "filetype": self.name.rsplit(".", 1)[-1] if "." in self.name else "binary",
+            "user": self.user,
+            "size": len(self.content or b""),
+            "url_private": f"{base_url}/files/{self.id}",
+            "permalink": f"{base_url}/files/{self.id}",
+            "channels": list(self.channels),
+        }
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    args: dict[str, Any]
+    response: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Banner:
+    id: int
+    user: str
+    text: str
+    at: float
+
+
+class SlackState:
+    def __init__(self, workspace: Workspace, clock: Callable[[], float]) -> None:
+        self.workspace = workspace
+        self.clock = clock
+        self.channel_messages: dict[str, list[Message]] = {}
+        self.ephemerals: list[Ephemeral] = []
+        self.views: dict[str, View] = {}
+        self.modal_stacks: dict[str, list[str]] = {}
+        self.homes: dict[str, str] = {}
+        self.files: dict[str, File] = {}
+        self.calls: list[RecordedCall] = []
+        self.banners: list[Banner] = []
+        self.version = 0
+        self.waiting = 0
+        self._event = asyncio.Event()
+        self._last_ts_us = 0
+        self._counters: dict[str, int] = {}
+
+    # -- change notification ---------------------------------------------------------------
+
+    def changed(self) -> None:
+        self.version += 1
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def next_change(self) -> None:
+        self.waiting += 1
+        try:
+            await self._event.wait()
+        finally:
+            self.waiting -= 1
+
+    # -- ids -------------------------------------------------------------------------------
+
+    def next_ts(self) -> str:
+        us = max(int(self.clock() * 1_000_000), self._last_ts_us + 1)
+        self._last_ts_us = us
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    def new_id(self, prefix: str) -> str:
+        n = self._counters[prefix] = self._counters.get(prefix, 0) + 1
+        return f"{prefix}0EMU{n:05d}"
+
+    def new_hash(self) -> str:
+        n = self._counters["hash"] = self._counters.get("hash", 0) + 1
+        return f"{int(self.clock())}.{hashlib.sha1(str(n).encode()).hexdigest()[:8]}"
+
+    # -- messages --------------------------------------------------------------------------
+
+    def channel(self, channel_id_or_name: str) -> Channel | None:
+        return self.workspace.channel(channel_id_or_name)
+
+    def top_level(self, channel_id: str) -> list[Message]:
+        return self.channel_messages.setdefault(channel_id, [])
+
+    def post_message(
+        self,
+        channel_id: str,
+        user: str,
+        text: str = "",
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        reply_broadcast: bool = False,
+        files: list[str] | None = None,
+    ) -> Message:
+        parent = self.find_message(channel_id, thread_ts) if thread_ts else None
+        if parent is not None and parent.thread_ts:
+            parent = self.find_message(channel_id, parent.thread_ts)
+        msg = Message(
+            channel=channel_id,
+            ts=self.next_ts(),
+            user=user,
+            text=text,
+            blocks=with_block_ids(blocks or [], self),
+            thread_ts=parent.ts if parent else None,
+            metadata=metadata,
+            bot_id=self.workspace.bot_id if user == self.workspace.bot_user_id else None,
+            attachments=attachments or [],
+            reply_broadcast=bool(parent and reply_broadcast),
+            files=files or [],
+        )
+        if parent is not None:
+            parent.replies.append(msg)
+        else:
+            self.top_level(channel_id).append(msg)
+        self.changed()
+        return msg
+
+    def find_message(self, channel_id: str, ts: str | None) -> Message | None:
+        for msg in self.channel_messages.get(channel_id, []):
+            if msg.ts == ts:
+                return msg
+            for reply in msg.replies:
+                if reply.ts == ts:
+                    return reply
+        return None
+
+    def delete_message(self, msg: Message) -> None:
+        if msg.thread_ts:
+            parent = self.find_message(msg.channel, msg.thread_ts)
+            if parent is not None:
+                parent.replies.remove(msg)
+        else:
+            self.top_level(msg.channel).remove(msg)
+        self.changed()
+
+    def visible_history(self, channel_id: str) -> list[Message]:
+        """Oldest first, as a channel shows them: top-level messages and broadcast replies."""
+        shown = list(self.top_level(channel_id))
+        for msg in self.top_level(channel_id):
+            shown.extend(r for r in msg.replies if r.reply_broadcast)
+        return sorted(shown, key=lambda m: ts_key(m.ts))
+
+    # -- ephemerals ------------------------------------------------------------------------
+
+    def post_ephemeral(
+        self,
+        channel_id: str,
+        user: str,
+        text: str = "",
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> Ephemeral:
+        eph = Ephemeral(
+            channel_id,
+            self.next_ts(),
+            user,
+            text,
+            with_block_ids(blocks or [], self),
+            thread_ts,
+            attachments or [],
+        )
+        self.ephemerals.append(eph)
+        self.changed()
+        return eph
+
+    def find_ephemeral(self, channel_id: str, ts: str, user: str | None = None) -> Ephemeral | None:
+        return next(
+            (
+                e
+                for e in self.ephemerals
+                if e.channel == channel_id and e.ts == ts and (user is None or e.user == user)
+            ),
+            None,
+        )
+
+    # -- views -----------------------------------------------------------------------------
+
+    def add_view(self, user: str, definition: dict[str, Any], **links: Any) -> View:
+        definition = {**definition, "blocks": with_block_ids(definition.get("blocks", []), self)}
+        view = View(
+            self.new_id("V"), definition["type"], user, definition, self.new_hash(), **links
+        )
+        self.views[view.id] = view
+        return view
+
+    def replace_view(self, view: View, definition: dict[str, Any]) -> View:
+        view.definition = {**definition, "blocks": with_block_ids(definition["blocks"], self)}
+        view.hash = self.new_hash()
+        view.errors = {}
+        view.state_values = {}
+        self.changed()
+        return view
+
+    def modal_stack(self, user: str) -> list[View]:
+        return [self.views[v] for v in self.modal_stacks.get(user, [])]
+
+    def open_modal(self, user: str, definition: dict[str, Any]) -> View:
+        for old in self.modal_stacks.get(user, []):
+            self.views.pop(old, None)
+        view = self.add_view(user, definition)
+        self.modal_stacks[user] = [view.id]
+        self.changed()
+        return view
+
+    def push_modal(self, user: str, definition: dict[str, Any]) -> View:
+        stack = self.modal_stacks.setdefault(user, [])
+        previous = stack[-1] if stack else None
+        root = stack[0] if stack else None
+        view = self.add_view(user, definition, root_view_id=root, previous_view_id=previous)
+        stack.append(view.id)
+        self.changed()
+        return view
+
+    def pop_modal(self, user: str, *, clear: bool = False) -> None:
+        stack = self.modal_stacks.get(user, [])
+        while stack:
+            self.views.pop(stack.pop(), None)
+            if not clear:
+                break
+        self.changed()
+
+    def publish_home(self, user: str, definition: dict[str, Any]) -> View:
+        existing = self.views.get(self.homes.get(user, ""))
+        if existing is not None:
+            return self.replace_view(existing, definition)
+        view = self.add_view(user, definition)
+        self.homes[user] = view.id
+        self.changed()
+        return view
+
+    def find_view(self, view_id: str | None = None, external_id: str | None = None) -> View | None:
+        if view_id:
+            return self.views.get(view_id)
+        return next((v for v in self.views.values() if v.external_id == external_id), None)
+
+    # -- calls and banners -----------------------------------------------------------------
+
+    def record(self, call: RecordedCall) -> None:
+        self.calls.append(call)
+        self.changed()
+
+    def add_banner(self, user: str, text: str) -> Banner:
+        banner = Banner(len(self.banners) + 1, user, text, self.clock())
+        self.banners.append(banner)
+        self.changed()
+        return banner
+
+
+def ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds), int((fraction or "0").ljust(6, "0")[:6])
+
+
+def with_block_ids(blocks: list[dict[str, Any]], state: SlackState) -> list[dict[str, Any]]:
+    """Slack gives every block without a block_id a generated one; payloads carry it."""
+    out = copy.deepcopy(blocks)
+    for block in out:
+        if isinstance(block, dict) and "block_id" not in block:
+            n = state._counters["block"] = state._counters.get("block", 0) + 1
+            block["block_id"] = hashlib.sha1(f"block{n}".encode()).hexdigest()[:5]
+    return out

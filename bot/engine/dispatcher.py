@@ -1,0 +1,147 @@
+"""Sends what the outbox owes to chat, exactly once as far as chat allows.
+
+Status messages are posted once (their ts stored with the row marked sent) and then only
+updated, coalesced per message with a trailing throttle. A row whose earlier attempt may have
+reached chat before a crash is first looked up by its key, so it is not posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.core.ports import Chat, ChatError, Clock, Renderer
+from bot.core.release import Release
+from bot.services.progress import Progress
+from bot.storage.claims import OutboxClaims, OutboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        claims: OutboxClaims,
+        progress: Progress,
+        chat: Chat,
+        renderer: Renderer,
+        clock: Clock,
+        *,
+        update_interval_s: float = 1.0,
+    ) -> None:
+        self._claims = claims
+        self._progress = progress
+        self._chat = chat
+        self._renderer = renderer
+        self._clock = clock
+        self._interval = timedelta(seconds=update_interval_s)
+        self._last_update: dict[tuple[str, str], datetime] = {}
+
+    async def dispatch_due(self) -> int:
+        items = await self._claims.claim_due()
+        for item in items:
+            try:
+                await self._send(item)
+            except ChatError as exc:
+                await self._failed(item, exc)
+            except Exception as exc:  # a bug in one row must not block the others
+                log.exception("outbox %s (%s) failed to render or send", item.id, item.kind)
+                await self._claims.give_up(item, f"{type(exc).__name__}: {exc}")
+        return len(items)
+
+    async def _send(self, item: OutboxItem) -> None:
+        match item.kind:
+            case "status":
+                await self._status(item)
+            case "thread":
+                await self._thread(item)
+            case "ephemeral":
+                message = self._renderer.render(item.template, item.context)
+                await self._chat.post_ephemeral(item.channel, item.user_id, message)
+                await self._claims.sent(item)
+            case "respond":
+                message = self._renderer.render(item.template, item.context)
+                await self._chat.respond(item.response_url, message, replace_original=item.replace_original)
+                await self._claims.sent(item)
+            case _:
+                await self._claims.give_up(item, f"unknown outbox kind {item.kind!r}")
+
+    async def _status(self, item: OutboxItem) -> None:
+        if await self._claims.newer_status_pending(item):
+            await self._claims.sent(item)
+            return
+        release = await self._release(item)
+        if release is None:
+            return
+        message = self._renderer.status(release)
+        if release.message_ts is None:
+            key = f"release-{release.id}-status"
+            ts = await self._find_earlier(item, release.channel, key, None)
+            if ts is None:
+                ts = await self._chat.post(release.channel, message, thread_ts=None, key=key)
+            await self._claims.sent(item, ts, status_ts_for_release=release.id)
+            self._last_update[(release.channel, ts)] = self._clock.now()
+            return
+        slot = (release.channel, release.message_ts)
+        now = self._clock.now()
+        last = self._last_update.get(slot)
+        if last is not None and now - last < self._interval:
+            await self._claims.retry_at(item, last + self._interval)
+            return
+        await self._chat.update(release.channel, release.message_ts, message)
+        self._last_update[slot] = now
+        await self._claims.sent(item, release.message_ts)
+
+    async def _thread(self, item: OutboxItem) -> None:
+        release = await self._release(item)
+        if release is None:
+            return
+        if release.message_ts is None:
+            await self._claims.retry_at(item, self._clock.now() + timedelta(seconds=1))
+            return
+        message = self._renderer.render(item.template, {**item.context, "release_ref": release.ref})
+        ts = await self._find_earlier(item, release.channel, item.key, release.message_ts)
+        if ts is None:
+            ts = await self._chat.post(release.channel, message, thread_ts=release.message_ts, key=item.key)
+        await self._claims.sent(item, ts)
+
+    async def _find_earlier(
+        self, item: OutboxItem, channel: str, key: str, thread_ts: str | None
+    ) -> str | None:
+        if item.attempts <= 1:
+            return None
+        return await self._chat.find_posted(channel, key, thread_ts=thread_ts)
+
+    async def _release(self, item: OutboxItem) -> Release | None:
+        release = await self._progress.load(item.release_id) if item.release_id else None
+        if release is None:
+            await self._claims.give_up(item, "release not found")
+        return release
+
+    async def _failed(self, item: OutboxItem, exc: ChatError) -> None:
+        now = self._clock.now()
+        if exc.retry_after_s is not None:
+            await self._claims.retry_at(item, now + timedelta(seconds=exc.retry_after_s), str(exc))
+            return
+        if exc.permanent or item.attempts >= MAX_ATTEMPTS:
+            log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
+            await self._claims.give_up(item, str(exc))
+            await self._tell_requester(item, exc)
+            return
+        delay = min(300, 2 ** item.attempts)
+        await self._claims.retry_at(item, now + timedelta(seconds=delay), str(exc))
+
+    async def _tell_requester(self, item: OutboxItem, exc: ChatError) -> None:
+        """A status message that cannot be posted is explained to whoever started it."""
+        if item.kind != "status" or not item.response_url:
+            return
+        message = self._renderer.render(
+            "post_failed", {"channel": item.channel, "error": str(exc)}
+        )
+        try:
+            await self._chat.respond(item.response_url, message, replace_original=False)
+        except ChatError:
+            log.exception("could not tell the requester about outbox %s", item.id)
+

@@ -1,0 +1,211 @@
+"""Runs what a due release is waiting for: asks the core for the next action, calls the port,
+and hands the result back to the core through services.Progress."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+
+from bot.core.catalog import Catalog, StrategyName
+from bot.core.ports import (
+    Adapters,
+    AnalysisRequest,
+    Clock,
+    IntegrationError,
+    RollbackRequest,
+    StepRequest,
+    Target,
+)
+from bot.core.release import (
+    Action,
+    AnalysisChecked,
+    BakeElapsed,
+    CiChecked,
+    Event,
+    Release,
+    RollbackFailed,
+    RollbackProgress,
+    RollbackStarted,
+    RollbackSucceeded,
+    StageFailed,
+    StageProgress,
+    StageStarted,
+    StageSucceeded,
+    VersionsResolved,
+    next_action,
+)
+from bot.core.stages import StageKind
+from bot.services.progress import Progress
+from bot.storage.claims import Claim, ReleaseClaims
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+class StageRunner:
+    def __init__(
+        self,
+        catalog: Catalog,
+        adapters_for: Callable[[str], Adapters],
+        progress: Progress,
+        claims: ReleaseClaims,
+        clock: Clock,
+    ) -> None:
+        self._catalog = catalog
+        self._adapters_for = adapters_for
+        self._progress = progress
+        self._claims = claims
+        self._clock = clock
+
+    async def run_due(self) -> int:
+        claims = await self._claims.claim_due()
+        for claim in claims:
+            await self._run(claim)
+        return len(claims)
+
+    async def _run(self, claim: Claim) -> None:
+        release = await self._progress.load(claim.id)
+        action = next_action(release, self._clock.now()) if release else None
+        if release is None or action is None:
+            await self._claims.done(claim.id)
+            return
+        try:
+            events = await self._perform(release, action)
+        except IntegrationError as exc:
+            if exc.retryable and claim.attempts < MAX_ATTEMPTS:
+                delay = min(300, 5 * 2 ** (claim.attempts - 1))
+                log.warning("release %s: %s failed (attempt %s), retrying in %ss: %s",
+                            release.ref, action.value, claim.attempts, delay, exc)
+                await self._claims.retry_at(claim.id, self._clock.now() + timedelta(seconds=delay))
+                return
+            events = _give_up(release, action, str(exc))
+        await self._progress.apply(release.id, *events)
+        await self._claims.done(claim.id)
+
+    async def _perform(self, release: Release, action: Action) -> list[Event]:
+        ports = self._adapters_for(release.service)
+        service = self._catalog.services[release.service]
+        target = Target(release.service, release.environment, service.repository)
+        stage = release.current_stage
+        match action:
+            case Action.CHECK_CI:
+                events: list[Event] = []
+                version = release.version_to
+                if not release.resolved:
+                    version = await ports.ci.resolve_version(target, None)
+                    running = release.version_from or await ports.deployer.current_version(target)
+                    events.append(VersionsResolved(version, running))
+                status = await ports.ci.status(target, version)
+                events.append(
+                    CiChecked(
+                        passed=status.state == "passed",
+                        pending=status.state == "pending",
+                        summary=status.summary,
+                        retry_in_s=status.retry_in_s,
+                    )
+                )
+                return events
+            case Action.START_STAGE:
+                assert stage is not None
+                if stage.kind is StageKind.BAKE:
+                    return [StageStarted(stage.index)]
+                if stage.action == "flag":
+                    assert release.flag and stage.percent is not None
+                    await ports.flags.set_rollout(target, release.flag, stage.percent)
+                    detail = f"{release.flag} on for {stage.percent}%"
+                    return [StageStarted(stage.index, detail=detail), StageSucceeded(stage.index, detail)]
+                operation = await ports.deployer.start_step(
+                    StepRequest(
+                        target=target,
+                        release_id=release.id,
+                        stage_index=stage.index,
+                        label=stage.label,
+                        action=stage.action,
+                        percent=stage.percent,
+                        version=release.version_to,
+                        previous_version=release.version_from,
+                        idempotency_key=f"release-{release.id}-stage-{stage.index}",
+                    )
+                )
+                return [StageStarted(stage.index, operation)]
+            case Action.POLL_STAGE:
+                assert stage is not None and stage.operation_id
+                status = await ports.deployer.poll(target, stage.operation_id)
+                if status.state == "succeeded":
+                    return [StageSucceeded(stage.index, status.detail)]
+                if status.state == "failed":
+                    return [StageFailed(stage.index, status.detail or "the backend reported a failure")]
+                return [StageProgress(stage.index, status.detail, status.poll_in_s)]
+            case Action.ANALYZE:
+                assert stage is not None
+                result = await ports.monitor.analyze(
+                    AnalysisRequest(
+                        target=target,
+                        release_id=release.id,
+                        stage_label=_step_before(release, stage.index),
+                        version=release.version_to,
+                        metrics=service.analysis.metrics,
+                        window_s=release.analysis_interval_s,
+                    )
+                )
+                return [
+                    AnalysisChecked(
+                        stage.index,
+                        result.passed,
+                        result.summary,
+                        tuple(asdict(m) for m in result.measurements),
+                    )
+                ]
+            case Action.FINISH_BAKE:
+                assert stage is not None
+                return [BakeElapsed(stage.index)]
+            case Action.START_ROLLBACK:
+                if release.strategy is StrategyName.FEATURE_FLAG and release.flag:
+                    await ports.flags.disable(target, release.flag)
+                    return [RollbackStarted(f"flag-{release.flag}-off"),
+                            RollbackSucceeded(f"flag {release.flag} disabled")]
+                started = release.rollback_started_at or self._clock.now()
+                operation = await ports.deployer.start_rollback(
+                    RollbackRequest(
+                        target=target,
+                        release_id=release.id,
+                        to_version=release.version_from,
+                        from_version=release.version_to,
+                        idempotency_key=f"release-{release.id}-rollback-{int(started.timestamp())}",
+                    )
+                )
+                return [RollbackStarted(operation)]
+            case Action.POLL_ROLLBACK:
+                assert release.rollback_operation
+                status = await ports.deployer.poll(target, release.rollback_operation)
+                if status.state == "succeeded":
+                    return [RollbackSucceeded(status.detail)]
+                if status.state == "failed":
+                    return [RollbackFailed(status.detail or "the backend reported a failure")]
+                return [RollbackProgress(status.detail, status.poll_in_s)]
+        raise AssertionError(f"unhandled action {action}")
+
+
+def _give_up(release: Release, action: Action, error: str) -> list[Event]:
+    stage = release.current_stage
+    match action:
+        case Action.CHECK_CI:
+            return [CiChecked(passed=False, summary=f"CI could not be checked: {error}")]
+        case Action.ANALYZE:
+            assert stage is not None
+            return [AnalysisChecked(stage.index, False, f"monitor unreachable: {error}")]
+        case Action.START_ROLLBACK | Action.POLL_ROLLBACK:
+            return [RollbackFailed(error)]
+        case _:
+            assert stage is not None
+            if stage.status.value == "pending":
+                return [StageStarted(stage.index), StageFailed(stage.index, error)]
+            return [StageFailed(stage.index, error)]
+
+
+def _step_before(release: Release, index: int) -> str:
+    steps = [s for s in release.stages[:index] if s.kind is StageKind.STEP]
+    return steps[-1].label if steps else release.stages[index].label

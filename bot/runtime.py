@@ -1,0 +1,237 @@
+"""The composition root: builds the bot from settings, and runs it.
+
+Local mode (no Slack tokens) mounts the Slack stand-in at /emulator on the same server and
+points the bot's Web API client at it; the stand-in sends real signed requests to
+/slack/events, so local mode runs exactly the production path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.catalog_file import load_catalog
+from bot.clock import SystemClock
+from bot.core.catalog import Catalog
+from bot.core.ports import Clock
+from bot.emulator import Emulator, create_emulator
+from bot.engine.dispatcher import OutboxDispatcher
+from bot.engine.engine import Engine
+from bot.engine.stage_runner import StageRunner
+from bot.services.commands import CommandRouter
+from bot.services.progress import Progress
+from bot.services.queries import Queries
+from bot.services.releases import Releases
+from bot.settings import Settings
+from bot.slack.chat import SlackChat
+from bot.slack.inflight import InFlight
+from bot.slack.listeners import SlackServices, register
+from bot.slack.render import SlackRenderer
+from bot.storage import migrate
+from bot.storage.claims import OutboxClaims, ReleaseClaims
+from bot.storage.database import create_engine, session_factory
+from bot.storage.unit_of_work import SqlUnitOfWork
+from bot.web.app import create_web_app
+from bot.web.metrics import Metrics
+from bot.web.slack_events import slack_events_handler
+from integrations.registry import Registry
+
+log = logging.getLogger(__name__)
+
+LOCAL_BOT_TOKEN = "xoxb-local-releasebot"
+EMULATOR_PATH = "/emulator"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    catalog: Catalog
+    clock: Clock
+    db: AsyncEngine
+    engine: Engine
+    web_app: web.Application
+    bolt: AsyncApp
+    inflight: InFlight
+    metrics: Metrics
+    registry: Registry
+    emulator: Emulator | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def settle(self) -> None:
+        """Wait for listener work after acks, then run the engine until nothing is due."""
+        await self.inflight.idle()
+        await self.engine.settle()
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+    auto_migrate: bool = True,
+) -> Runtime:
+    clock = clock or SystemClock()
+    catalog = catalog or load_catalog(settings.catalog_path)
+    db = create_engine(settings.database_url)
+    if auto_migrate:
+        await migrate.upgrade(db)
+    sessions = session_factory(db)
+    metrics = Metrics()
+    owner = settings.replica_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+    engine_ref: list[Engine] = []
+
+    def unit_of_work() -> SqlUnitOfWork:
+        return SqlUnitOfWork(sessions, clock, on_outbox_commit=lambda: engine_ref[0].kick())
+
+    emulator: Emulator | None = None
+    if settings.mode == "local":
+        signing_secret = secrets.token_hex(16)
+        bot_token = LOCAL_BOT_TOKEN
+        emulator = create_emulator(
+            signing_secret=signing_secret,
+            bot_token=bot_token,
+            clock=lambda: clock.now().timestamp(),
+        )
+        api_url = f"http://{_client_host(settings.host)}:{settings.port}{EMULATOR_PATH}/api/"
+    else:
+        signing_secret = settings.signing_secret or ""
+        bot_token = settings.bot_token or ""
+        api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
+
+    client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=10, retry_handlers=[])
+    renderer = SlackRenderer(clock)
+    chat = SlackChat(client)
+    registry = Registry(catalog, clock)
+    progress = Progress(unit_of_work, clock)
+    releases = Releases(catalog, unit_of_work, clock)
+    queries = Queries(catalog, unit_of_work, clock)
+    router = CommandRouter(catalog, unit_of_work, clock, releases, queries)
+    runner = StageRunner(catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock)
+    dispatcher = OutboxDispatcher(
+        OutboxClaims(sessions, clock, owner), progress, chat, renderer, clock,
+        update_interval_s=settings.update_interval_s,
+    )
+    engine = Engine(runner, dispatcher)
+    engine_ref.append(engine)
+
+    inflight = InFlight()
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=signing_secret or None,
+        request_verification_enabled=False,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    register(bolt, SlackServices(router, releases, renderer, inflight))
+    _register_error_handler(bolt)
+
+    async def readiness() -> dict[str, str]:
+        return await _readiness(db)
+
+    web_app = create_web_app(
+        metrics=metrics,
+        readiness=readiness,
+        slack_events=slack_events_handler(bolt, signing_secret, clock, metrics)
+        if settings.mode != "socket"
+        else None,
+    )
+    if emulator is not None:
+        web_app.add_subapp(EMULATOR_PATH, emulator.web_app())
+    return Runtime(settings, catalog, clock, db, engine, web_app, bolt, inflight, metrics, registry,
+                   emulator)
+
+
+def _register_error_handler(bolt: AsyncApp) -> None:
+    @bolt.error
+    async def on_error(error: Exception, body: dict, logger, respond=None) -> None:
+        logger.exception("listener failed: %s", type(error).__name__, exc_info=error)
+        if respond is not None:
+            try:
+                await respond(
+                    text=":warning: Something went wrong on releasebot's side and nothing was "
+                    "changed. Try again in a moment; if it keeps failing, tell the platform team.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except Exception:
+                logger.exception("could not tell the user about the failure")
+
+
+async def _readiness(db: AsyncEngine) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        async with db.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        return checks
+    try:
+        waiting = await migrate.pending(db)
+        checks["migrations"] = "ok" if not waiting else f"pending: {', '.join(waiting)}"
+    except Exception as exc:
+        checks["migrations"] = f"unknown: {type(exc).__name__}"
+    return checks
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+async def serve(runtime: Runtime, *, ready: asyncio.Event | None = None) -> None:
+    """Run the web server and the engine until cancelled."""
+    settings = runtime.settings
+    runner = web.AppRunner(runtime.web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    scheduler = runtime.engine.start(settings.tick_seconds)
+    socket_handler = None
+    if settings.mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.app_token)
+        await socket_handler.connect_async()
+    base = f"http://{_client_host(settings.host)}:{settings.port}"
+    if runtime.emulator is not None:
+        runtime.emulator.bot_events_url = f"{base}/slack/events"
+        runtime.emulator.public_base_url = f"{base}{EMULATOR_PATH}"
+    _announce(runtime, base)
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await runtime.engine.stop(scheduler)
+        await runner.cleanup()
+        await runtime.close()
+
+
+def _announce(runtime: Runtime, base: str) -> None:
+    settings = runtime.settings
+    for key, value in settings.describe().items():
+        log.info("%s: %s", key, value)
+    if runtime.emulator is not None:
+        print(f"releasebot is running in local mode (no Slack tokens): {base}", flush=True)
+        print(f"Open the Slack console: {base}{EMULATOR_PATH}/", flush=True)
+        print("Try: pick alice, type `/deploy checkout canary 10% to production`, "
+              "then switch to bob and press Approve.", flush=True)
+    else:
+        print(f"releasebot is running in {settings.mode} mode on {base}", flush=True)

@@ -1,0 +1,82 @@
+"""The one entry point for slash commands: parse, then route to the use case.
+
+A usage error is answered (with an example) and audited like any refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.core import commands as grammar
+from bot.core.catalog import Catalog
+from bot.core.policy import Act
+from bot.core.ports import Clock, UnitOfWork
+from bot.services.queries import Queries
+from bot.services.recorder import Recorder
+from bot.services.releases import DUPLICATE, Outcome, Releases
+from bot.services.requests import Request
+
+
+class CommandRouter:
+    def __init__(
+        self,
+        catalog: Catalog,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        releases: Releases,
+        queries: Queries,
+    ) -> None:
+        self._catalog = catalog
+        self._uow = unit_of_work
+        self._clock = clock
+        self._releases = releases
+        self._queries = queries
+
+    async def handle(self, request: Request, command: str, text: str) -> Outcome:
+        try:
+            parsed = grammar.parse(command, text, self._catalog)
+        except grammar.UsageError as exc:
+            return await self._usage(request, command, text, exc)
+        match parsed:
+            case grammar.Deploy():
+                return await self._releases.deploy(request, parsed)
+            case grammar.RollbackCommand():
+                return await self._releases.rollback(request, parsed)
+            case grammar.ReleaseAction():
+                return await self._releases.act(
+                    request,
+                    Act(parsed.action),
+                    release_id=parsed.release_id,
+                    service=parsed.service,
+                    environment=parsed.environment,
+                    reason=parsed.reason,
+                )
+            case grammar.Status():
+                return await self._queries.status(request, parsed)
+            case grammar.ListActive():
+                return await self._queries.active(request, parsed)
+            case grammar.History():
+                return await self._queries.history(request, parsed)
+            case grammar.Help():
+                return await self._queries.help(request, parsed)
+        raise AssertionError(f"unrouted command {parsed!r}")
+
+    async def _usage(
+        self, request: Request, command: str, text: str, error: grammar.UsageError
+    ) -> Outcome:
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE
+            name = command.strip().lstrip("/") or "command"
+            await Recorder(uow, self._clock.now()).refuse(
+                request,
+                f"{request.via}.{name}",
+                rule="usage",
+                reason=error.problem,
+                outcome="invalid",
+                template="usage",
+                context={"problem": error.problem, "example": error.example,
+                         "command": f"{command} {text}".strip(), "topic": error.topic},
+            )
+            await uow.commit()
+        return Outcome(False, error.problem)

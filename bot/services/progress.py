@@ -1,0 +1,46 @@
+"""Engine-facing use case: apply what a backend reported to a release, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.core.ports import Clock, UnitOfWork
+from bot.core.release import Event, InvalidTransition, Release, transition
+from bot.services.recorder import Recorder
+
+log = logging.getLogger(__name__)
+
+
+class Progress:
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._uow = unit_of_work
+        self._clock = clock
+
+    async def load(self, release_id: int) -> Release | None:
+        async with self._uow() as uow:
+            return await uow.releases.get(release_id)
+
+    async def apply(self, release_id: int, *events: Event) -> Release | None:
+        """Apply `events` in order; a result that no longer fits (the release was paused,
+        aborted or rolled back meanwhile) is dropped. Returns the release as saved."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            release = await uow.releases.get(release_id, for_update=True)
+            if release is None:
+                return None
+            record = Recorder(uow, now)
+            changed = False
+            for event in events:
+                try:
+                    release, facts = transition(release, event, now)
+                except InvalidTransition as exc:
+                    log.info("release %s: dropped %s: %s", release_id, type(event).__name__, exc)
+                    continue
+                changed = True
+                if facts:
+                    await record.facts(release, facts)
+            if changed:
+                await uow.releases.save(release)
+                await uow.commit()
+            return release

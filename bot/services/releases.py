@@ -1,0 +1,284 @@
+"""Use cases that change releases: deploy, the actions on a release, rollback.
+
+Each runs in one transaction: load -> policy -> transition -> save + audit + outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.catalog import Catalog
+from bot.core.commands import Deploy, RollbackCommand
+from bot.core.policy import Act, Facts, decide
+from bot.core.ports import Clock, LockHeld, UnitOfWork
+from bot.core.release import (
+    Abort,
+    Approve,
+    Fact,
+    InvalidTransition,
+    Pause,
+    Promote,
+    Reject,
+    Release,
+    Resume,
+    Rollback,
+    State,
+    transition,
+)
+from bot.core.strategies import PlanError, plan_stages
+from bot.services.recorder import Recorder
+from bot.services.requests import Request
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str = ""
+    release_id: int | None = None
+    duplicate: bool = False
+
+
+DUPLICATE = Outcome(ok=True, message="already handled", duplicate=True)
+
+EVENTS = {
+    Act.APPROVE: lambda user, reason: Approve(user, reason),
+    Act.REJECT: lambda user, reason: Reject(user, reason),
+    Act.PROMOTE: lambda user, reason: Promote(user),
+    Act.PAUSE: lambda user, reason: Pause(user),
+    Act.RESUME: lambda user, reason: Resume(user),
+    Act.ABORT: lambda user, reason: Abort(user, reason),
+    Act.ROLLBACK: lambda user, reason: Rollback(user, reason),
+}
+
+
+class Releases:
+    def __init__(self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._catalog = catalog
+        self._uow = unit_of_work
+        self._clock = clock
+
+    async def deploy(self, request: Request, command: Deploy) -> Outcome:
+        now = self._clock.now()
+        service = self._catalog.service(command.service)
+        environment = self._catalog.environment(command.environment)
+        assert service is not None and environment is not None
+        action = f"{request.via}.deploy"
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE
+            record = Recorder(uow, now)
+            active = await uow.releases.active_for(service.name, environment.name)
+            decision = decide(
+                self._catalog,
+                request.user_id,
+                Act.DEPLOY,
+                service=service.name,
+                environment=environment.name,
+                facts=Facts(active_release=active),
+            )
+            if not decision.allowed:
+                await record.refuse(request, action, rule=decision.rule, reason=decision.message,
+                                    service=service.name, environment=environment.name)
+                await uow.commit()
+                return Outcome(False, decision.message)
+            try:
+                stages = plan_stages(service, command.strategy, analysis=bool(service.analysis.metrics))
+            except PlanError as exc:
+                await record.refuse(request, action, rule="plan.invalid", reason=str(exc),
+                                    service=service.name, environment=environment.name,
+                                    outcome="invalid")
+                await uow.commit()
+                return Outcome(False, str(exc))
+            release = Release(
+                service=service.name,
+                environment=environment.name,
+                strategy=command.strategy.name,
+                flag=command.strategy.flag,
+                version_to=command.version or "",
+                version_from=await uow.releases.last_good_version(service.name, environment.name),
+                requested_by=request.user_id,
+                channel=request.channel,
+                stages=stages,
+                created_at=now,
+                updated_at=now,
+                approvals_required=environment.approvals,
+                auto_rollback=environment.auto_rollback,
+                analysis_interval_s=service.analysis.interval,
+                failure_limit=service.analysis.failure_limit,
+                exclusive=not service.concurrent_releases,
+                due_at=now,
+            )
+            try:
+                release = await uow.releases.add(release)
+            except LockHeld:
+                reason = (f"{service.name} in {environment.name} got another active release a "
+                          "moment ago. Try `/release status` to see it.")
+                await record.refuse(request, action, rule="lock.active_release", reason=reason,
+                                    service=service.name, environment=environment.name)
+                await uow.commit()
+                return Outcome(False, reason)
+            await record.audit(request, action, rule=decision.rule, release=release,
+                               details={"strategy": release.strategy.value,
+                                        "stages": [s.label for s in release.stages]})
+            requested = Fact(
+                "release.requested",
+                f"{request.user_name or request.user_id} asked to deploy "
+                f"{release.version_to or 'the latest build'} of {release.service} to "
+                f"{release.environment} ({release.strategy.value})",
+                notify=False,
+            )
+            await record.facts(release, [requested])
+            await uow.commit()
+            return Outcome(True, f"release {release.ref} started", release.id)
+
+    async def act(
+        self,
+        request: Request,
+        act: Act,
+        *,
+        release_id: int | None = None,
+        service: str | None = None,
+        environment: str | None = None,
+        reason: str = "",
+    ) -> Outcome:
+        now = self._clock.now()
+        action = f"{request.via}.{act.value}"
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE
+            record = Recorder(uow, now)
+            release, problem = await self._find(uow, act, release_id, service, environment)
+            if release is None:
+                await record.refuse(request, action, rule="release.not_found", reason=problem,
+                                    service=service or "", environment=environment or "")
+                await uow.commit()
+                return Outcome(False, problem)
+            if request.message_ts and release.message_ts != request.message_ts:
+                problem = (f"This button does not belong to release {release.ref}'s message; "
+                           "nothing was changed.")
+                await record.refuse(request, action, rule="button.mismatch", reason=problem,
+                                    release=release)
+                await uow.commit()
+                return Outcome(False, problem)
+            latest = await uow.releases.latest_for(release.service, release.environment)
+            decision = decide(
+                self._catalog,
+                request.user_id,
+                act,
+                service=release.service,
+                environment=release.environment,
+                release=release,
+                facts=Facts(latest_release=latest),
+            )
+            if not decision.allowed:
+                await record.refuse(request, action, rule=decision.rule, reason=decision.message,
+                                    release=release)
+                await uow.commit()
+                return Outcome(False, decision.message, release.id)
+            try:
+                updated, facts = transition(release, EVENTS[act](request.user_id, reason), now)
+            except InvalidTransition as exc:
+                await record.refuse(request, action, rule=f"state.{release.state.value}",
+                                    reason=str(exc), release=release)
+                await uow.commit()
+                return Outcome(False, str(exc), release.id)
+            try:
+                await uow.releases.save(updated)
+            except LockHeld:
+                problem = (f"Another release is active in {release.service}/{release.environment}; "
+                           f"roll that one back instead of {release.ref}.")
+                await record.refuse(request, action, rule="lock.active_release", reason=problem,
+                                    release=release)
+                await uow.commit()
+                return Outcome(False, problem, release.id)
+            await record.audit(request, action, rule=decision.rule, release=updated, reason=reason)
+            await record.facts(updated, facts, request)
+            await uow.commit()
+            return Outcome(True, facts[0].summary if facts else "", updated.id)
+
+    async def preflight(self, request: Request, act: Act, release_id: int) -> tuple[Outcome, Release | None]:
+        """Would `act` be allowed now? Used before asking for more input (a reject reason);
+        a refusal is recorded and answered here, like any other."""
+        now = self._clock.now()
+        action = f"{request.via}.{act.value}"
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE, None
+            record = Recorder(uow, now)
+            release = await uow.releases.get(release_id)
+            problem = ""
+            rule = ""
+            if release is None:
+                problem, rule = f"There is no release #{release_id}.", "release.not_found"
+            elif request.message_ts and release.message_ts != request.message_ts:
+                problem = (f"This button does not belong to release {release.ref}'s message; "
+                           "nothing was changed.")
+                rule = "button.mismatch"
+            else:
+                decision = decide(self._catalog, request.user_id, act, service=release.service,
+                                  environment=release.environment, release=release)
+                problem, rule = ("", "") if decision.allowed else (decision.message, decision.rule)
+                if not problem:
+                    try:
+                        transition(release, EVENTS[act](request.user_id, "preflight"), now)
+                    except InvalidTransition as exc:
+                        problem, rule = str(exc), f"state.{release.state.value}"
+            if problem:
+                await record.refuse(request, action, rule=rule, reason=problem, release=release)
+                await uow.commit()
+                return Outcome(False, problem, release_id), None
+            await uow.commit()
+            return Outcome(True, "", release_id), release
+
+    async def rollback(self, request: Request, command: RollbackCommand) -> Outcome:
+        return await self.act(
+            request,
+            Act.ROLLBACK,
+            service=command.service,
+            environment=command.environment,
+            reason=command.reason,
+        )
+
+    async def _find(
+        self,
+        uow: UnitOfWork,
+        act: Act,
+        release_id: int | None,
+        service: str | None,
+        environment: str | None,
+    ) -> tuple[Release | None, str]:
+        if release_id is not None:
+            release = await uow.releases.get(release_id, for_update=True)
+            return release, f"There is no release #{release_id}."
+        assert service is not None
+        envs = [environment] if environment else list(self._catalog.services[service].environments)
+        candidates: list[Release] = []
+        for env in envs:
+            found = (
+                await uow.releases.latest_for(service, env)
+                if act is Act.ROLLBACK
+                else await uow.releases.active_for(service, env)
+            )
+            if found is not None and (act is not Act.ROLLBACK or _rollbackable(found)):
+                candidates.append(found)
+        where = f"{service} in {environment}" if environment else service
+        if not candidates:
+            what = "to roll back" if act is Act.ROLLBACK else "active"
+            return None, f"Nothing {what} for {where}."
+        if len(candidates) > 1:
+            listing = ", ".join(f"{r.environment} ({r.ref})" for r in candidates)
+            return None, (f"{service} has releases in several environments: {listing}. "
+                          f"Say which, e.g. `{service} {candidates[-1].environment}`.")
+        return await uow.releases.get(candidates[0].id, for_update=True), ""
+
+
+def _rollbackable(release: Release) -> bool:
+    return release.state in {
+        State.AWAITING_CI,
+        State.AWAITING_APPROVAL,
+        State.RUNNING,
+        State.PAUSED,
+        State.SUCCEEDED,
+        State.FAILED,
+    }

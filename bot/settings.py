@@ -1,0 +1,111 @@
+"""Runtime settings from the environment. Secrets come from VAR or VAR_FILE, never the catalog,
+and their values are never printed: `describe()` says only whether each is set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.storage.database import DEFAULT_URL
+
+DEFAULT_CATALOG = Path("manifests/releasebot.example.yaml")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    catalog_path: Path = DEFAULT_CATALOG
+    host: str = "127.0.0.1"
+    port: int = 3000
+    public_url: str = ""
+    bot_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+    tick_seconds: float = 1.0
+    update_interval_s: float = 1.0
+    replica_id: str = ""
+    log_level: str = "INFO"
+
+    @property
+    def mode(self) -> str:
+        """local (the stand-in), http (Events API) or socket (Socket Mode)."""
+        if self.bot_token and self.app_token:
+            return "socket"
+        if self.bot_token and self.signing_secret:
+            return "http"
+        return "local"
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "mode": self.mode,
+            "database": _redact_url(self.database_url),
+            "catalog": str(self.catalog_path),
+            "listen": f"{self.host}:{self.port}",
+            "SLACK_BOT_TOKEN": "set" if self.bot_token else "not set",
+            "SLACK_SIGNING_SECRET": "set" if self.signing_secret else "not set",
+            "SLACK_APP_TOKEN": "set" if self.app_token else "not set",
+        }
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    settings = Settings(
+        database_url=env.get("DATABASE_URL", DEFAULT_URL),
+        catalog_path=Path(env.get("RELEASEBOT_CATALOG", str(DEFAULT_CATALOG))),
+        host=env.get("RELEASEBOT_HOST", "127.0.0.1"),
+        port=_int(env, "PORT", 3000),
+        public_url=env.get("RELEASEBOT_PUBLIC_URL", ""),
+        bot_token=_secret(env, "SLACK_BOT_TOKEN"),
+        signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+        app_token=_secret(env, "SLACK_APP_TOKEN"),
+        slack_api_url=env.get("SLACK_API_URL") or None,
+        tick_seconds=float(env.get("RELEASEBOT_TICK_SECONDS", "1")),
+        update_interval_s=float(env.get("RELEASEBOT_UPDATE_INTERVAL_SECONDS", "1")),
+        replica_id=env.get("RELEASEBOT_REPLICA_ID", "") or env.get("HOSTNAME", ""),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+    )
+    if settings.app_token and not settings.bot_token:
+        raise SettingsError("SLACK_APP_TOKEN is set without SLACK_BOT_TOKEN: Socket Mode needs both")
+    if settings.bot_token and not (settings.signing_secret or settings.app_token):
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
+            "SLACK_APP_TOKEN (Socket Mode) is"
+        )
+    return settings
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    if value := env.get(name):
+        return value.strip()
+    if path := env.get(f"{name}_FILE"):
+        try:
+            return Path(path).read_text().strip() or None
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE={path}: cannot read it ({exc.strerror})") from exc
+    return None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable DATABASE_URL>"

@@ -1,0 +1,62 @@
+"""Slack payloads -> services.Request. The dedupe key is the interaction's trigger_id, which a
+Slack retry repeats and a second click does not."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from bot.services.requests import Request
+
+
+def from_command(command: dict[str, Any]) -> Request:
+    return Request(
+        user_id=command["user_id"],
+        user_name=command.get("user_name", ""),
+        channel=command["channel_id"],
+        key=_key("command", command.get("trigger_id"), command),
+        response_url=command.get("response_url"),
+        via="command",
+    )
+
+
+def from_action(body: dict[str, Any]) -> Request:
+    user = body.get("user", {})
+    container = body.get("container", {})
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+    return Request(
+        user_id=user["id"],
+        user_name=user.get("username") or user.get("name", ""),
+        channel=channel,
+        key=_key("click", body.get("trigger_id"), body),
+        response_url=body.get("response_url"),
+        message_ts=container.get("message_ts"),
+        via="click",
+    )
+
+
+def from_view(body: dict[str, Any], channel: str, message_ts: str | None) -> Request:
+    user = body.get("user", {})
+    return Request(
+        user_id=user["id"],
+        user_name=user.get("username") or user.get("name", ""),
+        channel=channel,
+        key=_key("view", body.get("trigger_id"), body),
+        message_ts=message_ts,
+        via="click",
+    )
+
+
+def release_id_from(value: str | None) -> int | None:
+    """A button's value names a release and nothing more; anything else is ignored."""
+    if value is None or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value)
+
+
+def _key(kind: str, trigger_id: str | None, payload: dict[str, Any]) -> str:
+    if trigger_id:
+        return f"{kind}:{trigger_id}"
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{kind}:sha256:{digest[:40]}"

@@ -1,0 +1,209 @@
+"""What the status message says about a release, decided in one place; templates lay it out.
+
+Phone first: the state and versions in the first line, the buttons right after, then one
+progress line with the current stage marked and its elapsed time, then who did what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.durations import format_duration
+from bot.core.release import Release, State
+from bot.core.stages import Stage, StageKind, StageStatus
+
+STATE_EMOJI = {
+    State.AWAITING_CI: ":hourglass_flowing_sand:",
+    State.AWAITING_APPROVAL: ":raised_hand:",
+    State.RUNNING: ":rocket:",
+    State.PAUSED: ":double_vertical_bar:",
+    State.ROLLING_BACK: ":rewind:",
+    State.SUCCEEDED: ":white_check_mark:",
+    State.FAILED: ":x:",
+    State.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    State.ABORTED: ":no_entry_sign:",
+    State.REJECTED: ":no_entry:",
+}
+
+STATE_WORDS = {
+    State.AWAITING_CI: "Waiting for CI",
+    State.AWAITING_APPROVAL: "Waiting for approval",
+    State.RUNNING: "Rolling out",
+    State.PAUSED: "Paused",
+    State.ROLLING_BACK: "Rolling back",
+    State.SUCCEEDED: "Live",
+    State.FAILED: "Failed",
+    State.ROLLED_BACK: "Rolled back",
+    State.ABORTED: "Aborted",
+    State.REJECTED: "Rejected",
+}
+
+
+@dataclass(frozen=True)
+class Button:
+    action_id: str
+    text: str
+    value: str
+    style: str | None = None
+    confirm_title: str = ""
+    confirm_text: str = ""
+    confirm_yes: str = ""
+
+
+@dataclass(frozen=True)
+class StatusView:
+    headline: str
+    summary: str
+    fallback: str
+    progress: str
+    people: str
+    note: str = ""
+    buttons: list[Button] = field(default_factory=list)
+
+
+def status_view(release: Release, now: datetime) -> StatusView:
+    target = f"{release.service} → {release.environment}"
+    version_to = release.version_to or "latest build"
+    versions = f"`{release.version_from or 'nothing'}` → `{version_to}`"
+    strategy = release.strategy.value + (f" `{release.flag}`" if release.flag else "")
+    words = STATE_WORDS[release.state]
+    return StatusView(
+        headline=f"{STATE_EMOJI[release.state]} *{target}*  ·  release {release.ref}",
+        summary=f"*{words}* · {strategy} · {versions}",
+        fallback=f"{target}: {words.lower()} ({release.version_from or 'nothing'} → {version_to})",
+        progress=_progress(release, now),
+        people=_people(release),
+        note=_note(release),
+        buttons=_buttons(release),
+    )
+
+
+def _progress(release: Release, now: datetime) -> str:
+    if release.state is State.AWAITING_CI:
+        waited = format_duration((now - release.created_at).total_seconds())
+        return f":hourglass_flowing_sand: CI gate ({waited}) → " + _steps_line(release, now)
+    if release.state is State.AWAITING_APPROVAL:
+        got = len(release.approvals)
+        return f":raised_hand: approvals {got}/{release.approvals_required} → " + _steps_line(release, now)
+    return _steps_line(release, now)
+
+
+def _steps_line(release: Release, now: datetime) -> str:
+    parts = []
+    for index, stage in enumerate(release.stages):
+        if stage.kind is not StageKind.STEP:
+            continue
+        bake = _following_bake(release.stages, index)
+        parts.append(_step_text(release, stage, bake, now))
+    return " → ".join(parts)
+
+
+def _following_bake(stages: tuple[Stage, ...], index: int) -> Stage | None:
+    nxt = index + 1
+    return stages[nxt] if nxt < len(stages) and stages[nxt].kind is StageKind.BAKE else None
+
+
+def _step_text(release: Release, step: Stage, bake: Stage | None, now: datetime) -> str:
+    current = release.current_stage
+    active = release.state in (State.RUNNING, State.PAUSED)
+    if active and current is step:
+        running = step.started_at is not None
+        elapsed = f" {_elapsed(step, now)}" if running else ""
+        return f":arrow_forward: *{step.label}*{elapsed}"
+    if active and bake is not None and current is bake:
+        what = "analysis" if bake.analysis else "bake"
+        return f":white_check_mark: *{step.label}* ({what} {_elapsed(bake, now)}/{format_duration(bake.duration_s)})"
+    if step.status is StageStatus.SUCCEEDED:
+        if bake is not None and bake.status is StageStatus.FAILED:
+            return f":x: {step.label} (analysis failed)"
+        return f":white_check_mark: {step.label}"
+    if step.status is StageStatus.FAILED:
+        return f":x: {step.label}"
+    if step.status is StageStatus.SKIPPED:
+        return f"~{step.label}~"
+    return f":white_circle: {step.label}"
+
+
+def _elapsed(stage: Stage, now: datetime) -> str:
+    if stage.started_at is None:
+        return "0s"
+    end = stage.finished_at or now
+    return format_duration((end - stage.started_at).total_seconds())
+
+
+def _people(release: Release) -> str:
+    parts = [f"Requested by <@{release.requested_by}>"]
+    if release.approvals:
+        approvers = ", ".join(f"<@{a.user_id}>" for a in release.approvals)
+        parts.append(f"approved by {approvers}")
+    elif release.approvals_required:
+        parts.append(f"needs {release.approvals_required} approval(s)")
+    if release.paused_by and release.state is State.PAUSED:
+        parts.append(f"paused by <@{release.paused_by}>")
+    if release.ended_by:
+        verb = {
+            State.REJECTED: "rejected",
+            State.ABORTED: "aborted",
+            State.ROLLED_BACK: "rolled back",
+            State.ROLLING_BACK: "rollback by",
+        }.get(release.state, "ended")
+        if release.state is State.ROLLING_BACK:
+            parts.append(f"rollback requested by <@{release.ended_by}>")
+        else:
+            parts.append(f"{verb} by <@{release.ended_by}>")
+    return " · ".join(parts)
+
+
+def _note(release: Release) -> str:
+    if release.state in (State.FAILED, State.ROLLED_BACK, State.ABORTED, State.REJECTED, State.ROLLING_BACK):
+        return release.reason
+    if release.state is State.SUCCEEDED:
+        return f"{release.service} {release.version_to} is live in {release.environment}."
+    return ""
+
+
+def _buttons(release: Release) -> list[Button]:
+    value = str(release.id)
+    previous = release.version_from or "the previous version"
+    rollback = Button(
+        "release_rollback",
+        "Roll back",
+        value,
+        style="danger",
+        confirm_title="Roll back?",
+        confirm_text=(
+            f"Roll back {release.service} in {release.environment} from "
+            f"{release.version_to or 'this release'} to {previous}? Traffic returns to {previous} now."
+        ),
+        confirm_yes="Roll back",
+    )
+    abort = Button(
+        "release_abort",
+        "Abort",
+        value,
+        confirm_title="Abort release?",
+        confirm_text=(
+            f"Abort release {release.ref} of {release.service} ({release.version_to or 'latest'})? "
+            + (f"Traffic moves back to {previous}." if release.touched_traffic else "Nothing was deployed yet.")
+        ),
+        confirm_yes="Abort",
+    )
+    match release.state:
+        case State.AWAITING_CI:
+            return [abort]
+        case State.AWAITING_APPROVAL:
+            return [
+                Button("release_approve", "Approve", value, style="primary"),
+                Button("release_reject", "Reject", value, style="danger"),
+                abort,
+            ]
+        case State.RUNNING:
+            return [Button("release_promote", "Promote", value, style="primary"),
+                    Button("release_pause", "Pause", value), rollback, abort]
+        case State.PAUSED:
+            return [Button("release_resume", "Resume", value, style="primary"),
+                    Button("release_promote", "Promote", value), rollback, abort]
+        case State.SUCCEEDED | State.FAILED:
+            return [rollback]
+    return []

@@ -1,0 +1,72 @@
+"""Streams audit records in sequence order, in batches, so exports run in flat memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.audit import AuditEvent, AuditRecord
+from bot.storage.tables import AuditRow
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    service: str | None = None
+    environment: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.since or self.until or self.service or self.environment)
+
+
+async def iter_records(
+    engine: AsyncEngine, where: AuditFilter = AuditFilter(), batch: int = 2000
+) -> AsyncIterator[AuditRecord]:
+    last = 0
+    while True:
+        query = select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
+        if where.since:
+            query = query.where(AuditRow.at >= where.since)
+        if where.until:
+            query = query.where(AuditRow.at < where.until)
+        if where.service:
+            query = query.where(AuditRow.service == where.service)
+        if where.environment:
+            query = query.where(AuditRow.environment == where.environment)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield to_record(row)
+        last = rows[-1].seq
+
+
+def to_record(row) -> AuditRecord:
+    return AuditRecord(
+        seq=row.seq,
+        event_id=row.event_id,
+        event=AuditEvent(
+            at=row.at,
+            actor_id=row.actor_id,
+            actor_name=row.actor_name,
+            action=row.action,
+            outcome=row.outcome,
+            service=row.service,
+            environment=row.environment,
+            release_id=row.release_id,
+            version_from=row.version_from,
+            version_to=row.version_to,
+            rule=row.rule,
+            reason=row.reason,
+            details=row.details,
+        ),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
