@@ -134,11 +134,11 @@ class SimulatedBackend:
         started, seconds, outcome, label = _parse_operation(operation_id)
         elapsed = self._clock.now().timestamp() - started
         if elapsed < seconds:
-            return OperationStatus("running", f"{label}: {int(100 * elapsed / max(seconds, 1))}%",
+            return OperationStatus("running", f"{int(100 * elapsed / max(seconds, 1))}% complete",
                                    poll_in_s=max(1, int(seconds - elapsed)))
         if outcome == "fail":
-            return OperationStatus("failed", f"{label}: pods crash-looping (simulated failure)")
-        return OperationStatus("succeeded", f"{label}: healthy")
+            return OperationStatus("failed", "pods crash-looping (simulated failure)")
+        return OperationStatus("succeeded", "healthy")
 
     # Monitor
 

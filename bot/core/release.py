@@ -414,7 +414,7 @@ def _stage_progress(r: Release, e: StageProgress, now: datetime) -> tuple[Releas
 def _stage_succeeded(r: Release, e: StageSucceeded, now: datetime) -> tuple[Release, list[Fact]]:
     stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING, State.PAUSED})
     done = replace(stage, status=StageStatus.SUCCEEDED, finished_at=now, detail=e.detail)
-    summary = f"{stage.label} done" + (f": {e.detail}" if e.detail else "")
+    summary = step_sentence(r, stage) + (f": {e.detail}" if e.detail else "")
     return _advance(r, done, now, Fact("stage.succeeded", summary, details={"stage": stage.label}))
 
 
@@ -689,6 +689,22 @@ def _end(r: Release, state: State, now: datetime, *, reason: str, by: str | None
 def _bake_over(stage: Stage, now: datetime) -> bool:
     started = stage.started_at or now
     return (now - started).total_seconds() >= stage.duration_s
+
+
+def step_sentence(r: Release, stage: Stage) -> str:
+    """What a finished step did, in words."""
+    match stage.action:
+        case "weight":
+            return f"{stage.label} of traffic on {r.version_to}"
+        case "batch":
+            return f"{stage.label} on {r.version_to}"
+        case "deploy_green":
+            return f"green deployed with {r.version_to}"
+        case "switch":
+            return f"traffic switched to green ({r.version_to})"
+        case "flag":
+            return f"flag {r.flag} on for {stage.percent}%"
+    return f"{stage.label} done"
 
 
 def _label_before(r: Release, stage: Stage) -> str:

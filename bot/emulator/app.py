@@ -24,10 +24,14 @@ def build_app(emu: Emulator) -> web.Application:
     app.router.add_get("/archives/{channel}/{pts}", _archive_link)
     console.add_routes(app, emu)
 
+    async def open_long_polls(_: web.Application) -> None:
+        emu.closing = False
+
     async def wake_long_polls(_: web.Application) -> None:
         emu.closing = True
         emu.state.changed()
 
+    app.on_startup.append(open_long_polls)
     app.on_shutdown.append(wake_long_polls)
     return app
 

@@ -74,8 +74,11 @@ class ConsoleApi:
 
     async def state(self, request: web.Request) -> web.Response:
         user = request.query.get("user", "")
-        since = int(request.query.get("since", "-1") or -1)
-        wait = min(float(request.query.get("wait", "0") or 0), MAX_WAIT_S)
+        try:
+            since = int(request.query.get("since", "-1") or -1)
+            wait = min(float(request.query.get("wait", "0") or 0), MAX_WAIT_S)
+        except ValueError:
+            return _bad_request("since and wait must be numbers")
         if wait > 0 and self.emu.state.version <= since and not self.emu.closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.emu.state.next_change(), wait)
@@ -143,7 +146,7 @@ class ConsoleApi:
     async def _deliver(self, coro: Any) -> web.Response:
         try:
             result = await coro
-        except (LookupError, ValueError) as exc:
+        except (LookupError, ValueError, RuntimeError) as exc:
             return _bad_request(str(exc))
         return web.json_response(
             {"ok": True, "delivery": result.to_json() if result is not None else None}

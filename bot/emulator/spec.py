@@ -7,6 +7,7 @@ method's arguments (required flag, type, json format) and the error strings it c
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +131,7 @@ def _convert(spec: MethodSpec, arg: ArgSpec, value: Any) -> Any:
             number = float(value) if not isinstance(value, bool) else float("nan")
         except (TypeError, ValueError):
             number = float("nan")
-        if number != number or ("integer" in types and number != int(number)):
+        if not math.isfinite(number) or ("integer" in types and number != int(number)):
             raise _invalid(spec, arg, "expected a number", f"invalid_{arg.name}")
         return int(number) if number == int(number) else number
     if "array" in types:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from bot.emulator.methods import HANDLERS, ApiContext
 from bot.emulator.spec import ApiError, MethodSpec, validate_args
 from bot.emulator.state import RecordedCall, SlackState
 from bot.emulator.triggers import TriggerRegistry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,6 +83,9 @@ class WebApi:
             return ApiAnswer(200, HANDLERS[method](ctx, valid), {})
         except ApiError as exc:
             return ApiAnswer(200, exc.body(), {})
+        except Exception:  # an emulator bug must look like Slack's own failure, not a 500
+            log.exception("emulator failed on %s", method)
+            return ApiAnswer(200, ApiError("fatal_error").body(), {})
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from sqlalchemy import func, select, update
+from dataclasses import replace
+
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +24,16 @@ class SqlReleases:
         self._revisions: dict[int, int] = {}
 
     async def add(self, release: Release) -> Release:
-        row = release_codec.fill_row(ReleaseRow(), release)
-        self._session.add(row)
+        values = release_codec.fill_row(ReleaseRow(), release).model_dump(exclude={"id"})
         try:
             async with self._session.begin_nested():
-                await self._session.flush()
+                new_id = (
+                    await self._session.execute(insert(ReleaseRow).values(**values).returning(ReleaseRow.id))
+                ).scalar_one()
         except IntegrityError as exc:
             raise LockHeld(f"{release.service}/{release.environment}") from exc
-        self._revisions[row.id] = row.revision
-        return release_codec.from_row(row)
+        self._revisions[new_id] = values["revision"]
+        return replace(release, id=new_id)
 
     async def get(self, release_id: int, *, for_update: bool = False) -> Release | None:
         query = select(ReleaseRow).where(ReleaseRow.id == release_id)

@@ -171,6 +171,28 @@ HOME = {
 }
 
 
+MRKDWN = [
+    ("*bold* _italic_ ~gone~", "<b>bold</b> <i>italic</i> <s>gone</s>"),
+    ("run `make` now", "run <code>make</code> now"),
+    ("```\nline 1\nline 2```", "<pre>line 1\nline 2</pre>"),
+    (
+        "<https://ci.example/1|build #1>",
+        '<a href="https://ci.example/1" target="_blank" rel="noopener">build #1</a>',
+    ),
+    (
+        "<@U0BOB> <!here> <!subteam^S0ONCALL>",
+        '<span class="mention">@bob</span> <span class="mention">@here</span> '
+        '<span class="mention">@oncall</span>',
+    ),
+    (":rocket: :not_an_emoji:", "🚀 :not_an_emoji:"),
+    (
+        "a &lt;b&gt; &amp; <img src=x onerror=alert(1)>",
+        "a &lt;b&gt; &amp; img src=x onerror=alert(1)",
+    ),
+    ("line\nbreak", "line<br>break"),
+]
+
+
 async def test_modal_thread_ephemeral_banner_and_home(harness):
     async_playwright = _playwright_or_skip()
     client = harness.client
@@ -208,6 +230,9 @@ async def test_modal_thread_ephemeral_banner_and_home(harness):
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(f"{harness.base}/?user=U0FRANK&channel=C0RELEASES")
+            await page.wait_for_function("document.body.dataset.version !== '-1'")
+            for source, expected in MRKDWN:
+                assert await page.evaluate("(t) => mrkdwn(t)", source) == expected, source
             command = page.get_by_test_id("command-input")
 
             await command.fill("/help")

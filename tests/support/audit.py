@@ -1,0 +1,41 @@
+"""Reading and tampering with the audit trail the way an auditor (or an attacker) would."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.services.audit_trail import VerifyReport, verify_records, write_export
+from bot.storage.audit_reader import AuditFilter, iter_records
+
+
+async def export_rows(engine: AsyncEngine, where: AuditFilter = AuditFilter()) -> list[dict[str, str]]:
+    out = io.StringIO()
+    await write_export(iter_records(engine, where), "csv", out)
+    return list(csv.DictReader(io.StringIO(out.getvalue())))
+
+
+async def verify(engine: AsyncEngine) -> VerifyReport:
+    return await verify_records(iter_records(engine))
+
+
+async def tamper(engine: AsyncEngine, statement: str, **params) -> None:
+    """Run a statement against audit_events with its append-only triggers out of the way, as
+    the table's owner could."""
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            await connection.execute(text(statement), params)
+            await connection.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+        else:
+            triggers = (await connection.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_events'"
+            ))).all()
+            for name, _ in triggers:
+                await connection.execute(text(f"DROP TRIGGER {name}"))
+            await connection.execute(text(statement), params)
+            for _, sql in triggers:
+                await connection.execute(text(sql))
