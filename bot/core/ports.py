@@ -283,6 +283,53 @@ class InboundLog(Protocol):
         """Records `key`; False when it was seen before (a Slack retry of the same request)."""
 
 
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed outbox row."""
+
+    id: int
+    key: str
+    kind: str
+    release_id: int | None
+    channel: str | None
+    user_id: str | None
+    response_url: str | None
+    replace_original: bool
+    template: str
+    context: dict[str, Any]
+    attempts: int
+
+
+class ReleaseTimers(Protocol):
+    """Releases whose `due_at` has come, claimed with a lease by one engine at a time."""
+
+    async def claim_due(self, limit: int = 20) -> list[Claim]: ...
+
+    async def done(self, release_id: int) -> None: ...
+
+    async def retry_at(self, release_id: int, due_at: datetime) -> None: ...
+
+
+class OutboxQueue(Protocol):
+    async def claim_due(self, limit: int = 50) -> list[OutboxItem]: ...
+
+    async def sent(
+        self, item: OutboxItem, message_ts: str | None = None, status_ts_for_release: int | None = None
+    ) -> None: ...
+
+    async def retry_at(self, item: OutboxItem, due_at: datetime, error: str = "") -> None: ...
+
+    async def give_up(self, item: OutboxItem, error: str) -> None: ...
+
+    async def newer_status_pending(self, item: OutboxItem) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     releases: ReleaseRepository
     audit: AuditLog

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.emulator.blockkit import validate_blocks
-from bot.emulator.state import SlackState, with_block_ids
+from bot.emulator.state import SlackState
 
 MAX_USES = 5
 LIFETIME_S = 30 * 60
@@ -113,7 +113,7 @@ def _replace_origin(
     if origin is None:
         raise ResponseUrlError(404, "message_not_found")
     origin.text = text
-    origin.blocks = with_block_ids(blocks, state)
+    origin.blocks = state.with_block_ids(blocks)
     if not target.is_ephemeral:
         origin.edited = True
         origin.edited_ts = state.next_ts()

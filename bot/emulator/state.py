@@ -92,20 +92,6 @@ class Ephemeral:
     thread_ts: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_slack(self, ws: Workspace) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": "message",
-            "subtype": "bot_message",
-            "text": self.text,
-            "ts": self.ts,
-            "bot_id": ws.bot_id,
-        }
-        if self.blocks:
-            out["blocks"] = copy.deepcopy(self.blocks)
-        if self.thread_ts:
-            out["thread_ts"] = self.thread_ts
-        return out
-
 
 @dataclass
 class View:
@@ -245,7 +231,7 @@ class SlackState:
     # -- ids -------------------------------------------------------------------------------
 
     def next_ts(self) -> str:
-        us = max(int(self.clock() * 1_000_000), self._last_ts_us + 1)
+        us = max(round(self.clock() * 1_000_000), self._last_ts_us + 1)
         self._last_ts_us = us
         return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
@@ -256,6 +242,15 @@ class SlackState:
     def new_hash(self) -> str:
         n = self._counters["hash"] = self._counters.get("hash", 0) + 1
         return f"{int(self.clock())}.{hashlib.sha1(str(n).encode()).hexdigest()[:8]}"
+
+    def with_block_ids(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A copy where every block has a block_id: Slack generates the missing ones."""
+        out = copy.deepcopy(blocks)
+        for block in out:
+            if isinstance(block, dict) and "block_id" not in block:
+                n = self._counters["block"] = self._counters.get("block", 0) + 1
+                block["block_id"] = hashlib.sha1(f"block{n}".encode()).hexdigest()[:5]
+        return out
 
     # -- messages --------------------------------------------------------------------------
 
@@ -286,7 +281,7 @@ class SlackState:
             ts=self.next_ts(),
             user=user,
             text=text,
-            blocks=with_block_ids(blocks or [], self),
+            blocks=self.with_block_ids(blocks or []),
             thread_ts=parent.ts if parent else None,
             metadata=metadata,
             bot_id=self.workspace.bot_id if user == self.workspace.bot_user_id else None,
@@ -342,7 +337,7 @@ class SlackState:
             self.next_ts(),
             user,
             text,
-            with_block_ids(blocks or [], self),
+            self.with_block_ids(blocks or []),
             thread_ts,
             attachments or [],
         )
@@ -363,7 +358,7 @@ class SlackState:
     # -- views -----------------------------------------------------------------------------
 
     def add_view(self, user: str, definition: dict[str, Any], **links: Any) -> View:
-        definition = {**definition, "blocks": with_block_ids(definition.get("blocks", []), self)}
+        definition = {**definition, "blocks": self.with_block_ids(definition.get("blocks", []))}
         view = View(
             self.new_id("V"), definition["type"], user, definition, self.new_hash(), **links
         )
@@ -371,7 +366,7 @@ class SlackState:
         return view
 
     def replace_view(self, view: View, definition: dict[str, Any]) -> View:
-        view.definition = {**definition, "blocks": with_block_ids(definition["blocks"], self)}
+        view.definition = {**definition, "blocks": self.with_block_ids(definition["blocks"])}
         view.hash = self.new_hash()
         view.errors = {}
         view.state_values = {}
@@ -436,13 +431,3 @@ class SlackState:
 def ts_key(ts: str) -> tuple[int, int]:
     seconds, _, fraction = ts.partition(".")
     return int(seconds), int((fraction or "0").ljust(6, "0")[:6])
-
-
-def with_block_ids(blocks: list[dict[str, Any]], state: SlackState) -> list[dict[str, Any]]:
-    """Slack gives every block without a block_id a generated one; payloads carry it."""
-    out = copy.deepcopy(blocks)
-    for block in out:
-        if isinstance(block, dict) and "block_id" not in block:
-            n = state._counters["block"] = state._counters.get("block", 0) + 1
-            block["block_id"] = hashlib.sha1(f"block{n}".encode()).hexdigest()[:5]
-    return out

@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.core.ports import Chat, ChatError, Clock, Renderer
+from bot.core.ports import Chat, ChatError, Clock, OutboxItem, OutboxQueue, Renderer
 from bot.core.release import Release
 from bot.services.progress import Progress
-from bot.storage.claims import OutboxClaims, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ MAX_ATTEMPTS = 8
 class OutboxDispatcher:
     def __init__(
         self,
-        claims: OutboxClaims,
+        claims: OutboxQueue,
         progress: Progress,
         chat: Chat,
         renderer: Renderer,

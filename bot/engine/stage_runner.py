@@ -12,8 +12,10 @@ from bot.core.catalog import Catalog, StrategyName
 from bot.core.ports import (
     Adapters,
     AnalysisRequest,
+    Claim,
     Clock,
     IntegrationError,
+    ReleaseTimers,
     RollbackRequest,
     StepRequest,
     Target,
@@ -38,7 +40,6 @@ from bot.core.release import (
 )
 from bot.core.stages import StageKind
 from bot.services.progress import Progress
-from bot.storage.claims import Claim, ReleaseClaims
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class StageRunner:
         catalog: Catalog,
         adapters_for: Callable[[str], Adapters],
         progress: Progress,
-        claims: ReleaseClaims,
+        claims: ReleaseTimers,
         clock: Clock,
     ) -> None:
         self._catalog = catalog

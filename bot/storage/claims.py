@@ -7,21 +7,14 @@ IMMEDIATE (one writer). A claim is finished only `WHERE claimed_by = me`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.ports import Clock
+from bot.core.ports import Claim, Clock, OutboxItem
 from bot.storage.tables import OutboxRow, ReleaseRow
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: int
-    attempts: int
 
 
 class _Claims:
@@ -83,21 +76,6 @@ class ReleaseClaims(_Claims):
     async def retry_at(self, release_id: int, due_at: datetime) -> None:
         async with self._sessions() as session, session.begin():
             await self._finish(session, release_id, due_at=due_at)
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    key: str
-    kind: str
-    release_id: int | None
-    channel: str | None
-    user_id: str | None
-    response_url: str | None
-    replace_original: bool
-    template: str
-    context: dict[str, Any]
-    attempts: int
 
 
 class OutboxClaims(_Claims):

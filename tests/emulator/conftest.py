@@ -85,6 +85,7 @@ class Harness:
     client: AsyncWebClient
     bot: RecordingBot
     origin: str
+    runner: web.AppRunner
 
 
 @pytest.fixture
@@ -109,6 +110,6 @@ async def harness(clock: FakeClock) -> AsyncIterator[Harness]:
     emu.public_base_url = f"{origin}/emulator"
     client = AsyncWebClient(token=TOKEN, base_url=f"{origin}/emulator/api/")
     try:
-        yield Harness(emu, clock, f"{origin}/emulator", client, bot, origin)
+        yield Harness(emu, clock, f"{origin}/emulator", client, bot, origin, runner)
     finally:
         await runner.cleanup()

@@ -222,6 +222,7 @@ async def test_modal_thread_ephemeral_banner_and_home(harness):
         return web.Response()
 
     harness.bot.responder = bot
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -252,6 +253,7 @@ async def test_modal_thread_ephemeral_banner_and_home(harness):
             await modal.get_by_test_id("modal-title").get_by_text("Approve r1").wait_for()
             await page.get_by_test_id("input-reason").fill("CI is green")
             await page.get_by_test_id("input-when").select_option("tonight")
+            await page.screenshot(path=str(ARTIFACTS / "emulator-console-modal-phone.png"))
             await page.get_by_test_id("modal-submit").click()
             await modal.wait_for(state="hidden")
 
@@ -260,6 +262,9 @@ async def test_modal_thread_ephemeral_banner_and_home(harness):
             await message.get_by_test_id("reply-count").click()
             thread = page.get_by_test_id("thread-pane")
             await thread.get_by_text("reason: CI is green").wait_for()
+            await page.set_viewport_size({"width": 1280, "height": 800})
+            await page.screenshot(path=str(ARTIFACTS / "emulator-console-thread-desktop.png"))
+            await page.set_viewport_size({"width": 390, "height": 844})
             await page.get_by_test_id("thread-close").click()
 
             await page.get_by_test_id("menu-toggle").click()

@@ -80,6 +80,19 @@ async def test_long_poll_returns_on_change(harness):
     assert snap["messages"]["C0DEPLOYS"][0]["text"] == "news"
 
 
+async def test_shutdown_releases_pending_long_polls(harness):
+    pending = asyncio.create_task(
+        get(harness, f"console/api/state?user=U0ALICE&since={harness.emu.version}&wait=25")
+    )
+    for _ in range(100_000):
+        if harness.emu.state.waiting:
+            break
+        await asyncio.sleep(0)
+    await asyncio.wait_for(harness.runner.cleanup(), 5)
+    status, _ = await asyncio.wait_for(pending, 5)
+    assert status == 200
+
+
 async def test_command_click_and_message_endpoints_drive_the_bot(harness):
     async def respond(got):
         if got.payload is None:

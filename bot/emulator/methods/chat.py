@@ -7,7 +7,7 @@ from typing import Any
 from bot.emulator.blockkit import validate_blocks
 from bot.emulator.methods.common import ApiContext, Handler, resolve_channel
 from bot.emulator.spec import ApiError
-from bot.emulator.state import Message, with_block_ids
+from bot.emulator.state import Message
 
 
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,7 +79,7 @@ def update(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
     if "text" in args or "markdown_text" in args:
         msg.text = _text(args)
     if "blocks" in args:
-        msg.blocks = with_block_ids(blocks, state)
+        msg.blocks = state.with_block_ids(blocks)
     if "attachments" in args:
         msg.attachments = args["attachments"]
     if "metadata" in args:

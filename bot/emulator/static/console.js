@@ -427,7 +427,7 @@ function messageNode(m, { ephemeral = false, inThread = false } = {}) {
   meta.append(h("span", { class: "time" }, tsTime(m.ts)));
   body.append(meta);
   if (ephemeral) {
-    const only = h("div", { class: "only-you", "data-testid": "only-visible" }, "👁 Only visible to you ");
+    const only = h("div", { class: "only-you", "data-testid": "only-visible" }, "Only visible to you · ");
     only.append(h("button", { class: "link-btn", onclick: () => post("dismiss", { ephemeral_ts: m.ts }) }, "Dismiss"));
     body.append(only);
   }
@@ -633,7 +633,7 @@ function renderNav() {
   lists.dm.replaceChildren();
   for (const c of s.channels) {
     const active = ui.tab === "channel" && c.id === ui.channel;
-    const label = c.is_im ? "💬 " + ui.boot.bot.name : "# " + c.name;
+    const label = c.is_im ? ui.boot.bot.name + " (DM)" : "# " + c.name;
     const li = h("li");
     li.append(h("button", {
       class: "nav-item" + (active ? " active" : ""), "data-testid": "channel-" + c.id,

@@ -1,0 +1,69 @@
+"""The project's own promises: packaging, the README's two commands, CI, manifests."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    quick_start = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", quick_start)
+
+
+def test_readme_quick_start_has_exactly_two_commands():
+    commands = readme_commands()
+    assert len(commands) == 2, commands
+    run, test = commands
+    assert run.endswith("releasebot serve")
+    assert "pytest" in test and "'.[test]'" in test
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    last_command = [line for line in ci if line.strip() and not line.startswith("#")][-1]
+    assert last_command == readme_commands()[1]
+
+
+def test_every_package_is_listed_for_the_wheel():
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(path.parent.relative_to(REPO).parts)
+        for root in ("bot", "integrations")
+        for path in (REPO / root).rglob("__init__.py")
+    }
+    on_disk |= {"bot.migrations", "bot.migrations.versions"}
+    assert on_disk <= listed, f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
+
+
+def test_slack_manifest_declares_the_commands_interactivity_and_scopes():
+    manifest = yaml.safe_load((REPO / "manifests" / "slack-app.yaml").read_text())
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {"/deploy", "/rollback", "/release"}
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert "socket_mode_enabled" in manifest["settings"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "channels:history", "users:read"} <= scopes
+    for command in manifest["features"]["slash_commands"]:
+        assert command["url"].endswith("/slack/events")
+
+
+def test_dockerfile_is_slim_non_root_with_a_healthcheck():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    assert re.search(r"^USER 10001$", dockerfile, re.M)
+    assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
+
+
+def test_kubernetes_manifests_parse_and_probe_the_right_paths():
+    deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / "deployment.yaml").read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert not any("value" in env and "xox" in str(env["value"]) for env in container["env"])
