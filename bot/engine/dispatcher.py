@@ -37,10 +37,19 @@ class OutboxDispatcher:
         self._clock = clock
         self._interval = timedelta(seconds=update_interval_s)
         self._last_update: dict[tuple[str, str], datetime] = {}
+        self._paused_until: datetime | None = None
 
     async def dispatch_due(self) -> int:
+        """Send what is due, unless Slack asked us to wait (429 Retry-After): then nothing is
+        claimed until the wait is over, so no other row runs into the same limit."""
+        if self._paused_until is not None and self._clock.now() < self._paused_until:
+            return 0
         items = await self._claims.claim_due()
-        for item in items:
+        for index, item in enumerate(items):
+            if self._paused_until is not None and self._clock.now() < self._paused_until:
+                for waiting in items[index:]:
+                    await self._claims.retry_at(waiting, self._paused_until, "rate limited")
+                break
             try:
                 await self._send(item)
             except ChatError as exc:
@@ -76,8 +85,9 @@ class OutboxDispatcher:
             return
         message = self._renderer.status(release)
         if release.message_ts is None:
+            # The status key spans rows: an earlier row may have posted it before a crash.
             key = f"release-{release.id}-status"
-            ts = await self._find_earlier(item, release.channel, key, None)
+            ts = await self._find_posted(release.channel, key, None)
             if ts is None:
                 ts = await self._chat.post(release.channel, message, thread_ts=None, key=key)
             await self._claims.sent(item, ts, status_ts_for_release=release.id)
@@ -98,7 +108,11 @@ class OutboxDispatcher:
         if release is None:
             return
         if release.message_ts is None:
-            await self._claims.retry_at(item, self._clock.now() + timedelta(seconds=1))
+            if item.attempts >= MAX_ATTEMPTS:
+                await self._claims.give_up(item, "the release's status message was never posted")
+                return
+            wait = timedelta(seconds=min(60, 2 ** (item.attempts - 1)))
+            await self._claims.retry_at(item, self._clock.now() + wait)
             return
         message = self._renderer.render(item.template, {**item.context, "release_ref": release.ref})
         ts = await self._find_earlier(item, release.channel, item.key, release.message_ts)
@@ -109,9 +123,17 @@ class OutboxDispatcher:
     async def _find_earlier(
         self, item: OutboxItem, channel: str, key: str, thread_ts: str | None
     ) -> str | None:
+        """A row claimed before (attempts > 1) may have reached Slack before a crash."""
         if item.attempts <= 1:
             return None
-        return await self._chat.find_posted(channel, key, thread_ts=thread_ts)
+        return await self._find_posted(channel, key, thread_ts)
+
+    async def _find_posted(self, channel: str, key: str, thread_ts: str | None) -> str | None:
+        try:
+            return await self._chat.find_posted(channel, key, thread_ts=thread_ts)
+        except ChatError as exc:  # e.g. no history access: posting is still possible
+            log.warning("could not look for an earlier post in %s: %s", channel, exc)
+            return None
 
     async def _release(self, item: OutboxItem) -> Release | None:
         release = await self._progress.load(item.release_id) if item.release_id else None
@@ -122,7 +144,8 @@ class OutboxDispatcher:
     async def _failed(self, item: OutboxItem, exc: ChatError) -> None:
         now = self._clock.now()
         if exc.retry_after_s is not None:
-            await self._claims.retry_at(item, now + timedelta(seconds=exc.retry_after_s), str(exc))
+            self._paused_until = now + timedelta(seconds=exc.retry_after_s)
+            await self._claims.retry_at(item, self._paused_until, str(exc))
             return
         if exc.permanent or item.attempts >= MAX_ATTEMPTS:
             log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
@@ -133,14 +156,18 @@ class OutboxDispatcher:
         await self._claims.retry_at(item, now + timedelta(seconds=delay), str(exc))
 
     async def _tell_requester(self, item: OutboxItem, exc: ChatError) -> None:
-        """A status message that cannot be posted is explained to whoever started it."""
-        if item.kind != "status" or not item.response_url:
+        """A status message that cannot be posted is explained to whoever asked, in a direct
+        message (the channel itself is what failed)."""
+        if item.kind != "status" or item.release_id is None:
+            return
+        release = await self._progress.load(item.release_id)
+        if release is None:
             return
         message = self._renderer.render(
-            "post_failed", {"channel": item.channel, "error": str(exc)}
+            "post_failed", {"channel": release.channel, "error": str(exc), "ref": release.ref}
         )
         try:
-            await self._chat.respond(item.response_url, message, replace_original=False)
+            await self._chat.post(release.requested_by, message, thread_ts=None,
+                                  key=f"release-{release.id}-post-failed")
         except ChatError:
             log.exception("could not tell the requester about outbox %s", item.id)
-

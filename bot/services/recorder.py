@@ -121,9 +121,9 @@ class Recorder:
                         channel=release.channel,
                     )
                 )
-        await self.status_changed(release, request.response_url if request else None)
+        await self.status_changed(release)
 
-    async def status_changed(self, release: Release, response_url: str | None = None) -> None:
+    async def status_changed(self, release: Release) -> None:
         await self._uow.outbox.enqueue(
             Outbound(
                 "status",
@@ -132,6 +132,5 @@ class Recorder:
                 {},
                 release_id=release.id,
                 channel=release.channel,
-                response_url=response_url,
             )
         )

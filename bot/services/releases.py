@@ -128,7 +128,7 @@ class Releases:
                 f"{release.environment} ({release.strategy.value})",
                 notify=False,
             )
-            await record.facts(release, [requested])
+            await record.facts(release, [requested], request)
             await uow.commit()
             return Outcome(True, f"release {release.ref} started", release.id)
 

@@ -38,8 +38,8 @@ class BotHarness:
     async def start(cls, database_url: str, catalog: Catalog, **settings: Any) -> BotHarness:
         port = free_port()
         clock = ManualClock()
-        config = Settings(database_url=database_url, host="127.0.0.1", port=port,
-                          update_interval_s=0, **settings)
+        settings.setdefault("update_interval_s", 0)
+        config = Settings(database_url=database_url, host="127.0.0.1", port=port, **settings)
         runtime = await build_runtime(config, clock=clock, catalog=catalog)
         runner = web.AppRunner(runtime.web_app, access_log=None)
         await runner.setup()
@@ -101,8 +101,28 @@ class BotHarness:
         return posted[-1]
 
     def replies_to(self, user: str) -> list[str]:
-        """Texts the user saw privately (ephemerals and response_url answers)."""
-        return [e.text for e in self.slack.ephemerals(user)]
+        """What the user saw privately (ephemerals and response_url answers), as text."""
+        return [visible_text(e.blocks) or e.text for e in self.slack.ephemerals(user)]
 
     def web_api_calls(self, method: str) -> list:
         return self.slack.calls_to(method)
+
+
+def visible_text(blocks: list[dict[str, Any]]) -> str:
+    """The words a person reads in a list of blocks, one line per text."""
+    lines: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                lines.append(node["text"])
+                return
+            for key, value in node.items():
+                if key != "confirm":
+                    collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+
+    collect(blocks)
+    return "\n".join(lines)

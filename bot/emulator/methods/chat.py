@@ -39,6 +39,9 @@ def _text(args: dict[str, Any]) -> str:
 def post_message(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
     ws = ctx.state.workspace
     channel = resolve_channel(ctx, args["channel"], allow_user=True)
+    if channel.is_private and ws.bot_user_id not in channel.members:
+        # Slack hides private channels the app is not in: chat:write.public does not reach them.
+        raise ApiError("channel_not_found")
     blocks = _blocks(args)
     metadata = _metadata(args)
     msg = ctx.state.post_message(

@@ -1,0 +1,55 @@
+"""The stage runner: backend errors are retried with backoff, then turned into a failure the
+release can act on; nothing is left half-done."""
+
+from __future__ import annotations
+
+from bot.core.ports import IntegrationError
+from tests.support.harness import BotHarness
+
+
+def failing(times: int, error: IntegrationError, real):
+    calls = []
+
+    async def wrapper(*args, **kwargs):
+        calls.append(args)
+        if len(calls) <= times:
+            raise error
+        return await real(*args, **kwargs)
+
+    wrapper.calls = calls
+    return wrapper
+
+
+async def test_a_flaky_ci_is_retried_with_backoff_and_the_release_goes_on(bot: BotHarness):
+    backend = bot.runtime.registry.backends["simulated"]
+    backend.status = failing(2, IntegrationError("CI timed out"), backend.status)
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.advance(4)
+    assert len(backend.status.calls) == 1  # failed at 0 s; the retry is due at 5 s
+    await bot.advance(2)
+    assert len(backend.status.calls) == 2  # failed again at 5 s; next at 15 s
+    assert "waiting for ci" in bot.status_message().text.lower()
+    await bot.advance(8)
+    assert len(backend.status.calls) == 2
+    await bot.run_until(lambda: "rolling out" in bot.status_message().text, limit_s=60)
+    assert len(backend.status.calls) >= 3  # then CI is pending for 2 s, then green
+
+
+async def test_a_permanent_deploy_error_fails_the_stage_and_rolls_back(bot: BotHarness):
+    backend = bot.runtime.registry.backends["simulated"]
+    backend.start_step = failing(99, IntegrationError("image not found", retryable=False),
+                                 backend.start_step)
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=60)
+    assert len(backend.start_step.calls) == 1
+    replies = [r.text for r in bot.status_message().replies]
+    assert any("10% failed: image not found" in r for r in replies)
+
+
+async def test_a_monitor_that_keeps_failing_counts_as_a_failed_analysis(bot: BotHarness):
+    backend = bot.runtime.registry.backends["simulated"]
+    backend.analyze = failing(99, IntegrationError("prometheus unreachable"), backend.analyze)
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=600)
+    assert len(backend.analyze.calls) == 5
+    assert any("monitor unreachable" in r.text for r in bot.status_message().replies)
