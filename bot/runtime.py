@@ -151,9 +151,18 @@ async def build_runtime(
         else None,
     )
     if emulator is not None:
-        web_app.add_subapp(EMULATOR_PATH, emulator.web_app())
+        _mount_emulator(web_app, emulator)
     return Runtime(settings, catalog, clock, db, engine, web_app, bolt, inflight, metrics, registry,
                    emulator)
+
+
+def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:
+    async def to_console(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{EMULATOR_PATH}/")
+
+    web_app.router.add_get("/", to_console)
+    web_app.router.add_get(EMULATOR_PATH, to_console)
+    web_app.add_subapp(EMULATOR_PATH, emulator.web_app())
 
 
 def _register_error_handler(bolt: AsyncApp) -> None:

@@ -19,7 +19,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = DEFAULT_URL
+    database_url: str = field(default=DEFAULT_URL, repr=False)
     catalog_path: Path = DEFAULT_CATALOG
     host: str = "127.0.0.1"
     port: int = 3000
