@@ -70,6 +70,7 @@ class Engine:
         return scheduler
 
     async def stop(self, scheduler: AsyncIOScheduler) -> None:
+        """Stop ticking and wait for a tick in progress to finish."""
         scheduler.shutdown(wait=False)
         if self._kicker:
             self._kicker.cancel()
@@ -79,6 +80,8 @@ class Engine:
                 pass
             self._kicker = None
         self._kicked = None
+        async with self._lock:
+            pass
 
     async def _safe_tick(self) -> None:
         try:

@@ -1,0 +1,75 @@
+"""Reject with a reason, abort, pause / resume / promote: the buttons people press."""
+
+from __future__ import annotations
+
+from tests.support.harness import CHANNEL, BotHarness
+
+
+async def test_reject_asks_for_a_reason_in_a_modal_and_ends_the_release(bot: BotHarness):
+    await bot.command("U0ALICE", "/deploy checkout to production")
+    await bot.advance(3)
+    await bot.click("U0BOB", bot.status_message(), "release_reject")
+    modal = bot.slack.modal("U0BOB")
+    assert modal is not None and modal.definition["title"]["text"] == "Reject #1"
+
+    too_short = await bot.slack.submit_view("U0BOB", modal.id, {"reason": {"reason": "no"}})
+    assert too_short.json["response_action"] == "errors"
+    assert "Say why" in too_short.json["errors"]["reason"]
+
+    await bot.slack.submit_view("U0BOB", modal.id, {"reason": {"reason": "error budget is spent"}})
+    await bot.settle()
+    status = bot.status_message()
+    assert "rejected" in status.text
+    assert "error budget is spent" in str(status.blocks)
+    assert "rejected by <@U0BOB>" in str(status.blocks)
+    assert any("Rejected by <@U0BOB>: error budget is spent" in r.text for r in status.replies)
+
+
+async def test_the_requester_cannot_reject_and_gets_no_modal(bot: BotHarness):
+    await bot.command("U0BOB", "/deploy checkout to production")
+    await bot.advance(3)
+    await bot.click("U0BOB", bot.status_message(), "release_reject")
+    assert bot.slack.modal("U0BOB") is None
+    assert any("so you cannot reject it yourself" in t for t in bot.replies_to("U0BOB"))
+
+
+async def test_abort_before_traffic_moves_ends_at_once(bot: BotHarness):
+    await bot.command("U0ALICE", "/deploy checkout to production")
+    await bot.advance(3)
+    status = bot.status_message()
+    abort = next(e for b in status.blocks if b["type"] == "actions" for e in b["elements"]
+                 if e["action_id"] == "release_abort")
+    assert "Nothing was deployed yet" in abort["confirm"]["text"]["text"]
+    await bot.click("U0ALICE", status, "release_abort")
+    status = bot.status_message()
+    assert "aborted" in status.text
+    await bot.command("U0ALICE", "/deploy checkout to production")  # the lock is free again
+    assert len([m for m in bot.slack.messages(CHANNEL) if m.bot_id]) == 2
+
+
+async def test_pause_resume_and_promote(bot: BotHarness):
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.advance(6)  # CI, then the 10% step
+    await bot.click("U0ALICE", bot.status_message(), "release_pause")
+    status = bot.status_message()
+    assert "paused" in status.text.lower() and "paused by <@U0ALICE>" in str(status.blocks)
+    await bot.advance(60)
+    assert "paused" in bot.status_message().text.lower(), "a paused release must not move"
+
+    await bot.click("U0ALICE", bot.status_message(), "release_resume")
+    await bot.click("U0ALICE", bot.status_message(), "release_promote")
+    replies = [r.text for r in bot.status_message().replies]
+    assert any("Promoted by <@U0ALICE>" in r for r in replies)
+    await bot.run_until(lambda: "live" in bot.status_message().text.lower(), limit_s=120)
+
+
+async def test_engine_ticks_on_its_own_when_started(bot: BotHarness):
+    scheduler = bot.runtime.engine.start(interval_s=0.05)
+    try:
+        await bot.slack.slash_command("U0ALICE", CHANNEL, "/deploy", "checkout to staging")
+        await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.postMessage"), timeout=10)
+        await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"), timeout=10)  # CI asked
+        bot.clock.advance(3)
+        await bot.slack.wait_for(lambda: "rolling out" in bot.status_message().text, timeout=10)
+    finally:
+        await bot.runtime.engine.stop(scheduler)
