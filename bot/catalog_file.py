@@ -31,8 +31,10 @@ class CatalogError(Exception):
 
     def report(self) -> str:
         lines = [f"{self.source}: {len(self.problems)} problem(s)"]
-        lines += [f"  {self.source}:{p.line or '?'}: {p.path or '(top level)'}: {p.message}"
-                  for p in self.problems]
+        lines += [
+            f"  {self.source}:{p.line or '?'}: {p.path or '(top level)'}: {p.message}"
+            for p in self.problems
+        ]
         return "\n".join(lines)
 
 
@@ -60,9 +62,11 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         problems = []
         for error in exc.errors():
             cause = (error.get("ctx") or {}).get("error")
-            located = cause.problems if isinstance(cause, CatalogReferenceError) else [
-                (error["loc"], _message(error))
-            ]
+            located = (
+                cause.problems
+                if isinstance(cause, CatalogReferenceError)
+                else [(error["loc"], _message(error))]
+            )
             problems += [
                 CatalogProblem(".".join(str(part) for part in loc), _line_of(node, loc), message)
                 for loc, message in located
@@ -73,7 +77,7 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
 def _message(error: dict[str, Any]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     if error["type"] == "extra_forbidden":
         message = "unknown field (check its spelling and indentation)"
     return message
@@ -89,7 +93,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
                 break
             best = match[0].start_mark.line + 1
             node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             best = node.start_mark.line + 1
         else:

@@ -27,8 +27,12 @@ app.add_typer(audit_app, name="audit")
 
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="DATABASE_URL", show_envvar=True,
-                 help="sqlite:///FILE (default sqlite:///releasebot.db) or postgresql://..."),
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        show_envvar=True,
+        help="sqlite:///FILE (default sqlite:///releasebot.db) or postgresql://...",
+    ),
 ]
 
 
@@ -39,8 +43,10 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command()
 def serve(
-    catalog: Annotated[Path | None, typer.Option(help="Catalog YAML (default: the example).",
-                                                 envvar="RELEASEBOT_CATALOG")] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(help="Catalog YAML (default: the example).", envvar="RELEASEBOT_CATALOG"),
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 3000).")] = None,
     database_url: DatabaseOption = None,
@@ -54,12 +60,18 @@ def serve(
     settings = _settings()
     overrides = {
         key: value
-        for key, value in {"catalog_path": catalog, "host": host, "port": port,
-                           "database_url": database_url}.items()
+        for key, value in {
+            "catalog_path": catalog,
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+        }.items()
         if value is not None
     }
     settings = replace(settings, **overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     _check_catalog(settings.catalog_path)
 
     async def main() -> None:
@@ -71,8 +83,10 @@ def serve(
     except KeyboardInterrupt:
         typer.echo("stopped")
     except OSError as exc:
-        raise _fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
-                    "Pick another port with --port or PORT.") from None
+        raise _fail(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
+            "Pick another port with --port or PORT."
+        ) from None
 
 
 @app.command()
@@ -110,11 +124,15 @@ def config_check(file: Annotated[Path, typer.Argument(help="The catalog YAML to 
 @audit_app.command("export")
 def audit_export(
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
-    since: Annotated[str | None, typer.Option(help="From this time (UTC ISO date/time, or 30d/12h ago).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time (UTC ISO date/time, or 30d/12h ago).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Up to (not including) this time.")] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Stream the audit trail as CSV or JSON Lines, with the documented columns."""
@@ -163,15 +181,20 @@ def audit_verify(database_url: DatabaseOption = None) -> None:
 
     report, (head_seq, head_hash) = asyncio.run(main())
     if report.broken:
-        raise _fail(f"audit chain BROKEN at sequence {report.broken.seq}: {report.broken.why} "
-                    f"({report.count} record(s) verified before it)", code=1)
+        raise _fail(
+            f"audit chain BROKEN at sequence {report.broken.seq}: {report.broken.why} "
+            f"({report.count} record(s) verified before it)",
+            code=1,
+        )
     if (report.head_seq, report.head_hash) != (head_seq, head_hash):
         raise _fail(
             f"audit chain BROKEN at sequence {report.head_seq + 1}: the chain ends at "
             f"{report.head_seq} but the head says {head_seq}: records were removed from the end",
             code=1,
         )
-    typer.echo(f"audit chain ok: {report.count} record(s), head {report.head_seq} {report.head_hash[:16]}…")
+    typer.echo(
+        f"audit chain ok: {report.count} record(s), head {report.head_seq} {report.head_hash[:16]}…"
+    )
 
 
 def _settings():
@@ -201,8 +224,10 @@ def _when(text: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{option} {text!r}: use a date like 2026-11-01, a time like "
-                    "2026-11-01T12:00:00Z, or a span like 30d") from None
+        raise _fail(
+            f"{option} {text!r}: use a date like 2026-11-01, a time like "
+            "2026-11-01T12:00:00Z, or a span like 30d"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -121,9 +121,15 @@ async def build_runtime(
     releases = Releases(catalog, unit_of_work, clock)
     queries = Queries(catalog, unit_of_work, clock)
     router = CommandRouter(catalog, unit_of_work, clock, releases, queries)
-    runner = StageRunner(catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock)
+    runner = StageRunner(
+        catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock
+    )
     dispatcher = OutboxDispatcher(
-        OutboxClaims(sessions, clock, owner), progress, chat, renderer, clock,
+        OutboxClaims(sessions, clock, owner),
+        progress,
+        chat,
+        renderer,
+        clock,
         update_interval_s=settings.update_interval_s,
     )
     engine = Engine(runner, dispatcher)
@@ -152,8 +158,9 @@ async def build_runtime(
     )
     if emulator is not None:
         _mount_emulator(web_app, emulator)
-    return Runtime(settings, catalog, clock, db, engine, web_app, bolt, inflight, metrics, registry,
-                   emulator)
+    return Runtime(
+        settings, catalog, clock, db, engine, web_app, bolt, inflight, metrics, registry, emulator
+    )
 
 
 def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:
@@ -240,7 +247,10 @@ def _announce(runtime: Runtime, base: str) -> None:
     if runtime.emulator is not None:
         print(f"releasebot is running in local mode (no Slack tokens): {base}", flush=True)
         print(f"Open the Slack console: {base}{EMULATOR_PATH}/", flush=True)
-        print("Try: pick alice, type `/deploy checkout canary 10% to production`, "
-              "then switch to bob and press Approve.", flush=True)
+        print(
+            "Try: pick alice, type `/deploy checkout canary 10% to production`, "
+            "then switch to bob and press Approve.",
+            flush=True,
+        )
     else:
         print(f"releasebot is running in {settings.mode} mode on {base}", flush=True)

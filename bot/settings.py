@@ -72,7 +72,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
     )
     if settings.app_token and not settings.bot_token:
-        raise SettingsError("SLACK_APP_TOKEN is set without SLACK_BOT_TOKEN: Socket Mode needs both")
+        raise SettingsError(
+            "SLACK_APP_TOKEN is set without SLACK_BOT_TOKEN: Socket Mode needs both"
+        )
     if settings.bot_token and not (settings.signing_secret or settings.app_token):
         raise SettingsError(
             "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "

@@ -93,7 +93,9 @@ class SimulatedBackend:
         waited = (self._clock.now() - first).total_seconds()
         if waited < self.settings.ci_seconds:
             checks = tuple(CiCheck(name, "pending") for name in self.settings.checks)
-            return CiStatus("pending", checks, retry_in_s=max(1, int(self.settings.ci_seconds - waited)))
+            return CiStatus(
+                "pending", checks, retry_in_s=max(1, int(self.settings.ci_seconds - waited))
+            )
         checks = tuple(
             CiCheck(name, "failure" if name in self.settings.failing_checks else "success")
             for name in (*self.settings.checks, *self._extra_failing())
@@ -119,23 +121,29 @@ class SimulatedBackend:
     async def start_rollback(self, request: RollbackRequest) -> str:
         if request.to_version:
             self._running[(request.target.service, request.target.environment)] = request.to_version
-        return self._operation(request.idempotency_key, "ok",
-                               f"rollback to {request.to_version or 'previous'}")
+        return self._operation(
+            request.idempotency_key, "ok", f"rollback to {request.to_version or 'previous'}"
+        )
 
     def _operation(self, key: str, outcome: str, label: str) -> str:
         """Same key, same operation; the id carries its start and outcome, so polling needs no
         memory and survives a restart."""
         if key not in self._operations:
             started = self._clock.now().timestamp()
-            self._operations[key] = f"sim:{started:.3f}:{self.settings.step_seconds}:{outcome}:{label}"
+            self._operations[key] = (
+                f"sim:{started:.3f}:{self.settings.step_seconds}:{outcome}:{label}"
+            )
         return self._operations[key]
 
     async def poll(self, target: Target, operation_id: str) -> OperationStatus:
         started, seconds, outcome, label = _parse_operation(operation_id)
         elapsed = self._clock.now().timestamp() - started
         if elapsed < seconds:
-            return OperationStatus("running", f"{int(100 * elapsed / max(seconds, 1))}% complete",
-                                   poll_in_s=max(1, int(seconds - elapsed)))
+            return OperationStatus(
+                "running",
+                f"{int(100 * elapsed / max(seconds, 1))}% complete",
+                poll_in_s=max(1, int(seconds - elapsed)),
+            )
         if outcome == "fail":
             return OperationStatus("failed", "pods crash-looping (simulated failure)")
         return OperationStatus("succeeded", "healthy")
@@ -143,9 +151,13 @@ class SimulatedBackend:
     # Monitor
 
     async def analyze(self, request: AnalysisRequest) -> AnalysisResult:
-        degraded = "*" in self.settings.degrade_at or request.stage_label in self.settings.degrade_at
+        degraded = (
+            "*" in self.settings.degrade_at or request.stage_label in self.settings.degrade_at
+        )
         values = {**self.settings.metrics, **(self.settings.degraded_metrics if degraded else {})}
-        return AnalysisResult(tuple(_judge(metric, values.get(metric.name)) for metric in request.metrics))
+        return AnalysisResult(
+            tuple(_judge(metric, values.get(metric.name)) for metric in request.metrics)
+        )
 
     # Flag store
 
@@ -167,11 +179,15 @@ def _judge(metric: Metric, value: float | None) -> Measurement:
         limits.append(f"min {metric.min:g}")
     if value is None:
         return Measurement(metric.name, None, ", ".join(limits), passed=False)
-    passed = (metric.max is None or value <= metric.max) and (metric.min is None or value >= metric.min)
+    passed = (metric.max is None or value <= metric.max) and (
+        metric.min is None or value >= metric.min
+    )
     return Measurement(metric.name, value, ", ".join(limits), passed)
 
 
-_OPERATION = re.compile(r"^sim:(?P<start>\d+(\.\d+)?):(?P<seconds>\d+):(?P<outcome>ok|fail):(?P<label>.*)$")
+_OPERATION = re.compile(
+    r"^sim:(?P<start>\d+(\.\d+)?):(?P<seconds>\d+):(?P<outcome>ok|fail):(?P<label>.*)$"
+)
 
 
 def _parse_operation(operation_id: str) -> tuple[float, int, str, str]:

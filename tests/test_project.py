@@ -32,7 +32,9 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_every_package_is_listed_for_the_wheel():
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     on_disk = {
         ".".join(path.parent.relative_to(REPO).parts)
         for root in ("bot", "integrations")

@@ -20,8 +20,9 @@ def routes(app: web.Application) -> set[str]:
 async def test_http_mode_talks_to_the_configured_slack(tmp_path):
     """Production wiring, with the stand-in playing Slack at SLACK_API_URL."""
     clock = ManualClock()
-    slack = create_emulator(signing_secret="real-secret", bot_token="xoxb-real",
-                            clock=lambda: clock.now().timestamp())
+    slack = create_emulator(
+        signing_secret="real-secret", bot_token="xoxb-real", clock=lambda: clock.now().timestamp()
+    )
     slack_runner = web.AppRunner(slack.web_app())
     await slack_runner.setup()
     slack_port, bot_port = free_port(), free_port()
@@ -29,8 +30,11 @@ async def test_http_mode_talks_to_the_configured_slack(tmp_path):
     slack.public_base_url = f"http://127.0.0.1:{slack_port}"
 
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/bot.db", port=bot_port, bot_token="xoxb-real",
-        signing_secret="real-secret", slack_api_url=f"http://127.0.0.1:{slack_port}/api/",
+        database_url=f"sqlite:///{tmp_path}/bot.db",
+        port=bot_port,
+        bot_token="xoxb-real",
+        signing_secret="real-secret",
+        slack_api_url=f"http://127.0.0.1:{slack_port}/api/",
         update_interval_s=0,
     )
     runtime = await build_runtime(settings, clock=clock, catalog=load_catalog(SCENARIO_CATALOG))
@@ -51,8 +55,9 @@ async def test_http_mode_talks_to_the_configured_slack(tmp_path):
 
 
 async def test_socket_mode_serves_no_events_endpoint(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="xoxb-1",
-                        app_token="xapp-1")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="xoxb-1", app_token="xapp-1"
+    )
     runtime = await build_runtime(settings, catalog=load_catalog(SCENARIO_CATALOG))
     try:
         assert settings.mode == "socket"

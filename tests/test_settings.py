@@ -22,18 +22,23 @@ def test_http_and_socket_modes():
 def test_secrets_can_come_from_files(tmp_path):
     (tmp_path / "token").write_text("xoxb-from-file\n")
     (tmp_path / "secret").write_text("signing\n")
-    settings = from_environment({
-        "SLACK_BOT_TOKEN_FILE": str(tmp_path / "token"),
-        "SLACK_SIGNING_SECRET_FILE": str(tmp_path / "secret"),
-    })
+    settings = from_environment(
+        {
+            "SLACK_BOT_TOKEN_FILE": str(tmp_path / "token"),
+            "SLACK_SIGNING_SECRET_FILE": str(tmp_path / "secret"),
+        }
+    )
     assert settings.bot_token == "xoxb-from-file" and settings.signing_secret == "signing"
 
 
 def test_secrets_never_show_in_descriptions_or_reprs():
-    settings = from_environment({
-        "SLACK_BOT_TOKEN": "xoxb-very-secret", "SLACK_SIGNING_SECRET": "sig-very-secret",
-        "DATABASE_URL": "postgresql://bot:db-very-secret@db/releasebot",
-    })
+    settings = from_environment(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-very-secret",
+            "SLACK_SIGNING_SECRET": "sig-very-secret",
+            "DATABASE_URL": "postgresql://bot:db-very-secret@db/releasebot",
+        }
+    )
     shown = repr(settings) + str(settings.describe())
     assert "very-secret" not in shown
     assert settings.describe()["SLACK_BOT_TOKEN"] == "set"

@@ -71,7 +71,9 @@ class OutboxDispatcher:
                 await self._claims.sent(item)
             case "respond":
                 message = self._renderer.render(item.template, item.context)
-                await self._chat.respond(item.response_url, message, replace_original=item.replace_original)
+                await self._chat.respond(
+                    item.response_url, message, replace_original=item.replace_original
+                )
                 await self._claims.sent(item)
             case _:
                 await self._claims.give_up(item, f"unknown outbox kind {item.kind!r}")
@@ -117,7 +119,9 @@ class OutboxDispatcher:
         message = self._renderer.render(item.template, {**item.context, "release_ref": release.ref})
         ts = await self._find_earlier(item, release.channel, item.key, release.message_ts)
         if ts is None:
-            ts = await self._chat.post(release.channel, message, thread_ts=release.message_ts, key=item.key)
+            ts = await self._chat.post(
+                release.channel, message, thread_ts=release.message_ts, key=item.key
+            )
         await self._claims.sent(item, ts)
 
     async def _find_earlier(
@@ -152,7 +156,7 @@ class OutboxDispatcher:
             await self._claims.give_up(item, str(exc))
             await self._tell_requester(item, exc)
             return
-        delay = min(300, 2 ** item.attempts)
+        delay = min(300, 2**item.attempts)
         await self._claims.retry_at(item, now + timedelta(seconds=delay), str(exc))
 
     async def _tell_requester(self, item: OutboxItem, exc: ChatError) -> None:
@@ -167,7 +171,11 @@ class OutboxDispatcher:
             "post_failed", {"channel": release.channel, "error": str(exc), "ref": release.ref}
         )
         try:
-            await self._chat.post(release.requested_by, message, thread_ts=None,
-                                  key=f"release-{release.id}-post-failed")
+            await self._chat.post(
+                release.requested_by,
+                message,
+                thread_ts=None,
+                key=f"release-{release.id}-post-failed",
+            )
         except ChatError:
             log.exception("could not tell the requester about outbox %s", item.id)

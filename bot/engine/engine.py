@@ -7,6 +7,7 @@ Each replica's APScheduler job only calls `tick`; the due work itself lives in d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -74,10 +75,8 @@ class Engine:
         scheduler.shutdown(wait=False)
         if self._kicker:
             self._kicker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._kicker
-            except asyncio.CancelledError:
-                pass
             self._kicker = None
         self._kicked = None
         async with self._lock:

@@ -78,8 +78,14 @@ class StageRunner:
         except IntegrationError as exc:
             if exc.retryable and claim.attempts < MAX_ATTEMPTS:
                 delay = min(300, 5 * 2 ** (claim.attempts - 1))
-                log.warning("release %s: %s failed (attempt %s), retrying in %ss: %s",
-                            release.ref, action.value, claim.attempts, delay, exc)
+                log.warning(
+                    "release %s: %s failed (attempt %s), retrying in %ss: %s",
+                    release.ref,
+                    action.value,
+                    claim.attempts,
+                    delay,
+                    exc,
+                )
                 await self._claims.retry_at(claim.id, self._clock.now() + timedelta(seconds=delay))
                 return
             events = _give_up(release, action, str(exc))
@@ -117,7 +123,10 @@ class StageRunner:
                     assert release.flag and stage.percent is not None
                     await ports.flags.set_rollout(target, release.flag, stage.percent)
                     detail = f"{release.flag} on for {stage.percent}%"
-                    return [StageStarted(stage.index, detail=detail), StageSucceeded(stage.index, detail)]
+                    return [
+                        StageStarted(stage.index, detail=detail),
+                        StageSucceeded(stage.index, detail),
+                    ]
                 operation = await ports.deployer.start_step(
                     StepRequest(
                         target=target,
@@ -138,7 +147,9 @@ class StageRunner:
                 if status.state == "succeeded":
                     return [StageSucceeded(stage.index, status.detail)]
                 if status.state == "failed":
-                    return [StageFailed(stage.index, status.detail or "the backend reported a failure")]
+                    return [
+                        StageFailed(stage.index, status.detail or "the backend reported a failure")
+                    ]
                 return [StageProgress(stage.index, status.detail, status.poll_in_s)]
             case Action.ANALYZE:
                 assert stage is not None
@@ -166,8 +177,10 @@ class StageRunner:
             case Action.START_ROLLBACK:
                 if release.strategy is StrategyName.FEATURE_FLAG and release.flag:
                     await ports.flags.disable(target, release.flag)
-                    return [RollbackStarted(f"flag-{release.flag}-off"),
-                            RollbackSucceeded(f"flag {release.flag} disabled")]
+                    return [
+                        RollbackStarted(f"flag-{release.flag}-off"),
+                        RollbackSucceeded(f"flag {release.flag} disabled"),
+                    ]
                 started = release.rollback_started_at or self._clock.now()
                 operation = await ports.deployer.start_rollback(
                     RollbackRequest(

@@ -23,8 +23,13 @@ async def write_export(records: AsyncIterable[AuditRecord], fmt: str, out: TextI
     async for record in records:
         row = record.as_row()
         if writer:
-            writer.writerow({**row, "details": json.dumps(row["details"], sort_keys=True),
-                             "release_id": "" if row["release_id"] is None else row["release_id"]})
+            writer.writerow(
+                {
+                    **row,
+                    "details": json.dumps(row["details"], sort_keys=True),
+                    "release_id": "" if row["release_id"] is None else row["release_id"],
+                }
+            )
         else:
             out.write(json.dumps(row, sort_keys=False, ensure_ascii=False) + "\n")
         count += 1

@@ -75,8 +75,12 @@ class CommandRouter:
                 reason=error.problem,
                 outcome="invalid",
                 template="usage",
-                context={"problem": error.problem, "example": error.example,
-                         "command": f"{command} {text}".strip(), "topic": error.topic},
+                context={
+                    "problem": error.problem,
+                    "example": error.example,
+                    "command": f"{command} {text}".strip(),
+                    "topic": error.topic,
+                },
             )
             await uow.commit()
         return Outcome(False, error.problem)

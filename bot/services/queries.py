@@ -14,7 +14,9 @@ from bot.services.views import release_summary
 
 
 class Queries:
-    def __init__(self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock
+    ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
@@ -28,21 +30,33 @@ class Queries:
                 found = await uow.releases.get(query.release_id)
                 releases = [found] if found else []
             elif query.service:
-                envs = [query.environment] if query.environment else list(
-                    self._catalog.services[query.service].environments
+                envs = (
+                    [query.environment]
+                    if query.environment
+                    else list(self._catalog.services[query.service].environments)
                 )
-                releases = [r for env in envs if (r := await uow.releases.latest_for(query.service, env))]
+                releases = [
+                    r for env in envs if (r := await uow.releases.latest_for(query.service, env))
+                ]
             else:
                 releases = list(await uow.releases.active())
-            await record.audit(request, f"{request.via}.status", service=query.service or "",
-                               environment=query.environment or "",
-                               details={"release_id": query.release_id})
-            await record.reply(request, "status_summary", {
-                "releases": [release_summary(r) for r in releases],
-                "release_id": query.release_id,
-                "service": query.service,
-                "environment": query.environment,
-            })
+            await record.audit(
+                request,
+                f"{request.via}.status",
+                service=query.service or "",
+                environment=query.environment or "",
+                details={"release_id": query.release_id},
+            )
+            await record.reply(
+                request,
+                "status_summary",
+                {
+                    "releases": [release_summary(r) for r in releases],
+                    "release_id": query.release_id,
+                    "service": query.service,
+                    "environment": query.environment,
+                },
+            )
             await uow.commit()
         return Outcome(True, f"{len(releases)} release(s)")
 
@@ -53,8 +67,11 @@ class Queries:
             releases = await uow.releases.active()
             record = Recorder(uow, self._clock.now())
             await record.audit(request, f"{request.via}.list")
-            await record.reply(request, "release_list",
-                               {"title": "Active releases", "releases": [release_summary(r) for r in releases]})
+            await record.reply(
+                request,
+                "release_list",
+                {"title": "Active releases", "releases": [release_summary(r) for r in releases]},
+            )
             await uow.commit()
         return Outcome(True, f"{len(releases)} active")
 
@@ -65,12 +82,20 @@ class Queries:
             releases = await uow.releases.history(query.service, query.environment, query.limit)
             scope = " in ".join(part for part in (query.service, query.environment) if part)
             record = Recorder(uow, self._clock.now())
-            await record.audit(request, f"{request.via}.history", service=query.service or "",
-                               environment=query.environment or "")
-            await record.reply(request, "release_list", {
-                "title": f"Last {len(releases)} release(s)" + (f" of {scope}" if scope else ""),
-                "releases": [release_summary(r) for r in releases],
-            })
+            await record.audit(
+                request,
+                f"{request.via}.history",
+                service=query.service or "",
+                environment=query.environment or "",
+            )
+            await record.reply(
+                request,
+                "release_list",
+                {
+                    "title": f"Last {len(releases)} release(s)" + (f" of {scope}" if scope else ""),
+                    "releases": [release_summary(r) for r in releases],
+                },
+            )
             await uow.commit()
         return Outcome(True, f"{len(releases)} release(s)")
 
@@ -80,10 +105,14 @@ class Queries:
                 return DUPLICATE
             record = Recorder(uow, self._clock.now())
             await record.audit(request, f"{request.via}.help")
-            await record.reply(request, "help", {
-                "topic": query.topic,
-                "services": sorted(self._catalog.services),
-                "environments": [e.name for e in self._catalog.ordered_environments()],
-            })
+            await record.reply(
+                request,
+                "help",
+                {
+                    "topic": query.topic,
+                    "services": sorted(self._catalog.services),
+                    "environments": [e.name for e in self._catalog.ordered_environments()],
+                },
+            )
             await uow.commit()
         return Outcome(True, "help sent")

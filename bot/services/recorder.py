@@ -88,16 +88,31 @@ class Recorder:
         key = f"reply:{request.key}:{uuid.uuid4().hex[:8]}"
         if request.response_url:
             await self._uow.outbox.enqueue(
-                Outbound("respond", key, template, context, response_url=request.response_url,
-                         channel=request.channel, user=request.user_id)
+                Outbound(
+                    "respond",
+                    key,
+                    template,
+                    context,
+                    response_url=request.response_url,
+                    channel=request.channel,
+                    user=request.user_id,
+                )
             )
         else:
             await self._uow.outbox.enqueue(
-                Outbound("ephemeral", key, template, context, channel=request.channel,
-                         user=request.user_id)
+                Outbound(
+                    "ephemeral",
+                    key,
+                    template,
+                    context,
+                    channel=request.channel,
+                    user=request.user_id,
+                )
             )
 
-    async def facts(self, release: Release, facts: list[Fact], request: Request | None = None) -> None:
+    async def facts(
+        self, release: Release, facts: list[Fact], request: Request | None = None
+    ) -> None:
         """Audit each fact, tell the thread what is worth telling, refresh the status message."""
         for fact in facts:
             await self.audit(
@@ -115,8 +130,12 @@ class Recorder:
                         "thread",
                         f"thread:{release.id}:{fact.kind}:{uuid.uuid4().hex[:12]}",
                         "thread_fact",
-                        {"kind": fact.kind, "summary": fact.summary, "details": fact.details,
-                         "outcome": fact.outcome},
+                        {
+                            "kind": fact.kind,
+                            "summary": fact.summary,
+                            "details": fact.details,
+                            "outcome": fact.outcome,
+                        },
                         release_id=release.id,
                         channel=release.channel,
                     )

@@ -53,7 +53,9 @@ EVENTS = {
 
 
 class Releases:
-    def __init__(self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock
+    ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
@@ -78,16 +80,30 @@ class Releases:
                 facts=Facts(active_release=active),
             )
             if not decision.allowed:
-                await record.refuse(request, action, rule=decision.rule, reason=decision.message,
-                                    service=service.name, environment=environment.name)
+                await record.refuse(
+                    request,
+                    action,
+                    rule=decision.rule,
+                    reason=decision.message,
+                    service=service.name,
+                    environment=environment.name,
+                )
                 await uow.commit()
                 return Outcome(False, decision.message)
             try:
-                stages = plan_stages(service, command.strategy, analysis=bool(service.analysis.metrics))
+                stages = plan_stages(
+                    service, command.strategy, analysis=bool(service.analysis.metrics)
+                )
             except PlanError as exc:
-                await record.refuse(request, action, rule="plan.invalid", reason=str(exc),
-                                    service=service.name, environment=environment.name,
-                                    outcome="invalid")
+                await record.refuse(
+                    request,
+                    action,
+                    rule="plan.invalid",
+                    reason=str(exc),
+                    service=service.name,
+                    environment=environment.name,
+                    outcome="invalid",
+                )
                 await uow.commit()
                 return Outcome(False, str(exc))
             release = Release(
@@ -112,15 +128,30 @@ class Releases:
             try:
                 release = await uow.releases.add(release)
             except LockHeld:
-                reason = (f"{service.name} in {environment.name} got another active release a "
-                          "moment ago. Try `/release status` to see it.")
-                await record.refuse(request, action, rule="lock.active_release", reason=reason,
-                                    service=service.name, environment=environment.name)
+                reason = (
+                    f"{service.name} in {environment.name} got another active release a "
+                    "moment ago. Try `/release status` to see it."
+                )
+                await record.refuse(
+                    request,
+                    action,
+                    rule="lock.active_release",
+                    reason=reason,
+                    service=service.name,
+                    environment=environment.name,
+                )
                 await uow.commit()
                 return Outcome(False, reason)
-            await record.audit(request, action, rule=decision.rule, release=release,
-                               details={"strategy": release.strategy.value,
-                                        "stages": [s.label for s in release.stages]})
+            await record.audit(
+                request,
+                action,
+                rule=decision.rule,
+                release=release,
+                details={
+                    "strategy": release.strategy.value,
+                    "stages": [s.label for s in release.stages],
+                },
+            )
             requested = Fact(
                 "release.requested",
                 f"{request.user_name or request.user_id} asked to deploy "
@@ -150,15 +181,24 @@ class Releases:
             record = Recorder(uow, now)
             release, problem = await self._find(uow, act, release_id, service, environment)
             if release is None:
-                await record.refuse(request, action, rule="release.not_found", reason=problem,
-                                    service=service or "", environment=environment or "")
+                await record.refuse(
+                    request,
+                    action,
+                    rule="release.not_found",
+                    reason=problem,
+                    service=service or "",
+                    environment=environment or "",
+                )
                 await uow.commit()
                 return Outcome(False, problem)
             if request.message_ts and release.message_ts != request.message_ts:
-                problem = (f"This button does not belong to release {release.ref}'s message; "
-                           "nothing was changed.")
-                await record.refuse(request, action, rule="button.mismatch", reason=problem,
-                                    release=release)
+                problem = (
+                    f"This button does not belong to release {release.ref}'s message; "
+                    "nothing was changed."
+                )
+                await record.refuse(
+                    request, action, rule="button.mismatch", reason=problem, release=release
+                )
                 await uow.commit()
                 return Outcome(False, problem)
             latest = await uow.releases.latest_for(release.service, release.environment)
@@ -172,24 +212,33 @@ class Releases:
                 facts=Facts(latest_release=latest),
             )
             if not decision.allowed:
-                await record.refuse(request, action, rule=decision.rule, reason=decision.message,
-                                    release=release)
+                await record.refuse(
+                    request, action, rule=decision.rule, reason=decision.message, release=release
+                )
                 await uow.commit()
                 return Outcome(False, decision.message, release.id)
             try:
                 updated, facts = transition(release, EVENTS[act](request.user_id, reason), now)
             except InvalidTransition as exc:
-                await record.refuse(request, action, rule=f"state.{release.state.value}",
-                                    reason=str(exc), release=release)
+                await record.refuse(
+                    request,
+                    action,
+                    rule=f"state.{release.state.value}",
+                    reason=str(exc),
+                    release=release,
+                )
                 await uow.commit()
                 return Outcome(False, str(exc), release.id)
             try:
                 await uow.releases.save(updated)
             except LockHeld:
-                problem = (f"Another release is active in {release.service}/{release.environment}; "
-                           f"roll that one back instead of {release.ref}.")
-                await record.refuse(request, action, rule="lock.active_release", reason=problem,
-                                    release=release)
+                problem = (
+                    f"Another release is active in {release.service}/{release.environment}; "
+                    f"roll that one back instead of {release.ref}."
+                )
+                await record.refuse(
+                    request, action, rule="lock.active_release", reason=problem, release=release
+                )
                 await uow.commit()
                 return Outcome(False, problem, release.id)
             await record.audit(request, action, rule=decision.rule, release=updated, reason=reason)
@@ -197,7 +246,9 @@ class Releases:
             await uow.commit()
             return Outcome(True, facts[0].summary if facts else "", updated.id)
 
-    async def preflight(self, request: Request, act: Act, release_id: int) -> tuple[Outcome, Release | None]:
+    async def preflight(
+        self, request: Request, act: Act, release_id: int
+    ) -> tuple[Outcome, Release | None]:
         """Would `act` be allowed now? Used before asking for more input (a reject reason);
         a refusal is recorded and answered here, like any other."""
         now = self._clock.now()
@@ -212,12 +263,20 @@ class Releases:
             if release is None:
                 problem, rule = f"There is no release #{release_id}.", "release.not_found"
             elif request.message_ts and release.message_ts != request.message_ts:
-                problem = (f"This button does not belong to release {release.ref}'s message; "
-                           "nothing was changed.")
+                problem = (
+                    f"This button does not belong to release {release.ref}'s message; "
+                    "nothing was changed."
+                )
                 rule = "button.mismatch"
             else:
-                decision = decide(self._catalog, request.user_id, act, service=release.service,
-                                  environment=release.environment, release=release)
+                decision = decide(
+                    self._catalog,
+                    request.user_id,
+                    act,
+                    service=release.service,
+                    environment=release.environment,
+                    release=release,
+                )
                 problem, rule = ("", "") if decision.allowed else (decision.message, decision.rule)
                 if not problem:
                     try:
@@ -268,8 +327,10 @@ class Releases:
             return None, f"Nothing {what} for {where}."
         if len(candidates) > 1:
             listing = ", ".join(f"{r.environment} ({r.ref})" for r in candidates)
-            return None, (f"{service} has releases in several environments: {listing}. "
-                          f"Say which, e.g. `{service} {candidates[-1].environment}`.")
+            return None, (
+                f"{service} has releases in several environments: {listing}. "
+                f"Say which, e.g. `{service} {candidates[-1].environment}`."
+            )
         return await uow.releases.get(candidates[0].id, for_update=True), ""
 
 

@@ -40,7 +40,9 @@ class SlackChat:
         self._client = client
         self._names: dict[str, str] = {}
 
-    async def post(self, channel: str, message: ChatMessage, *, thread_ts: str | None, key: str) -> str:
+    async def post(
+        self, channel: str, message: ChatMessage, *, thread_ts: str | None, key: str
+    ) -> str:
         response = await self._call(
             self._client.chat_postMessage,
             channel=channel,
@@ -57,12 +59,17 @@ class SlackChat:
         if thread_ts:
             response = await self._call(
                 self._client.conversations_replies,
-                channel=channel, ts=thread_ts, limit=200, include_all_metadata=True,
+                channel=channel,
+                ts=thread_ts,
+                limit=200,
+                include_all_metadata=True,
             )
         else:
             response = await self._call(
                 self._client.conversations_history,
-                channel=channel, limit=100, include_all_metadata=True,
+                channel=channel,
+                limit=100,
+                include_all_metadata=True,
             )
         for message in response.get("messages", []):
             metadata = message.get("metadata") or {}
@@ -74,16 +81,25 @@ class SlackChat:
 
     async def update(self, channel: str, ts: str, message: ChatMessage) -> None:
         await self._call(
-            self._client.chat_update, channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            self._client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=message.text,
+            blocks=message.blocks,
         )
 
     async def post_ephemeral(self, channel: str, user: str, message: ChatMessage) -> None:
         await self._call(
             self._client.chat_postEphemeral,
-            channel=channel, user=user, text=message.text, blocks=message.blocks,
+            channel=channel,
+            user=user,
+            text=message.text,
+            blocks=message.blocks,
         )
 
-    async def respond(self, response_url: str, message: ChatMessage, *, replace_original: bool) -> None:
+    async def respond(
+        self, response_url: str, message: ChatMessage, *, replace_original: bool
+    ) -> None:
         webhook = AsyncWebhookClient(response_url, timeout=10)
         try:
             response = await webhook.send(
@@ -97,18 +113,24 @@ class SlackChat:
         except OSError as exc:
             raise ChatError(f"response_url unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429:
-            retry_after = float(response.headers.get("Retry-After", ["1"])[0]) if response.headers else 1.0
+            retry_after = (
+                float(response.headers.get("Retry-After", ["1"])[0]) if response.headers else 1.0
+            )
             raise ChatError("response_url rate limited", retry_after_s=retry_after)
         if response.status_code >= 400:
             # Expired (30 min) or used up (5 uses): sending again cannot help.
-            raise ChatError(f"response_url answered {response.status_code}: {response.body[:100]}",
-                            permanent=response.status_code < 500)
+            raise ChatError(
+                f"response_url answered {response.status_code}: {response.body[:100]}",
+                permanent=response.status_code < 500,
+            )
 
     async def user_name(self, user_id: str) -> str:
         if user_id not in self._names:
             response = await self._call(self._client.users_info, user=user_id)
             user = response["user"]
-            self._names[user_id] = user.get("profile", {}).get("display_name") or user.get("name", user_id)
+            self._names[user_id] = user.get("profile", {}).get("display_name") or user.get(
+                "name", user_id
+            )
         return self._names[user_id]
 
     async def _call(self, method, **kwargs):

@@ -24,8 +24,8 @@ class InFlight:
             if self._count == 0:
                 self._idle.set()
 
-    async def idle(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._idle.wait(), timeout)
+    async def idle(self, within_s: float = 10.0) -> None:
+        await asyncio.wait_for(self._idle.wait(), within_s)
 
     @property
     def busy(self) -> bool:

@@ -76,12 +76,21 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             if release is None:
                 return
             metadata = json.dumps(
-                {"release_id": release.id, "channel": request.channel, "message_ts": request.message_ts}
+                {
+                    "release_id": release.id,
+                    "channel": request.channel,
+                    "message_ts": request.message_ts,
+                }
             )
             view = services.renderer.view(
                 "reject_modal",
-                {"private_metadata": metadata, "ref": release.ref, "service": release.service,
-                 "version_to": release.version_to, "environment": release.environment},
+                {
+                    "private_metadata": metadata,
+                    "ref": release.ref,
+                    "service": release.service,
+                    "version_to": release.version_to,
+                    "environment": release.environment,
+                },
             )
             await client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -97,7 +106,9 @@ def register(app: AsyncApp, services: SlackServices) -> None:
         await ack()
         async with tracked():
             meta = json.loads(view.get("private_metadata") or "{}")
-            request = slack_requests.from_view(body, meta.get("channel", ""), meta.get("message_ts"))
+            request = slack_requests.from_view(
+                body, meta.get("channel", ""), meta.get("message_ts")
+            )
             await services.releases.act(
                 request, Act.REJECT, release_id=int(meta.get("release_id", 0)), reason=reason
             )

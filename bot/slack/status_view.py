@@ -85,7 +85,9 @@ def _progress(release: Release, now: datetime) -> str:
         return f":hourglass_flowing_sand: CI gate ({waited}) → " + _steps_line(release, now)
     if release.state is State.AWAITING_APPROVAL:
         got = len(release.approvals)
-        return f":raised_hand: approvals {got}/{release.approvals_required} → " + _steps_line(release, now)
+        return f":raised_hand: approvals {got}/{release.approvals_required} → " + _steps_line(
+            release, now
+        )
     return _steps_line(release, now)
 
 
@@ -113,7 +115,8 @@ def _step_text(release: Release, step: Stage, bake: Stage | None, now: datetime)
         return f":arrow_forward: *{step.label}*{elapsed}"
     if active and bake is not None and current is bake:
         what = "analysis" if bake.analysis else "bake"
-        return f":white_check_mark: *{step.label}* ({what} {_elapsed(bake, now)}/{format_duration(bake.duration_s)})"
+        watched = f"{_elapsed(bake, now)}/{format_duration(bake.duration_s)}"
+        return f":white_check_mark: *{step.label}* ({what} {watched})"
     if step.status is StageStatus.SUCCEEDED:
         if bake is not None and bake.status is StageStatus.FAILED:
             return f":x: {step.label} (analysis failed)"
@@ -156,7 +159,13 @@ def _people(release: Release) -> str:
 
 
 def _note(release: Release) -> str:
-    if release.state in (State.FAILED, State.ROLLED_BACK, State.ABORTED, State.REJECTED, State.ROLLING_BACK):
+    if release.state in (
+        State.FAILED,
+        State.ROLLED_BACK,
+        State.ABORTED,
+        State.REJECTED,
+        State.ROLLING_BACK,
+    ):
         return release.reason
     if release.state is State.SUCCEEDED:
         return f"{release.service} {release.version_to} is live in {release.environment}."
@@ -174,7 +183,8 @@ def _buttons(release: Release) -> list[Button]:
         confirm_title="Roll back?",
         confirm_text=(
             f"Roll back {release.service} in {release.environment} from "
-            f"{release.version_to or 'this release'} to {previous}? Traffic returns to {previous} now."
+            f"{release.version_to or 'this release'} to {previous}? "
+            f"Traffic returns to {previous} now."
         ),
         confirm_yes="Roll back",
     )
@@ -185,7 +195,11 @@ def _buttons(release: Release) -> list[Button]:
         confirm_title="Abort release?",
         confirm_text=(
             f"Abort release {release.ref} of {release.service} ({release.version_to or 'latest'})? "
-            + (f"Traffic moves back to {previous}." if release.touched_traffic else "Nothing was deployed yet.")
+            + (
+                f"Traffic moves back to {previous}."
+                if release.touched_traffic
+                else "Nothing was deployed yet."
+            )
         ),
         confirm_yes="Abort",
     )
@@ -199,11 +213,19 @@ def _buttons(release: Release) -> list[Button]:
                 abort,
             ]
         case State.RUNNING:
-            return [Button("release_promote", "Promote", value, style="primary"),
-                    Button("release_pause", "Pause", value), rollback, abort]
+            return [
+                Button("release_promote", "Promote", value, style="primary"),
+                Button("release_pause", "Pause", value),
+                rollback,
+                abort,
+            ]
         case State.PAUSED:
-            return [Button("release_resume", "Resume", value, style="primary"),
-                    Button("release_promote", "Promote", value), rollback, abort]
+            return [
+                Button("release_resume", "Resume", value, style="primary"),
+                Button("release_promote", "Promote", value),
+                rollback,
+                abort,
+            ]
         case State.SUCCEEDED | State.FAILED:
             return [rollback]
     return []

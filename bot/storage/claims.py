@@ -20,8 +20,13 @@ from bot.storage.tables import OutboxRow, ReleaseRow
 class _Claims:
     table: Any
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, owner: str,
-                 lease_s: int = 60) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        owner: str,
+        lease_s: int = 60,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
         self.owner = owner
@@ -46,7 +51,9 @@ class _Claims:
             rows = await session.execute(
                 update(t)
                 .where(key.in_(pick.scalar_subquery()))
-                .values(claimed_by=self.owner, lease_until=now + self._lease, attempts=t.attempts + 1)
+                .values(
+                    claimed_by=self.owner, lease_until=now + self._lease, attempts=t.attempts + 1
+                )
                 .returning(key, t.attempts)
                 .execution_options(synchronize_session=False)
             )
@@ -88,21 +95,34 @@ class OutboxClaims(_Claims):
         async with self._sessions() as session:
             rows = (
                 await session.execute(
-                    select(OutboxRow).where(OutboxRow.id.in_([c.id for c in claims])).order_by(OutboxRow.id)
+                    select(OutboxRow)
+                    .where(OutboxRow.id.in_([c.id for c in claims]))
+                    .order_by(OutboxRow.id)
                 )
             ).scalars()
             return [
                 OutboxItem(
-                    id=r.id, key=r.key, kind=r.kind, release_id=r.release_id, channel=r.channel,
-                    user_id=r.user_id, response_url=r.response_url,
-                    replace_original=r.replace_original, template=r.template, context=r.context,
+                    id=r.id,
+                    key=r.key,
+                    kind=r.kind,
+                    release_id=r.release_id,
+                    channel=r.channel,
+                    user_id=r.user_id,
+                    response_url=r.response_url,
+                    replace_original=r.replace_original,
+                    template=r.template,
+                    context=r.context,
                     attempts=r.attempts,
                 )
                 for r in rows
             ]
 
-    async def sent(self, item: OutboxItem, message_ts: str | None = None,
-                   status_ts_for_release: int | None = None) -> None:
+    async def sent(
+        self,
+        item: OutboxItem,
+        message_ts: str | None = None,
+        status_ts_for_release: int | None = None,
+    ) -> None:
         """Marks the row sent and, for a first status post, stores the message ts on the
         release in the same transaction; older pending status rows are superseded."""
         now = self._clock.now()

@@ -22,7 +22,8 @@ def to_data(release: Release) -> dict[str, Any]:
         "stages": [stage.to_dict() for stage in release.stages],
         "current": release.current,
         "approvals": [
-            {"user_id": a.user_id, "at": a.at.isoformat(), "reason": a.reason} for a in release.approvals
+            {"user_id": a.user_id, "at": a.at.isoformat(), "reason": a.reason}
+            for a in release.approvals
         ],
         "approvals_required": release.approvals_required,
         "auto_rollback": release.auto_rollback,

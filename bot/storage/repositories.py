@@ -28,7 +28,9 @@ class SqlReleases:
         try:
             async with self._session.begin_nested():
                 new_id = (
-                    await self._session.execute(insert(ReleaseRow).values(**values).returning(ReleaseRow.id))
+                    await self._session.execute(
+                        insert(ReleaseRow).values(**values).returning(ReleaseRow.id)
+                    )
                 ).scalar_one()
         except IntegrityError as exc:
             raise LockHeld(f"{release.service}/{release.environment}") from exc
@@ -39,7 +41,9 @@ class SqlReleases:
         query = select(ReleaseRow).where(ReleaseRow.id == release_id)
         if for_update:
             query = query.with_for_update()
-        row = (await self._session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+        row = (
+            await self._session.execute(query.execution_options(populate_existing=True))
+        ).scalar_one_or_none()
         return self._track(row)
 
     async def save(self, release: Release) -> None:
@@ -47,7 +51,9 @@ class SqlReleases:
         revision = self._revisions.get(release.id)
         if revision is None:
             raise ConcurrentUpdate(f"release {release.ref} was saved without being read first")
-        values = release_codec.fill_row(ReleaseRow(), release).model_dump(exclude={"id", "revision"})
+        values = release_codec.fill_row(ReleaseRow(), release).model_dump(
+            exclude={"id", "revision"}
+        )
         for unset in ("claimed_by", "lease_until", "attempts"):
             values.pop(unset, None)
         try:
@@ -199,7 +205,9 @@ class SqlOutbox:
             "due_at": now,
             "attempts": 0,
         }
-        await self._session.execute(_insert_ignoring_duplicates(self._session, OutboxRow, values, "key"))
+        await self._session.execute(
+            _insert_ignoring_duplicates(self._session, OutboxRow, values, "key")
+        )
         self.enqueued += 1
 
 

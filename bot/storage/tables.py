@@ -37,7 +37,9 @@ def _time(nullable: bool = True, index: bool = False) -> Any:
 class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
     service: str = Field(sa_column=Column(String(64), nullable=False, index=True))
     environment: str = Field(sa_column=Column(String(64), nullable=False))
     strategy: str = Field(sa_column=Column(String(32), nullable=False))
@@ -62,7 +64,9 @@ class ReleaseRow(SQLModel, table=True):
 class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
     key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
     kind: str = Field(sa_column=Column(String(16), nullable=False))
     release_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
@@ -70,7 +74,9 @@ class OutboxRow(SQLModel, table=True):
     user_id: str | None = Field(default=None, sa_column=Column(String(32)))
     response_url: str | None = Field(default=None, sa_column=Column(Text))
     replace_original: bool = Field(default=False)
-    template: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    template: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     due_at: datetime | None = _time(index=True)

@@ -26,8 +26,9 @@ def create_web_app(
         checks = await readiness()
         ok = all(value == "ok" for value in checks.values())
         metrics.ready.set(1 if ok else 0)
-        return web.json_response({"status": "ok" if ok else "unavailable", "checks": checks},
-                                 status=200 if ok else 503)
+        return web.json_response(
+            {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+        )
 
     async def metrics_page(_request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")

@@ -9,8 +9,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.slack_requests = Counter(
-            "releasebot_slack_requests_total", "Requests to /slack/events by result",
-            ["result"], registry=self.registry,
+            "releasebot_slack_requests_total",
+            "Requests to /slack/events by result",
+            ["result"],
+            registry=self.registry,
         )
         self.engine_ticks = Counter(
             "releasebot_engine_ticks_total", "Engine ticks run", registry=self.registry

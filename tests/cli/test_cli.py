@@ -47,7 +47,10 @@ def test_config_check_names_the_line_and_field_of_each_problem(tmp_path):
     )
     result = run("config", "check", str(catalog))
     assert result.exit_code == 1
-    assert f"{catalog}:7: services.checkout.canary.steps: steps must be strictly ascending" in result.output
+    assert (
+        f"{catalog}:7: services.checkout.canary.steps: steps must be strictly ascending"
+        in result.output
+    )
     assert f"{catalog}:8: services.checkout.colour: unknown field" in result.output
 
 
@@ -78,14 +81,22 @@ def audited_database(database_url):
         engine = create_engine(database_url)
         await migrate.upgrade(engine)
         clock = ManualClock()
-        for n, (service, env) in enumerate([("checkout", "production"), ("search", "staging"),
-                                            ("checkout", "staging")]):
+        for n, (service, env) in enumerate(
+            [("checkout", "production"), ("search", "staging"), ("checkout", "staging")]
+        ):
             async with SqlUnitOfWork(session_factory(engine), clock) as work:
-                await work.audit.append(AuditEvent(
-                    at=clock.now(), actor_id="U0BOB", actor_name="bob", action=f"test.{n}",
-                    service=service, environment=env, reason="a, \"quoted\" reason",
-                    details={"n": n},
-                ))
+                await work.audit.append(
+                    AuditEvent(
+                        at=clock.now(),
+                        actor_id="U0BOB",
+                        actor_name="bob",
+                        action=f"test.{n}",
+                        service=service,
+                        environment=env,
+                        reason='a, "quoted" reason',
+                        details={"n": n},
+                    )
+                )
                 await work.commit()
             clock.advance(3600)
         await engine.dispose()
@@ -102,29 +113,67 @@ def test_migrate_reports_what_it_applied(database_url):
 
 
 def test_audit_export_csv_with_filters(audited_database):
-    result = run("audit", "export", "--format", "csv", "--service", "checkout",
-                 "--database-url", audited_database)
+    result = run(
+        "audit",
+        "export",
+        "--format",
+        "csv",
+        "--service",
+        "checkout",
+        "--database-url",
+        audited_database,
+    )
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["action"] for r in rows] == ["test.0", "test.2"]
     assert rows[0]["reason"] == 'a, "quoted" reason'
     assert json.loads(rows[0]["details"]) == {"n": 0}
-    assert list(rows[0]) == ["seq", "event_id", "at", "actor_id", "actor_name", "action", "outcome",
-                             "service", "environment", "release_id", "version_from", "version_to",
-                             "rule", "reason", "details", "prev_hash", "hash"]
+    assert list(rows[0]) == [
+        "seq",
+        "event_id",
+        "at",
+        "actor_id",
+        "actor_name",
+        "action",
+        "outcome",
+        "service",
+        "environment",
+        "release_id",
+        "version_from",
+        "version_to",
+        "rule",
+        "reason",
+        "details",
+        "prev_hash",
+        "hash",
+    ]
 
 
 def test_audit_export_jsonl_to_a_file_with_a_time_range(audited_database, tmp_path):
     out = tmp_path / "audit.jsonl"
-    result = run("audit", "export", "--format", "jsonl", "--since", "2026-11-23T09:30:00",
-                 "--until", "2026-11-23T11:30:00Z", "-o", str(out), "--database-url", audited_database)
+    result = run(
+        "audit",
+        "export",
+        "--format",
+        "jsonl",
+        "--since",
+        "2026-11-23T09:30:00",
+        "--until",
+        "2026-11-23T11:30:00Z",
+        "-o",
+        str(out),
+        "--database-url",
+        audited_database,
+    )
     assert result.exit_code == 0 and "exported 2 event(s)" in result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["action"] for line in lines] == ["test.1", "test.2"]
 
 
 def test_audit_export_refuses_a_bad_format_and_a_bad_date(audited_database):
-    assert run("audit", "export", "--format", "xml", "--database-url", audited_database).exit_code == 2
+    assert (
+        run("audit", "export", "--format", "xml", "--database-url", audited_database).exit_code == 2
+    )
     bad = run("audit", "export", "--since", "last tuesday", "--database-url", audited_database)
     assert bad.exit_code == 2 and "use a date like 2026-11-01" in bad.output
 
@@ -149,9 +198,13 @@ def test_audit_verify_passes_then_names_the_first_broken_record(audited_database
     [
         ("DELETE FROM audit_events WHERE seq = 2", 2, "missing record(s) 2..2"),
         ("DELETE FROM audit_events WHERE seq = 3", 3, "records were removed from the end"),
-        ("UPDATE audit_events SET seq = 100 WHERE seq = 1;"
-         "UPDATE audit_events SET seq = 1 WHERE seq = 2;"
-         "UPDATE audit_events SET seq = 2 WHERE seq = 100", 1, "prev_hash does not match"),
+        (
+            "UPDATE audit_events SET seq = 100 WHERE seq = 1;"
+            "UPDATE audit_events SET seq = 1 WHERE seq = 2;"
+            "UPDATE audit_events SET seq = 2 WHERE seq = 100",
+            1,
+            "prev_hash does not match",
+        ),
     ],
 )
 def test_audit_verify_detects_removed_and_reordered_records(audited_database, statement, seq, why):
@@ -169,7 +222,9 @@ def test_audit_verify_detects_removed_and_reordered_records(audited_database, st
 def test_serve_refuses_a_bad_catalog(tmp_path):
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text("environments: {}\n")
-    result = run("serve", "--catalog", str(catalog), env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    result = run(
+        "serve", "--catalog", str(catalog), env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
     assert result.exit_code == 1 and "services: Field required" in result.output
 
 

@@ -19,7 +19,9 @@ class Crash(BaseException):
 
 @pytest.fixture
 async def throttled(database_url: str) -> AsyncIterator[BotHarness]:
-    harness = await BotHarness.start(database_url, load_catalog(SCENARIO_CATALOG), update_interval_s=5)
+    harness = await BotHarness.start(
+        database_url, load_catalog(SCENARIO_CATALOG), update_interval_s=5
+    )
     try:
         yield harness
     finally:
@@ -49,7 +51,9 @@ async def test_a_crash_after_slack_accepted_the_post_does_not_post_twice(bot: Bo
     posts = [c for c in bot.web_api_calls("chat.postMessage") if not c.args.get("thread_ts")]
     assert len(posts) == 1, "the status message was posted twice"
     assert bot.status_message().ts == crashed[0]
-    assert any(c.args.get("include_all_metadata") for c in bot.web_api_calls("conversations.history"))
+    assert any(
+        c.args.get("include_all_metadata") for c in bot.web_api_calls("conversations.history")
+    )
     updates = bot.web_api_calls("chat.update")
     assert updates and all(c.args["ts"] == crashed[0] for c in updates)
 
@@ -81,7 +85,9 @@ async def test_a_rate_limited_update_waits_for_retry_after_and_is_not_lost(bot: 
     assert "rolling out" in bot.status_message().text
 
 
-async def test_a_status_message_that_cannot_be_posted_is_explained_to_the_requester(bot: BotHarness):
+async def test_a_status_message_that_cannot_be_posted_is_explained_to_the_requester(
+    bot: BotHarness,
+):
     bot.slack.workspace.channels.append(Channel("C0SECRET", "secret", ["U0ALICE"], is_private=True))
     await bot.command("U0ALICE", "/deploy checkout to staging", channel="C0SECRET")
     assert bot.web_api_calls("chat.postMessage")[0].response["error"] == "channel_not_found"
@@ -99,5 +105,6 @@ async def test_thread_posts_go_under_the_status_message_in_order(bot: BotHarness
     assert texts[0].endswith("CI is green for v1.4.3: 3 check(s) passed")
     assert any("10% of traffic" in t for t in texts)
     assert texts[-1].endswith("checkout v1.4.3 is live in staging")
-    assert all(c.args.get("thread_ts") == status.ts
-               for c in bot.web_api_calls("chat.postMessage")[1:])
+    assert all(
+        c.args.get("thread_ts") == status.ts for c in bot.web_api_calls("chat.postMessage")[1:]
+    )

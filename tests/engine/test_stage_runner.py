@@ -37,8 +37,9 @@ async def test_a_flaky_ci_is_retried_with_backoff_and_the_release_goes_on(bot: B
 
 async def test_a_permanent_deploy_error_fails_the_stage_and_rolls_back(bot: BotHarness):
     backend = bot.runtime.registry.backends["simulated"]
-    backend.start_step = failing(99, IntegrationError("image not found", retryable=False),
-                                 backend.start_step)
+    backend.start_step = failing(
+        99, IntegrationError("image not found", retryable=False), backend.start_step
+    )
     await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
     await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=60)
     assert len(backend.start_step.calls) == 1

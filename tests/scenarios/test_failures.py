@@ -34,8 +34,9 @@ async def test_usage_errors_are_private_and_give_an_example(bot: BotHarness):
     await bot.command("U0ALICE", "/deploy checkout canary 150%")
     await bot.command("U0ALICE", "/release frobnicate")
     replies = bot.replies_to("U0ALICE")
-    assert any("I don't know a service called `chekout`. Did you mean `checkout`?" in r
-               for r in replies)
+    assert any(
+        "I don't know a service called `chekout`. Did you mean `checkout`?" in r for r in replies
+    )
     assert any("150 is not a valid percent" in r for r in replies)
     assert any("`/release frobnicate` is not a release command" in r for r in replies)
     assert all("For example" in r for r in replies)
@@ -45,8 +46,17 @@ async def test_usage_errors_are_private_and_give_an_example(bot: BotHarness):
 async def test_help_lists_every_command(bot: BotHarness):
     await bot.command("U0CAROL", "/release help")
     (reply,) = bot.replies_to("U0CAROL")
-    for command in ("/deploy checkout canary 10%", "/rollback", "/release status", "promote",
-                    "pause", "resume", "abort", "history", "flag new-cart 25%"):
+    for command in (
+        "/deploy checkout canary 10%",
+        "/rollback",
+        "/release status",
+        "promote",
+        "pause",
+        "resume",
+        "abort",
+        "history",
+        "flag new-cart 25%",
+    ):
         assert command in reply
 
 

@@ -17,8 +17,9 @@ async def release_count(bot: BotHarness) -> int:
 
 async def test_a_slack_retry_of_a_deploy_starts_nothing_twice(bot: BotHarness):
     first = await bot.command("U0ALICE", "/deploy checkout canary 10%")
-    retry = await bot.slack.slash_command("U0ALICE", CHANNEL, "/deploy", "checkout canary 10%",
-                                          retry_num=1)
+    retry = await bot.slack.slash_command(
+        "U0ALICE", CHANNEL, "/deploy", "checkout canary 10%", retry_num=1
+    )
     await bot.settle()
     assert first.status == retry.status == 200
     assert retry.request_body == first.request_body
@@ -85,7 +86,8 @@ async def test_a_retried_click_is_handled_once(bot: BotHarness):
     status = bot.status_message()
     first = await bot.slack.click("U0ALICE", CHANNEL, status.ts, "release_pause")
     retry = await bot.slack.send_signed(
-        first.request_body, "application/x-www-form-urlencoded",
+        first.request_body,
+        "application/x-www-form-urlencoded",
         extra_headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     await bot.settle()

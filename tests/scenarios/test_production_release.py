@@ -42,8 +42,10 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
     assert any("Waiting for 1 approval" in reply.text for reply in status.replies)
 
     await bot.click("U0BOB", status, "release_approve")
-    assert any("You requested release #1, so you cannot approve it yourself" in text
-               for text in bot.replies_to("U0BOB"))
+    assert any(
+        "You requested release #1, so you cannot approve it yourself" in text
+        for text in bot.replies_to("U0BOB")
+    )
     await bot.click("U0ALICE", status, "release_approve")
     assert any("needs the admin or approver role" in text for text in bot.replies_to("U0ALICE"))
     assert "waiting for approval" in bot.status_message().text
@@ -52,7 +54,9 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
     status = bot.status_message()
     assert "rolling out" in status.text
     assert "release_approve" not in button_ids(status)
-    people = status.blocks[-1]["elements"][0]["text"] if status.blocks[-1]["type"] == "context" else ""
+    people = (
+        status.blocks[-1]["elements"][0]["text"] if status.blocks[-1]["type"] == "context" else ""
+    )
     assert "approved by <@U0FRANK>" in (people or str(status.blocks))
 
     await bot.advance(3)  # 10% step done; analysis bakes 20 s with checks every 10 s
@@ -65,8 +69,13 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
     assert any("10% of traffic on v1.4.3" in r for r in replies)
     assert any("Analysis passed" in r and "error_rate" in r for r in replies)
 
-    rollback = next(e for b in status.blocks if b["type"] == "actions" for e in b["elements"]
-                    if e["action_id"] == "release_rollback")
+    rollback = next(
+        e
+        for b in status.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "release_rollback"
+    )
     assert "from v1.4.3 to v1.4.2" in rollback["confirm"]["text"]["text"]
     await bot.click("U0CAROL", status, "release_rollback")
     assert "rolling back" in bot.status_message().text
@@ -98,7 +107,9 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
         ("releasebot", "release.rolled_back", "ok"),
     ]:
         assert expected in actions, f"{expected} missing from the audit export"
-    self_approval = next(r for r in rows if r["actor_id"] == "U0BOB" and r["action"] == "click.approve")
+    self_approval = next(
+        r for r in rows if r["actor_id"] == "U0BOB" and r["action"] == "click.approve"
+    )
     assert self_approval["rule"] == "approval.not_requester"
     assert all(row["service"] == "checkout" for row in rows if row["release_id"])
 
@@ -106,8 +117,11 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
     assert report.ok and report.count == len(rows)
 
     edited = int(rows[len(rows) // 2]["seq"])
-    await tamper(bot.runtime.db, "UPDATE audit_events SET reason = 'nothing to see' WHERE seq = :seq",
-                 seq=edited)
+    await tamper(
+        bot.runtime.db,
+        "UPDATE audit_events SET reason = 'nothing to see' WHERE seq = :seq",
+        seq=edited,
+    )
     report = await verify(bot.runtime.db)
     assert not report.ok
     assert report.broken.seq == edited and "edited" in report.broken.why

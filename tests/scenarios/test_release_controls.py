@@ -37,8 +37,13 @@ async def test_abort_before_traffic_moves_ends_at_once(bot: BotHarness):
     await bot.command("U0ALICE", "/deploy checkout to production")
     await bot.advance(3)
     status = bot.status_message()
-    abort = next(e for b in status.blocks if b["type"] == "actions" for e in b["elements"]
-                 if e["action_id"] == "release_abort")
+    abort = next(
+        e
+        for b in status.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "release_abort"
+    )
     assert "Nothing was deployed yet" in abort["confirm"]["text"]["text"]
     await bot.click("U0ALICE", status, "release_abort")
     status = bot.status_message()

@@ -14,18 +14,28 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def deploy_body() -> bytes:
-    return urlencode({
-        "token": "x", "team_id": "T0RELEASE", "channel_id": "C0DEPLOYS", "user_id": "U0BOB",
-        "user_name": "bob", "command": "/deploy", "text": "checkout to production",
-        "trigger_id": "1.2.abc", "response_url": "http://127.0.0.1:9/nowhere",
-    }).encode()
+    return urlencode(
+        {
+            "token": "x",
+            "team_id": "T0RELEASE",
+            "channel_id": "C0DEPLOYS",
+            "user_id": "U0BOB",
+            "user_name": "bob",
+            "command": "/deploy",
+            "text": "checkout to production",
+            "trigger_id": "1.2.abc",
+            "response_url": "http://127.0.0.1:9/nowhere",
+        }
+    ).encode()
 
 
 async def rows_written(bot: BotHarness) -> int:
     total = 0
     async with bot.runtime.db.connect() as connection:
         for table in (ReleaseRow, AuditRow, OutboxRow, InboundRow):
-            total += (await connection.execute(select(func.count()).select_from(table))).scalar_one()
+            total += (
+                await connection.execute(select(func.count()).select_from(table))
+            ).scalar_one()
     return total
 
 
@@ -56,7 +66,9 @@ async def test_a_body_changed_after_signing_is_refused(bot: BotHarness):
     before = await rows_written(bot)
     tampered = signed.request_body.replace(b"production", b"staging")
     result = await bot.slack.send_signed(
-        tampered, FORM, signature=signed.request_headers["X-Slack-Signature"],
+        tampered,
+        FORM,
+        signature=signed.request_headers["X-Slack-Signature"],
         timestamp=int(signed.request_headers["X-Slack-Request-Timestamp"]),
     )
     await bot.settle()

@@ -25,7 +25,9 @@ async def slack() -> AsyncIterator[tuple]:
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     emulator.public_base_url = f"http://127.0.0.1:{port}"
-    client = AsyncWebClient(token=TOKEN, base_url=f"http://127.0.0.1:{port}/api/", retry_handlers=[])
+    client = AsyncWebClient(
+        token=TOKEN, base_url=f"http://127.0.0.1:{port}/api/", retry_handlers=[]
+    )
     try:
         yield emulator, SlackChat(client)
     finally:
@@ -63,8 +65,9 @@ async def test_documented_errors_are_permanent_or_not(slack):
 
 
 async def test_unreachable_slack_is_an_error_not_a_retry():
-    client = AsyncWebClient(token=TOKEN, base_url=f"http://127.0.0.1:{free_port()}/api/",
-                            retry_handlers=[])
+    client = AsyncWebClient(
+        token=TOKEN, base_url=f"http://127.0.0.1:{free_port()}/api/", retry_handlers=[]
+    )
     with pytest.raises(ChatError, match="Slack unreachable"):
         await SlackChat(client).post("C0DEPLOYS", HELLO, thread_ts=None, key="k")
 
@@ -80,5 +83,6 @@ async def test_ephemeral_and_response_url(slack):
     await chat.post_ephemeral("C0DEPLOYS", "U0ALICE", HELLO)
     assert [e.text for e in emulator.ephemerals("U0ALICE")] == ["hello"]
     with pytest.raises(ChatError):
-        await chat.respond(f"{emulator.public_base_url}/response/not-a-token", HELLO,
-                           replace_original=False)
+        await chat.respond(
+            f"{emulator.public_base_url}/response/not-a-token", HELLO, replace_original=False
+        )

@@ -11,7 +11,7 @@ import pytest
 from bot.catalog_file import load_catalog
 from bot.clock import ManualClock
 from bot.core.catalog import StrategyName
-from bot.core.release import Approve, CiChecked, Release, State, StageStarted, transition
+from bot.core.release import Approve, CiChecked, Release, StageStarted, State, transition
 from bot.core.strategies import StrategyChoice, plan_stages
 from bot.emulator.blockkit import validate_blocks, validate_view
 from bot.slack.render import SlackRenderer
@@ -24,10 +24,18 @@ CATALOG = load_catalog(SCENARIO_CATALOG)
 def release(state: State, **changes) -> Release:
     service = CATALOG.services["checkout"]
     base = Release(
-        id=12, service="checkout", environment="production", strategy=StrategyName.CANARY,
-        version_to="v1.4.3", version_from="v1.4.2", requested_by="U0ALICE", channel="C0DEPLOYS",
+        id=12,
+        service="checkout",
+        environment="production",
+        strategy=StrategyName.CANARY,
+        version_to="v1.4.3",
+        version_from="v1.4.2",
+        requested_by="U0ALICE",
+        channel="C0DEPLOYS",
         stages=plan_stages(service, StrategyChoice(StrategyName.CANARY, 10), analysis=True),
-        created_at=CLOCK.now(), approvals_required=1, due_at=CLOCK.now(),
+        created_at=CLOCK.now(),
+        approvals_required=1,
+        due_at=CLOCK.now(),
     )
     if state in (State.RUNNING, State.PAUSED):
         base, _ = transition(base, CiChecked(True, summary="ok"), CLOCK.now())
@@ -51,8 +59,13 @@ def test_the_status_message_is_valid_block_kit_in_every_state(state):
 @pytest.mark.parametrize("state", [State.RUNNING, State.PAUSED, State.SUCCEEDED, State.FAILED])
 def test_roll_back_says_its_danger_in_words_and_names_both_versions(state):
     message = SlackRenderer(CLOCK).status(release(state))
-    button = next(e for b in message.blocks if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == "release_rollback")
+    button = next(
+        e
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "release_rollback"
+    )
     assert button["text"]["text"] == "Roll back" and button["style"] == "danger"
     assert "from v1.4.3 to v1.4.2" in button["confirm"]["text"]["text"]
     assert button["value"] == "12"
@@ -63,7 +76,10 @@ def test_progress_marks_the_current_step_with_its_elapsed_time():
     later = ManualClock(CLOCK.now() + timedelta(seconds=42))
     message = SlackRenderer(later).status(running)
     progress = next(b for b in message.blocks if b.get("block_id") == "status_progress")
-    assert progress["elements"][0]["text"] == ":arrow_forward: *10%* 42s → :white_circle: 50% → :white_circle: 100%"
+    assert (
+        progress["elements"][0]["text"]
+        == ":arrow_forward: *10%* 42s → :white_circle: 50% → :white_circle: 100%"
+    )
 
 
 def test_long_texts_are_cut_to_slack_limits():
@@ -81,9 +97,24 @@ def test_long_texts_are_cut_to_slack_limits():
         ("help", {"topic": "", "services": ["checkout"], "environments": ["staging"]}),
         ("release_list", {"title": "t", "releases": []}),
         ("status_summary", {"releases": [], "release_id": 3, "service": None, "environment": None}),
-        ("thread_fact", {"kind": "analysis.failed", "summary": "s", "outcome": "failed",
-                         "details": {"measurements": [{"name": "error_rate", "value": None,
-                                                       "threshold": "max 0.01", "passed": False}]}}),
+        (
+            "thread_fact",
+            {
+                "kind": "analysis.failed",
+                "summary": "s",
+                "outcome": "failed",
+                "details": {
+                    "measurements": [
+                        {
+                            "name": "error_rate",
+                            "value": None,
+                            "threshold": "max 0.01",
+                            "passed": False,
+                        }
+                    ]
+                },
+            },
+        ),
         ("post_failed", {"channel": "C1", "error": "channel_not_found", "ref": "#1"}),
     ],
 )
@@ -93,10 +124,16 @@ def test_every_reply_template_renders_valid_blocks(template, context):
 
 
 def test_the_reject_modal_is_a_valid_view():
-    view = SlackRenderer(CLOCK).view("reject_modal", {
-        "private_metadata": "{}", "ref": "#12345678", "service": "checkout",
-        "version_to": "v1", "environment": "production",
-    })
+    view = SlackRenderer(CLOCK).view(
+        "reject_modal",
+        {
+            "private_metadata": "{}",
+            "ref": "#12345678",
+            "service": "checkout",
+            "version_to": "v1",
+            "environment": "production",
+        },
+    )
     assert validate_view(view) == []
 
 

@@ -22,9 +22,16 @@ async def seed_due_releases(engine, clock: ManualClock, count: int) -> list[int]
     for n in range(count):
         async with SqlUnitOfWork(session_factory(engine), clock) as work:
             release = Release(
-                service=f"svc{n}", environment="staging", strategy=StrategyName.CANARY,
-                version_to="v2", version_from="v1", requested_by="U0ALICE", channel="C0DEPLOYS",
-                stages=(Stage.step("weight", "100%", 100),), created_at=clock.now(), due_at=clock.now(),
+                service=f"svc{n}",
+                environment="staging",
+                strategy=StrategyName.CANARY,
+                version_to="v2",
+                version_from="v1",
+                requested_by="U0ALICE",
+                channel="C0DEPLOYS",
+                stages=(Stage.step("weight", "100%", 100),),
+                created_at=clock.now(),
+                due_at=clock.now(),
             )
             ids.append((await work.releases.add(release)).id)
             await work.commit()
@@ -46,7 +53,10 @@ async def test_a_lease_expires_and_only_the_owner_finishes(engine):
     clock = ManualClock()
     (release_id,) = await seed_due_releases(engine, clock, 1)
     sessions = session_factory(engine)
-    crashed, healthy = ReleaseClaims(sessions, clock, "a", lease_s=60), ReleaseClaims(sessions, clock, "b")
+    crashed, healthy = (
+        ReleaseClaims(sessions, clock, "a", lease_s=60),
+        ReleaseClaims(sessions, clock, "b"),
+    )
     assert [c.id for c in await crashed.claim_due()] == [release_id]
     assert await healthy.claim_due() == []
     clock.advance(61)

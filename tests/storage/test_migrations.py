@@ -13,8 +13,11 @@ from bot.storage.database import create_engine
 
 def _differences(connection):
     context = MigrationContext.configure(connection, opts={"compare_type": False})
-    return [d for d in compare_metadata(context, SQLModel.metadata)
-            if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+    return [
+        d
+        for d in compare_metadata(context, SQLModel.metadata)
+        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+    ]
 
 
 async def test_models_match_the_migrated_schema(engine):

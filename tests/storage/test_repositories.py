@@ -30,9 +30,16 @@ def uow(engine) -> SqlUnitOfWork:
 
 def release(service="checkout", environment="production", state=State.AWAITING_CI) -> Release:
     return Release(
-        service=service, environment=environment, strategy=StrategyName.CANARY,
-        version_to="v2", version_from="v1", requested_by="U0ALICE", channel="C0DEPLOYS",
-        stages=(Stage.step("weight", "100%", 100),), created_at=CLOCK.now(), state=state,
+        service=service,
+        environment=environment,
+        strategy=StrategyName.CANARY,
+        version_to="v2",
+        version_from="v1",
+        requested_by="U0ALICE",
+        channel="C0DEPLOYS",
+        stages=(Stage.step("weight", "100%", 100),),
+        created_at=CLOCK.now(),
+        state=state,
     )
 
 

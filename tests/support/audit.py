@@ -12,7 +12,9 @@ from bot.services.audit_trail import VerifyReport, verify_records, write_export
 from bot.storage.audit_reader import AuditFilter, iter_records
 
 
-async def export_rows(engine: AsyncEngine, where: AuditFilter = AuditFilter()) -> list[dict[str, str]]:
+async def export_rows(
+    engine: AsyncEngine, where: AuditFilter = AuditFilter()
+) -> list[dict[str, str]]:
     out = io.StringIO()
     await write_export(iter_records(engine, where), "csv", out)
     return list(csv.DictReader(io.StringIO(out.getvalue())))
@@ -33,9 +35,14 @@ async def tamper(engine: AsyncEngine, statement: str, **params) -> None:
                 await connection.execute(text(part), params)
             await connection.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
         else:
-            triggers = (await connection.execute(text(
-                "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_events'"
-            ))).all()
+            triggers = (
+                await connection.execute(
+                    text(
+                        "SELECT name, sql FROM sqlite_master "
+                        "WHERE type='trigger' AND tbl_name='audit_events'"
+                    )
+                )
+            ).all()
             for name, _ in triggers:
                 await connection.execute(text(f"DROP TRIGGER {name}"))
             for part in statement.split(";"):

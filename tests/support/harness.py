@@ -60,15 +60,23 @@ class BotHarness:
         assert self.runtime.emulator is not None
         return self.runtime.emulator
 
-    async def command(self, user: str, line: str, channel: str = CHANNEL, **kwargs: Any) -> DeliveryResult:
+    async def command(
+        self, user: str, line: str, channel: str = CHANNEL, **kwargs: Any
+    ) -> DeliveryResult:
         """`line` as typed in Slack, e.g. "/deploy checkout canary 10%"; then let the bot settle."""
         command, _, text = line.partition(" ")
         result = await self.slack.slash_command(user, channel, command, text, **kwargs)
         await self.settle()
         return result
 
-    async def click(self, user: str, message: Message | str, action_id: str,
-                    channel: str = CHANNEL, **kwargs: Any) -> DeliveryResult:
+    async def click(
+        self,
+        user: str,
+        message: Message | str,
+        action_id: str,
+        channel: str = CHANNEL,
+        **kwargs: Any,
+    ) -> DeliveryResult:
         ts = message if isinstance(message, str) else message.ts
         result = await self.slack.click(user, channel, ts, action_id, **kwargs)
         await self.settle()

@@ -1,4 +1,5 @@
-"""Real peers (PostgreSQL, Chromium): skip with the reason when absent, fail under REQUIRE_PEERS=1."""
+"""Real peers (PostgreSQL, Chromium): skip with the reason when absent; under
+REQUIRE_PEERS=1 (CI) fail instead."""
 
 from __future__ import annotations
 

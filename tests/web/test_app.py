@@ -22,8 +22,9 @@ async def test_health_and_readiness(bot: BotHarness):
 
 async def test_metrics_count_slack_requests(bot: BotHarness):
     await bot.command("U0ALICE", "/release help")
-    await bot.slack.send_signed(b"command=%2Fdeploy", "application/x-www-form-urlencoded",
-                                signature="v0=bad")
+    await bot.slack.send_signed(
+        b"command=%2Fdeploy", "application/x-www-form-urlencoded", signature="v0=bad"
+    )
     status, body, headers = await get(f"{bot.base_url}/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     assert 'releasebot_slack_requests_total{result="accepted"} 1.0' in body
