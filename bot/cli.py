@@ -69,6 +69,7 @@ def serve(
         if value is not None
     }
     settings = replace(settings, **overrides)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

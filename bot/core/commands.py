@@ -148,7 +148,8 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
             continue
         if (match := PERCENT.match(lowered)) and not VERSION.match(lowered):
             number = int(match.group(1))
-            if strategy is StrategyName.ROLLING and not word.endswith("%"):
+            counts_batches = following is not None and following.lower() in ("batch", "batches")
+            if counts_batches or (strategy is StrategyName.ROLLING and not word.endswith("%")):
                 batches = _bounded(number, 1, 20, "batches")
             else:
                 percent = _bounded(number, 1, 100, "percent")
@@ -176,6 +177,12 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
             "deploy",
         )
     chosen = strategy or service.default_strategy
+    if batches is not None and chosen is not StrategyName.ROLLING:
+        raise UsageError(
+            f"Batches apply to the rolling strategy only, not to {chosen.value}.",
+            "/deploy checkout rolling 4 batches",
+            "deploy",
+        )
     if percent is not None and chosen in (StrategyName.BLUE_GREEN, StrategyName.ROLLING):
         raise UsageError(
             f"A percentage does not apply to {chosen.value}; it moves all traffic at once "
@@ -206,7 +213,9 @@ def _parse_rollback(words: list[str], catalog: Catalog) -> RollbackCommand:
         rest = rest[1:]
         if not rest:
             raise UsageError("Which environment?", example, "rollback")
-    if rest and catalog.environment(rest[0]) is not None:
+        environment = _environment(rest[0], service, catalog, example)
+        rest = rest[1:]
+    elif rest and catalog.environment(rest[0]) is not None:
         environment = _environment(rest[0], service, catalog, example)
         rest = rest[1:]
     if rest and rest[0].lower() in ("because", "-", "--", "reason:"):
@@ -229,7 +238,8 @@ def _parse_release(words: list[str], catalog: Catalog) -> Command:
         case "history":
             limit = 10
             if rest and rest[-1].isdigit():
-                limit = _bounded(int(rest[-1]), 1, 50, "history length")
+                limit = _bounded(int(rest[-1]), 1, 50, "history length",
+                                 "/release history checkout production 10")
                 rest = rest[:-1]
             _, service, environment, _ = _target(rest, catalog, "/release history checkout production")
             return History(service=service, environment=environment, limit=limit)
@@ -258,10 +268,11 @@ def _target(
         return int(match.group(1)), None, None, reason
     service = _service(words[0], catalog, example)
     rest = words[1:]
-    if rest and rest[0].lower() in ENV_PREPOSITIONS:
-        rest = rest[1:]
     environment = None
-    if rest and catalog.environment(rest[0]) is not None:
+    if len(rest) > 1 and rest[0].lower() in ENV_PREPOSITIONS:
+        environment = _environment(rest[1], service, catalog, example)
+        rest = rest[2:]
+    elif rest and catalog.environment(rest[0]) is not None:
         environment = _environment(rest[0], service, catalog, example)
         rest = rest[1:]
     if rest and not allow_reason:
@@ -301,9 +312,9 @@ def _once(current: StrategyName | None, new: StrategyName, what: str) -> Strateg
     return new
 
 
-def _bounded(number: int, low: int, high: int, what: str) -> int:
+def _bounded(number: int, low: int, high: int, what: str, example: str = DEPLOY_EXAMPLE) -> int:
     if not low <= number <= high:
-        raise UsageError(f"{number} is not a valid {what}: use {low} to {high}.", DEPLOY_EXAMPLE)
+        raise UsageError(f"{number} is not a valid {what}: use {low} to {high}.", example)
     return number
 
 

@@ -208,8 +208,6 @@ class Chat(Protocol):
 
     async def respond(self, response_url: str, message: ChatMessage, *, replace_original: bool) -> None: ...
 
-    async def user_name(self, user_id: str) -> str: ...
-
 
 class Renderer(Protocol):
     """Turns a release, or a stored reply's template and context, into a chat message."""

@@ -378,7 +378,7 @@ def _approve(r: Release, e: Approve, now: datetime) -> tuple[Release, list[Fact]
 def _reject(r: Release, e: Reject, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, GATED_STATES, "reject it")
     if not e.reason.strip():
-        raise InvalidTransition("A rejection needs a reason.")
+        raise InvalidTransition(f"A rejection of release {r.ref} needs a reason.")
     ended = _end(r, State.REJECTED, now, reason=e.reason, by=e.user_id)
     return ended, [
         Fact("release.rejected", f"Rejected by <@{e.user_id}>: {e.reason}", actor=e.user_id)
@@ -427,7 +427,9 @@ def _stage_failed(r: Release, e: StageFailed, now: datetime) -> tuple[Release, l
 def _analysis_checked(r: Release, e: AnalysisChecked, now: datetime) -> tuple[Release, list[Fact]]:
     stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING})
     if stage.kind is not StageKind.BAKE:
-        raise InvalidTransition(f"Stage {stage.label} is not an analysis stage.")
+        raise InvalidTransition(
+            f"Stage {stage.label} of release {r.ref} is not an analysis stage; result ignored."
+        )
     checked = replace(
         stage,
         checks_done=stage.checks_done + 1,
@@ -441,8 +443,10 @@ def _analysis_checked(r: Release, e: AnalysisChecked, now: datetime) -> tuple[Re
         fact = Fact("analysis.failed", f"Analysis failed: {e.summary}", outcome="failed",
                     details=details)
         return r2, [fact, *facts]
-    fact = Fact("analysis.passed", f"Analysis passed: {e.summary}", details=details,
-                notify=_bake_over(stage, now))
+    said = (f"Analysis passed: {e.summary}" if e.passed else
+            f"Analysis check failed, tolerated ({checked.checks_failed} of {r.failure_limit} "
+            f"allowed): {e.summary}")
+    fact = Fact("analysis.passed", said, details=details, notify=_bake_over(stage, now))
     if _bake_over(stage, now):
         done = replace(checked, status=StageStatus.SUCCEEDED, finished_at=now)
         return _advance(r, done, now, fact)
@@ -453,9 +457,12 @@ def _analysis_checked(r: Release, e: AnalysisChecked, now: datetime) -> tuple[Re
 def _bake_elapsed(r: Release, e: BakeElapsed, now: datetime) -> tuple[Release, list[Fact]]:
     stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING})
     if stage.kind is not StageKind.BAKE:
-        raise InvalidTransition(f"Stage {stage.label} is not a bake stage.")
+        raise InvalidTransition(
+            f"Stage {stage.label} of release {r.ref} is not a bake stage; ignored."
+        )
     if not _bake_over(stage, now):
-        return r, []
+        ends = (stage.started_at or now) + timedelta(seconds=stage.duration_s)
+        return _with_stage(r, stage, due_at=ends), []
     done = replace(stage, status=StageStatus.SUCCEEDED, finished_at=now)
     return _advance(r, done, now, Fact("stage.succeeded", f"{stage.label} done", notify=False))
 
@@ -466,7 +473,8 @@ def _promote(r: Release, e: Promote, now: datetime) -> tuple[Release, list[Fact]
     assert stage is not None
     if stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING:
         raise InvalidTransition(
-            f"{stage.label} is still rolling out; Promote skips a bake, so try again once it is done."
+            f"Release {r.ref} is still rolling out {stage.label}; Promote skips a bake, "
+            "so try again once that step is done."
         )
     fact = Fact("release.promoted", f"Promoted by <@{e.user_id}>", actor=e.user_id)
     if stage.kind is StageKind.BAKE:
@@ -517,7 +525,7 @@ def _rollback(r: Release, e: Rollback, now: datetime) -> tuple[Release, list[Fac
         "roll it back",
     )
     reason = e.reason or f"rollback requested by <@{e.user_id}>"
-    target = r.version_from or "the previous version"
+    target = _previous(r)
     fact = Fact(
         "release.rollback_requested",
         f"Rollback to {target} requested by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
@@ -536,7 +544,7 @@ def _rollback_started(r: Release, e: RollbackStarted, now: datetime) -> tuple[Re
     started = replace(
         r, rollback_operation=e.operation_id, due_at=now + timedelta(seconds=e.poll_in_s)
     )
-    return started, [Fact("rollback.started", f"Rolling back to {r.version_from}", notify=False)]
+    return started, [Fact("rollback.started", f"Rolling back to {_previous(r)}", notify=False)]
 
 
 def _rollback_progress(r: Release, e: RollbackProgress, now: datetime) -> tuple[Release, list[Fact]]:
@@ -549,7 +557,7 @@ def _rollback_succeeded(r: Release, e: RollbackSucceeded, now: datetime) -> tupl
     target = r.rollback_target or State.ROLLED_BACK
     ended = _end(r, target, now, reason=r.reason, by=r.ended_by)
     word = "Rolled back" if target is State.ROLLED_BACK else "Aborted and reverted"
-    summary = f"{word}: {r.service} in {r.environment} is on {r.version_from} again"
+    summary = f"{word}: {r.service} in {r.environment} is on {_previous(r)} again"
     return ended, [Fact(f"release.{target.value}", summary, details={"detail": e.detail})]
 
 
@@ -646,7 +654,7 @@ def _fail(r: Release, failed: Stage, now: datetime, reason: str) -> tuple[Releas
     if r.auto_rollback:
         facts = [
             Fact("release.failed", reason, outcome="failed"),
-            Fact("release.auto_rollback", f"Rolling back to {r.version_from} automatically"),
+            Fact("release.auto_rollback", f"Rolling back to {_previous(r)} automatically"),
         ]
         return _begin_rollback(r, now, State.ROLLED_BACK, reason, None), facts
     ended = _end(r, State.FAILED, now, reason=reason)
@@ -705,6 +713,10 @@ def step_sentence(r: Release, stage: Stage) -> str:
         case "flag":
             return f"flag {r.flag} on for {stage.percent}%"
     return f"{stage.label} done"
+
+
+def _previous(r: Release) -> str:
+    return r.version_from or "the previous version"
 
 
 def _label_before(r: Release, stage: Stage) -> str:

@@ -38,7 +38,6 @@ PERMANENT_ERRORS = frozenset(
 class SlackChat:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._names: dict[str, str] = {}
 
     async def post(
         self, channel: str, message: ChatMessage, *, thread_ts: str | None, key: str
@@ -123,15 +122,6 @@ class SlackChat:
                 f"response_url answered {response.status_code}: {response.body[:100]}",
                 permanent=response.status_code < 500,
             )
-
-    async def user_name(self, user_id: str) -> str:
-        if user_id not in self._names:
-            response = await self._call(self._client.users_info, user=user_id)
-            user = response["user"]
-            self._names[user_id] = user.get("profile", {}).get("display_name") or user.get(
-                "name", user_id
-            )
-        return self._names[user_id]
 
     async def _call(self, method, **kwargs):
         try:

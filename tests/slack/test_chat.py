@@ -72,12 +72,6 @@ async def test_unreachable_slack_is_an_error_not_a_retry():
         await SlackChat(client).post("C0DEPLOYS", HELLO, thread_ts=None, key="k")
 
 
-async def test_user_names_are_looked_up_once(slack):
-    emulator, chat = slack
-    assert await chat.user_name("U0BOB") == await chat.user_name("U0BOB")
-    assert len(emulator.calls_to("users.info")) == 1
-
-
 async def test_ephemeral_and_response_url(slack):
     emulator, chat = slack
     await chat.post_ephemeral("C0DEPLOYS", "U0ALICE", HELLO)
