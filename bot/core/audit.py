@@ -120,7 +120,9 @@ def seal(prev: tuple[int, str], event_id: str, event: AuditEvent) -> AuditRecord
     """The record that follows `prev` = (last seq, last hash)."""
     seq = prev[0] + 1
     normalized = replace(event, details=json.loads(json.dumps(event.details, default=str)))
-    return AuditRecord(seq, event_id, normalized, prev[1], chain_hash(prev[1], seq, event_id, normalized))
+    return AuditRecord(
+        seq, event_id, normalized, prev[1], chain_hash(prev[1], seq, event_id, normalized)
+    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,9 @@ class ChainVerifier:
             )
             return ChainBreak(expected, why)
         if record.prev_hash != self.last_hash:
-            return ChainBreak(record.seq, "prev_hash does not match the previous record: removed or reordered")
+            return ChainBreak(
+                record.seq, "prev_hash does not match the previous record: removed or reordered"
+            )
         if chain_hash(record.prev_hash, record.seq, record.event_id, record.event) != record.hash:
             return ChainBreak(record.seq, "content does not match its hash: edited")
         self.last_seq, self.last_hash = record.seq, record.hash
@@ -154,7 +158,9 @@ class ChainVerifier:
         return None
 
 
-def verify(records: Iterable[AuditRecord], *, start: tuple[int, str] = (0, GENESIS_HASH)) -> ChainBreak | None:
+def verify(
+    records: Iterable[AuditRecord], *, start: tuple[int, str] = (0, GENESIS_HASH)
+) -> ChainBreak | None:
     """The first broken link in `records` (ordered by seq), or None when the chain holds."""
     verifier = ChainVerifier(start)
     for record in records:

@@ -60,7 +60,9 @@ class Environment(_Strict):
         return tuple(alias.lower() for alias in aliases)
 
 
-class CanaryPlan(_Strict):
+class _SteppedPlan(_Strict):
+    """Traffic (or flag) percentages, with a bake after each step but the last."""
+
     steps: tuple[int, ...] = (10, 50, 100)
     bake: Seconds = 300
 
@@ -70,6 +72,10 @@ class CanaryPlan(_Strict):
     @classmethod
     def _ascending_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
         return _check_percent_steps(steps)
+
+
+class CanaryPlan(_SteppedPlan):
+    pass
 
 
 class BlueGreenPlan(_Strict):
@@ -86,16 +92,8 @@ class RollingPlan(_Strict):
     _bake = field_validator("bake", mode="before")(_duration)
 
 
-class FeatureFlagPlan(_Strict):
+class FeatureFlagPlan(_SteppedPlan):
     steps: tuple[int, ...] = (25, 50, 100)
-    bake: Seconds = 300
-
-    _bake = field_validator("bake", mode="before")(_duration)
-
-    @field_validator("steps")
-    @classmethod
-    def _ascending_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
-        return _check_percent_steps(steps)
 
 
 def _check_percent_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
@@ -169,16 +167,32 @@ class Backend(_Strict):
     @field_validator("settings")
     @classmethod
     def _no_inline_secrets(cls, settings: dict[str, Any]) -> dict[str, Any]:
-        for key, value in settings.items():
-            lowered = key.lower()
-            if lowered.endswith(("_env", "_file")):
-                continue
-            if any(hint in lowered for hint in SECRET_KEY_HINTS) and value not in (None, ""):
-                raise ValueError(
-                    f"{key!r} looks like a secret; secrets never live in the catalog: "
-                    f"name an environment variable with {key}_env instead"
-                )
+        _refuse_secrets(settings, "")
         return settings
+
+
+def _refuse_secrets(node: Any, path: str) -> None:
+    if isinstance(node, list):
+        for position, item in enumerate(node):
+            _refuse_secrets(item, f"{path}[{position}]")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        where = f"{path}.{key}" if path else str(key)
+        lowered = str(key).lower()
+        if lowered.endswith(("_env", "_file")):
+            continue
+        if (
+            any(hint in lowered for hint in SECRET_KEY_HINTS)
+            and isinstance(value, str | int)
+            and value != ""
+        ):
+            raise ValueError(
+                f"{where!r} looks like a secret; secrets never live in the catalog: "
+                f"name an environment variable with {key}_env instead"
+            )
+        _refuse_secrets(value, where)
 
 
 class CatalogReferenceError(ValueError):
@@ -232,18 +246,28 @@ class Catalog(_Strict):
         """Problems that span fields, each with the path of the field to fix."""
         problems: list[tuple[tuple[str | int, ...], str]] = []
         env_names = list(self.environments)
-        for section_name, section in (("environments", self.environments), ("services", self.services)):
+        for section_name, section in (
+            ("environments", self.environments),
+            ("services", self.services),
+        ):
             for key, entry in section.items():
                 if entry.name != key:
-                    problems.append(((section_name, key, "name"), f"{key!r} has name {entry.name!r}: leave the name out"))
+                    problems.append(
+                        (
+                            (section_name, key, "name"),
+                            f"{key!r} has name {entry.name!r}: leave the name out",
+                        )
+                    )
         aliases: dict[str, str] = {}
         for env in self.environments.values():
             for alias in (env.name, *env.aliases):
                 if alias in aliases and aliases[alias] != env.name:
-                    problems.append((
-                        ("environments", env.name, "aliases"),
-                        f"alias {alias!r} names both {aliases[alias]!r} and {env.name!r}",
-                    ))
+                    problems.append(
+                        (
+                            ("environments", env.name, "aliases"),
+                            f"alias {alias!r} names both {aliases[alias]!r} and {env.name!r}",
+                        )
+                    )
                 aliases[alias] = env.name
         for svc in self.services.values():
             where = ("services", svc.name)
@@ -251,22 +275,29 @@ class Catalog(_Strict):
                 problems.append(((*where, "environments"), "needs at least one environment"))
             for position, env in enumerate(svc.environments):
                 if env not in env_names:
-                    problems.append((
-                        (*where, "environments", position),
-                        f"unknown environment {env!r} (declared: {', '.join(env_names)})",
-                    ))
+                    problems.append(
+                        (
+                            (*where, "environments", position),
+                            f"unknown environment {env!r} (declared: {', '.join(env_names)})",
+                        )
+                    )
             if svc.default_environment and svc.default_environment not in svc.environments:
-                problems.append((
-                    (*where, "default_environment"),
-                    f"{svc.default_environment!r} is not one of the service's environments",
-                ))
+                problems.append(
+                    (
+                        (*where, "default_environment"),
+                        f"{svc.default_environment!r} is not one of the service's environments",
+                    )
+                )
             for kind, ref in svc.backends.model_dump().items():
                 if ref not in self.backends:
                     declared = ", ".join(self.backends) or "none"
-                    problems.append((
-                        (*where, "backends", kind),
-                        f"backend {ref!r} is not declared under backends (declared: {declared})",
-                    ))
+                    problems.append(
+                        (
+                            (*where, "backends", kind),
+                            f"backend {ref!r} is not declared under backends "
+                            f"(declared: {declared})",
+                        )
+                    )
         return problems
 
     # Look-ups used across the bot.

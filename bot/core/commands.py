@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from bot.core.catalog import Catalog, Service, StrategyName
 from bot.core.strategies import StrategyChoice
 
-VERSION = re.compile(r"^(v?\d+(\.\d+){1,3}([-+][0-9A-Za-z.-]+)?|[0-9a-f]{7,40})$", re.IGNORECASE)
+VERSION = re.compile(
+    r"^(v?\d+(\.\d+){1,3}([-+][0-9A-Za-z.-]+)?|v\d+([-+][0-9A-Za-z.-]+)?|[0-9a-f]{7,40})$",
+    re.IGNORECASE,
+)
 PERCENT = re.compile(r"^(\d{1,3})%?$")
 RELEASE_ID = re.compile(r"^#?(\d+)$")
 ENV_PREPOSITIONS = {"to", "in", "into", "on", "env", "environment"}
@@ -98,14 +101,31 @@ DEPLOY_EXAMPLE = "/deploy checkout canary 10% to production"
 def parse(command: str, text: str, catalog: Catalog) -> Command:
     name = command.strip().lstrip("/").lower()
     words = text.split()
-    match name:
-        case "deploy":
-            return _parse_deploy(words, catalog)
-        case "rollback":
-            return _parse_rollback(words, catalog)
-        case "release":
-            return _parse_release(words, catalog)
-    raise UsageError(f"I don't know the command `/{name}`.", "/release help")
+    try:
+        match name:
+            case "deploy":
+                return _parse_deploy(words, catalog)
+            case "rollback":
+                return _parse_rollback(words, catalog)
+            case "release":
+                return _parse_release(words, catalog)
+        raise UsageError(f"I don't know the command `/{name}`.", "/release help")
+    except UsageError as error:
+        error.example = _in_this_catalog(error.example, catalog)
+        raise
+
+
+def _in_this_catalog(example: str, catalog: Catalog) -> str:
+    """Examples are written for `checkout`, `staging` and `production`; a catalog without them
+    gets its own names, so every example works where it is shown."""
+    if "checkout" not in catalog.services and catalog.services:
+        example = example.replace("checkout", sorted(catalog.services)[0])
+    ordered = [env.name for env in catalog.ordered_environments()]
+    if ordered and "production" not in catalog.environments:
+        example = example.replace("production", ordered[-1])
+    if ordered and "staging" not in catalog.environments:
+        example = example.replace("staging", ordered[0])
+    return example
 
 
 def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
@@ -125,8 +145,12 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
         following = rest[i + 1] if i + 1 < len(rest) else None
         if lowered in ENV_PREPOSITIONS:
             if following is None:
-                raise UsageError(f"`{word}` needs an environment after it.", DEPLOY_EXAMPLE, "deploy")
-            environment = _environment(following, service, catalog, DEPLOY_EXAMPLE)
+                raise UsageError(
+                    f"`{word}` needs an environment after it.", DEPLOY_EXAMPLE, "deploy"
+                )
+            environment = _once_env(
+                environment, _environment(following, service, catalog, DEPLOY_EXAMPLE)
+            )
             i += 2
             continue
         if lowered in STRATEGY_WORDS:
@@ -167,12 +191,15 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
             i += 1
             continue
         if catalog.environment(lowered) is not None:
-            environment = _environment(word, service, catalog, DEPLOY_EXAMPLE)
+            environment = _once_env(
+                environment, _environment(word, service, catalog, DEPLOY_EXAMPLE)
+            )
             i += 1
             continue
         raise UsageError(
-            f"I don't understand `{word}` in this deploy. I expect a version (v1.4.2 or a commit), "
-            "a strategy (canary, blue-green, rolling, flag NAME), a percentage and `to ENVIRONMENT`.",
+            f"I don't understand `{word}` in this deploy. I expect a version (v1.4.2 or a "
+            "commit), a strategy (canary, blue-green, rolling, flag NAME), a percentage and "
+            "`to ENVIRONMENT`.",
             DEPLOY_EXAMPLE,
             "deploy",
         )
@@ -192,7 +219,9 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
         )
     if chosen is StrategyName.FEATURE_FLAG and flag is None:
         raise UsageError(
-            "The flag strategy needs the flag's name.", "/deploy checkout flag new-cart 25%", "deploy"
+            "The flag strategy needs the flag's name.",
+            "/deploy checkout flag new-cart 25%",
+            "deploy",
         )
     return Deploy(
         service=service.name,
@@ -238,21 +267,37 @@ def _parse_release(words: list[str], catalog: Catalog) -> Command:
         case "history":
             limit = 10
             if rest and rest[-1].isdigit():
-                limit = _bounded(int(rest[-1]), 1, 50, "history length",
-                                 "/release history checkout production 10")
+                limit = _bounded(
+                    int(rest[-1]),
+                    1,
+                    50,
+                    "history length",
+                    "/release history checkout production 10",
+                )
                 rest = rest[:-1]
-            _, service, environment, _ = _target(rest, catalog, "/release history checkout production")
+            _, service, environment, _ = _target(
+                rest, catalog, "/release history checkout production"
+            )
             return History(service=service, environment=environment, limit=limit)
         case action if action in RELEASE_ACTIONS:
             example = f"/release {action} checkout production"
-            release_id, service, environment, reason = _target(rest, catalog, example, allow_reason=True)
+            release_id, service, environment, reason = _target(
+                rest, catalog, example, allow_reason=True
+            )
             if release_id is None and service is None:
-                raise UsageError(f"Which release should I {action}? Name it or its service.",
-                                 f"/release {action} #12", "release")
+                raise UsageError(
+                    f"Which release should I {action}? Name it or its service.",
+                    f"/release {action} #12",
+                    "release",
+                )
             return ReleaseAction(action, release_id, service, environment, reason)
-    suggestion = difflib.get_close_matches(sub, ["help", "list", "status", "history", *RELEASE_ACTIONS], 1)
+    suggestion = difflib.get_close_matches(
+        sub, ["help", "list", "status", "history", *RELEASE_ACTIONS], 1
+    )
     hint = f" Did you mean `{suggestion[0]}`?" if suggestion else ""
-    raise UsageError(f"`/release {sub}` is not a release command.{hint}", "/release help", "release")
+    raise UsageError(
+        f"`/release {sub}` is not a release command.{hint}", "/release help", "release"
+    )
 
 
 def _target(
@@ -288,7 +333,8 @@ def _service(word: str, catalog: Catalog, example: str) -> Service:
     close = difflib.get_close_matches(word.lower(), names, 1)
     hint = f" Did you mean `{close[0]}`?" if close else ""
     raise UsageError(
-        f"I don't know a service called `{word}`.{hint} Known services: {', '.join(names)}.", example
+        f"I don't know a service called `{word}`.{hint} Known services: {', '.join(names)}.",
+        example,
     )
 
 
@@ -309,6 +355,12 @@ def _environment(word: str, service: Service, catalog: Catalog, example: str) ->
 def _once(current: StrategyName | None, new: StrategyName, what: str) -> StrategyName:
     if current is not None and current is not new:
         raise UsageError(f"Pick one {what}: `{current.value}` or `{new.value}`.", DEPLOY_EXAMPLE)
+    return new
+
+
+def _once_env(current: str | None, new: str) -> str:
+    if current is not None and current != new:
+        raise UsageError(f"Pick one environment: `{current}` or `{new}`.", DEPLOY_EXAMPLE, "deploy")
     return new
 
 

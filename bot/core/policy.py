@@ -32,7 +32,7 @@ ROLE_GRANTS: dict[Act, frozenset[Role]] = {
     Act.REJECT: frozenset({Role.APPROVER, Role.ADMIN}),
     Act.PROMOTE: frozenset({Role.DEPLOYER, Role.ADMIN}),
     Act.PAUSE: frozenset({Role.DEPLOYER, Role.APPROVER, Role.ONCALL, Role.ADMIN}),
-    Act.RESUME: frozenset({Role.DEPLOYER, Role.ADMIN}),
+    Act.RESUME: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
     Act.ABORT: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
     Act.ROLLBACK: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
     Act.VIEW: frozenset(Role),
@@ -85,7 +85,9 @@ def decide(
         return role_decision
     match act:
         case Act.DEPLOY:
-            return _deploy(service, environment, facts)
+            lock = _lock(service, environment, facts)
+            if lock is not None:
+                return lock
         case Act.APPROVE | Act.REJECT:
             assert release is not None
             if release.requested_by == user_id:
@@ -93,17 +95,17 @@ def decide(
                 return refuse(
                     "approval.not_requester",
                     f"You requested release {release.ref}, so you cannot {verb} it yourself.",
-                    "Ask another approver: " + _mentions(catalog.users_with(Role.APPROVER), user_id),
+                    _ask_another_approver(catalog, user_id),
                 )
         case Act.ROLLBACK:
-            if release is not None and facts.latest_release is not None:
-                if facts.latest_release.id != release.id:
-                    return refuse(
-                        "rollback.latest_only",
-                        f"Release {release.ref} is not the latest in {service}/{environment}; "
-                        f"{facts.latest_release.ref} is.",
-                        f"Roll back {facts.latest_release.ref} instead.",
-                    )
+            latest = facts.latest_release
+            if release is not None and latest is not None and latest.id != release.id:
+                return refuse(
+                    "rollback.latest_only",
+                    f"Release {release.ref} is not the latest in {service}/{environment}; "
+                    f"{latest.ref} is.",
+                    f"Roll back {latest.ref} instead.",
+                )
     return role_decision
 
 
@@ -113,17 +115,20 @@ def _role_check(catalog: Catalog, user_id: str, act: Act) -> Decision:
     roles = catalog.roles_of(user_id)
     granted = roles & ROLE_GRANTS[act]
     if granted:
-        return allow(f"rbac.{act.value}", f"allowed as {', '.join(sorted(r.value for r in granted))}")
+        return allow(
+            f"rbac.{act.value}", f"allowed as {', '.join(sorted(r.value for r in granted))}"
+        )
     wanted = " or ".join(sorted(r.value for r in ROLE_GRANTS[act]))
     has = ", ".join(sorted(r.value for r in roles)) or "no role"
     return refuse(
         f"rbac.{act.value}",
-        f"You may not {act.value.replace('_', ' ')}: it needs the {wanted} role and you have {has}.",
+        f"You may not {act.value.replace('_', ' ')}: "
+        f"it needs the {wanted} role and you have {has}.",
         "Ask an admin to add you to the catalog's roles.",
     )
 
 
-def _deploy(service: str, environment: str, facts: Facts) -> Decision:
+def _lock(service: str, environment: str, facts: Facts) -> Decision | None:
     active = facts.active_release
     if active is not None:
         return refuse(
@@ -132,9 +137,11 @@ def _deploy(service: str, environment: str, facts: Facts) -> Decision:
             f"({active.version_to}, {active.state.label}, requested by <@{active.requested_by}>).",
             f"Wait for it to finish, or abort it with `/release abort {active.ref}`.",
         )
-    return allow("rbac.deploy")
+    return None
 
 
-def _mentions(users: tuple[str, ...], excluding: str) -> str:
-    others = [f"<@{user}>" for user in users if user != excluding]
-    return ", ".join(others) if others else "nobody else holds the approver role"
+def _ask_another_approver(catalog: Catalog, user_id: str) -> str:
+    others = [f"<@{user}>" for user in catalog.users_with(Role.APPROVER) if user != user_id]
+    if not others:
+        return "Nobody else holds the approver role: ask an admin to add one to the catalog."
+    return "Ask another approver: " + ", ".join(others) + "."

@@ -181,7 +181,9 @@ class Adapters:
 
 
 class ChatError(Exception):
-    def __init__(self, message: str, *, retry_after_s: float | None = None, permanent: bool = False):
+    def __init__(
+        self, message: str, *, retry_after_s: float | None = None, permanent: bool = False
+    ):
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.permanent = permanent
@@ -206,7 +208,9 @@ class Chat(Protocol):
 
     async def post_ephemeral(self, channel: str, user: str, message: ChatMessage) -> None: ...
 
-    async def respond(self, response_url: str, message: ChatMessage, *, replace_original: bool) -> None: ...
+    async def respond(
+        self, response_url: str, message: ChatMessage, *, replace_original: bool
+    ) -> None: ...
 
 
 class Renderer(Protocol):
@@ -318,7 +322,10 @@ class OutboxQueue(Protocol):
     async def claim_due(self, limit: int = 50) -> list[OutboxItem]: ...
 
     async def sent(
-        self, item: OutboxItem, message_ts: str | None = None, status_ts_for_release: int | None = None
+        self,
+        item: OutboxItem,
+        message_ts: str | None = None,
+        status_ts_for_release: int | None = None,
     ) -> None: ...
 
     async def retry_at(self, item: OutboxItem, due_at: datetime, error: str = "") -> None: ...

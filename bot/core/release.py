@@ -267,8 +267,9 @@ ACTOR_EVENTS = (Approve, Reject, Promote, Pause, Resume, Abort, Rollback)
 
 @dataclass(frozen=True)
 class Fact:
-    """Something worth telling: `kind` is stable (audit action, template name), `summary` is
-    plain English without chat markup, `details` carries measured values."""
+    """Something worth telling: `kind` is stable (the audit action), `summary` is plain English
+    (people appear as <@USERID> mentions, which chat and pages render as names), `details`
+    carries measured values. `notify` says whether it is worth a line in the release thread."""
 
     kind: str
     summary: str
@@ -321,7 +322,9 @@ def transition(release: Release, event: Event, now: datetime) -> tuple[Release, 
 # Handlers, one per event type.
 
 
-def _versions_resolved(r: Release, e: VersionsResolved, now: datetime) -> tuple[Release, list[Fact]]:
+def _versions_resolved(
+    r: Release, e: VersionsResolved, now: datetime
+) -> tuple[Release, list[Fact]]:
     _require(r, {State.AWAITING_CI}, "resolve its versions")
     resolved = replace(
         r, version_to=r.version_to or e.version_to, version_from=r.version_from or e.version_from
@@ -337,7 +340,11 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
     if not e.passed:
         ended = _end(r, State.REJECTED, now, reason=f"CI is red: {e.summary}")
         return replace(ended, ci_summary=e.summary), [
-            Fact("release.ci_failed", f"CI gate refused {r.version_to}: {e.summary}", outcome="refused")
+            Fact(
+                "release.ci_failed",
+                f"CI gate refused {r.version_to}: {e.summary}",
+                outcome="refused",
+            )
         ]
     facts = [Fact("release.ci_passed", f"CI is green for {r.version_to}: {e.summary}")]
     r = replace(r, ci_summary=e.summary)
@@ -400,7 +407,9 @@ def _stage_started(r: Release, e: StageStarted, now: datetime) -> tuple[Release,
         summary = f"{stage.label}: watching {r.version_to} for {stage.duration_s}s"
     else:
         due = now + timedelta(seconds=e.poll_in_s)
-        summary = f"{stage.label}: rolling out {r.version_to}" + (f" ({e.detail})" if e.detail else "")
+        summary = f"{stage.label}: rolling out {r.version_to}" + (
+            f" ({e.detail})" if e.detail else ""
+        )
     return _with_stage(r, started, due_at=due), [
         Fact("stage.started", summary, details={"stage": stage.label}, notify=False)
     ]
@@ -439,13 +448,19 @@ def _analysis_checked(r: Release, e: AnalysisChecked, now: datetime) -> tuple[Re
     details = {"stage": stage.label, "measurements": list(e.measurements), "passed": e.passed}
     if checked.checks_failed > r.failure_limit:
         failed = replace(checked, status=StageStatus.FAILED, finished_at=now)
-        r2, facts = _fail(r, failed, now, f"analysis failed at {_label_before(r, stage)}: {e.summary}")
-        fact = Fact("analysis.failed", f"Analysis failed: {e.summary}", outcome="failed",
-                    details=details)
+        r2, facts = _fail(
+            r, failed, now, f"analysis failed at {_label_before(r, stage)}: {e.summary}"
+        )
+        fact = Fact(
+            "analysis.failed", f"Analysis failed: {e.summary}", outcome="failed", details=details
+        )
         return r2, [fact, *facts]
-    said = (f"Analysis passed: {e.summary}" if e.passed else
-            f"Analysis check failed, tolerated ({checked.checks_failed} of {r.failure_limit} "
-            f"allowed): {e.summary}")
+    said = (
+        f"Analysis passed: {e.summary}"
+        if e.passed
+        else f"Analysis check failed, tolerated ({checked.checks_failed} of {r.failure_limit} "
+        f"allowed): {e.summary}"
+    )
     fact = Fact("analysis.passed", said, details=details, notify=_bake_over(stage, now))
     if _bake_over(stage, now):
         done = replace(checked, status=StageStatus.SUCCEEDED, finished_at=now)
@@ -480,7 +495,9 @@ def _promote(r: Release, e: Promote, now: datetime) -> tuple[Release, list[Fact]
     if stage.kind is StageKind.BAKE:
         skipped = replace(
             stage,
-            status=StageStatus.SKIPPED if stage.status is StageStatus.PENDING else StageStatus.SUCCEEDED,
+            status=StageStatus.SKIPPED
+            if stage.status is StageStatus.PENDING
+            else StageStatus.SUCCEEDED,
             started_at=stage.started_at or now,
             finished_at=now,
             detail=f"promoted by <@{e.user_id}>",
@@ -495,8 +512,12 @@ def _pause(r: Release, e: Pause, now: datetime) -> tuple[Release, list[Fact]]:
         raise InvalidTransition(f"Release {r.ref} is already paused by <@{r.paused_by}>.")
     _require(r, {State.RUNNING}, "pause it")
     stage = r.current_stage
-    polling = stage is not None and stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING
-    paused = replace(r, state=State.PAUSED, paused_by=e.user_id, due_at=r.due_at if polling else None)
+    polling = (
+        stage is not None and stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING
+    )
+    paused = replace(
+        r, state=State.PAUSED, paused_by=e.user_id, due_at=r.due_at if polling else None
+    )
     return paused, [Fact("release.paused", f"Paused by <@{e.user_id}>", actor=e.user_id)]
 
 
@@ -509,8 +530,11 @@ def _resume(r: Release, e: Resume, now: datetime) -> tuple[Release, list[Fact]]:
 def _abort(r: Release, e: Abort, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, ACTIVE_STATES - {State.ROLLING_BACK}, "abort it")
     reason = e.reason or f"aborted by <@{e.user_id}>"
-    fact = Fact("release.aborted", f"Aborted by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
-                actor=e.user_id)
+    fact = Fact(
+        "release.aborted",
+        f"Aborted by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
+        actor=e.user_id,
+    )
     if not r.touched_traffic:
         return _end(_skip_rest(r, now), State.ABORTED, now, reason=reason, by=e.user_id), [fact]
     return _begin_rollback(r, now, State.ABORTED, reason, e.user_id), [fact]
@@ -547,18 +571,25 @@ def _rollback_started(r: Release, e: RollbackStarted, now: datetime) -> tuple[Re
     return started, [Fact("rollback.started", f"Rolling back to {_previous(r)}", notify=False)]
 
 
-def _rollback_progress(r: Release, e: RollbackProgress, now: datetime) -> tuple[Release, list[Fact]]:
+def _rollback_progress(
+    r: Release, e: RollbackProgress, now: datetime
+) -> tuple[Release, list[Fact]]:
     _require(r, {State.ROLLING_BACK}, "track a rollback")
     return replace(r, due_at=now + timedelta(seconds=e.poll_in_s)), []
 
 
-def _rollback_succeeded(r: Release, e: RollbackSucceeded, now: datetime) -> tuple[Release, list[Fact]]:
+def _rollback_succeeded(
+    r: Release, e: RollbackSucceeded, now: datetime
+) -> tuple[Release, list[Fact]]:
     _require(r, {State.ROLLING_BACK}, "finish a rollback")
     target = r.rollback_target or State.ROLLED_BACK
     ended = _end(r, target, now, reason=r.reason, by=r.ended_by)
-    word = "Rolled back" if target is State.ROLLED_BACK else "Aborted and reverted"
+    if target is State.ROLLED_BACK:
+        kind, word = "release.rolled_back", "Rolled back"
+    else:
+        kind, word = "release.abort_reverted", "Aborted and reverted"
     summary = f"{word}: {r.service} in {r.environment} is on {_previous(r)} again"
-    return ended, [Fact(f"release.{target.value}", summary, details={"detail": e.detail})]
+    return ended, [Fact(kind, summary, details={"detail": e.detail})]
 
 
 def _rollback_failed(r: Release, e: RollbackFailed, now: datetime) -> tuple[Release, list[Fact]]:
@@ -614,14 +645,16 @@ _STATE_SENTENCES = {
 
 def _require(r: Release, states: set[State] | frozenset[State], doing: str) -> None:
     if r.state not in states:
-        raise InvalidTransition(f"Release {r.ref} {_STATE_SENTENCES[r.state]}, so you cannot {doing}.")
+        raise InvalidTransition(
+            f"Release {r.ref} {_STATE_SENTENCES[r.state]}, so you cannot {doing}."
+        )
 
 
-def _expect_stage(
-    r: Release, index: int, status: StageStatus, states: set[State]
-) -> Stage:
+def _expect_stage(r: Release, index: int, status: StageStatus, states: set[State]) -> Stage:
     if r.state not in states:
-        raise InvalidTransition(f"Release {r.ref} {_STATE_SENTENCES[r.state]}; stage result ignored.")
+        raise InvalidTransition(
+            f"Release {r.ref} {_STATE_SENTENCES[r.state]}; stage result ignored."
+        )
     stage = r.current_stage
     if stage is None or stage.index != index or stage.status is not status:
         raise InvalidTransition(f"Stage {index} of release {r.ref} is not {status.value}; ignored.")
@@ -657,14 +690,19 @@ def _fail(r: Release, failed: Stage, now: datetime, reason: str) -> tuple[Releas
             Fact("release.auto_rollback", f"Rolling back to {_previous(r)} automatically"),
         ]
         return _begin_rollback(r, now, State.ROLLED_BACK, reason, None), facts
-    ended = _end(r, State.FAILED, now, reason=reason)
+    ended = _end(_skip_rest(r, now), State.FAILED, now, reason=reason)
     return ended, [
-        Fact("release.failed", f"{reason}. Auto-rollback is off: roll back or fix forward.",
-             outcome="failed")
+        Fact(
+            "release.failed",
+            f"{reason}. Auto-rollback is off: roll back or fix forward.",
+            outcome="failed",
+        )
     ]
 
 
-def _begin_rollback(r: Release, now: datetime, target: State, reason: str, by: str | None) -> Release:
+def _begin_rollback(
+    r: Release, now: datetime, target: State, reason: str, by: str | None
+) -> Release:
     r = _skip_rest(r, now)
     return replace(
         r,
@@ -690,8 +728,9 @@ def _skip_rest(r: Release, now: datetime) -> Release:
 
 
 def _end(r: Release, state: State, now: datetime, *, reason: str, by: str | None = None) -> Release:
-    return replace(r, state=state, finished_at=now, due_at=None, reason=reason, ended_by=by,
-                   paused_by=None)
+    return replace(
+        r, state=state, finished_at=now, due_at=None, reason=reason, ended_by=by, paused_by=None
+    )
 
 
 def _bake_over(stage: Stage, now: datetime) -> bool:

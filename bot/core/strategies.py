@@ -28,7 +28,9 @@ def plan_stages(service: Service, choice: StrategyChoice, *, analysis: bool) -> 
         case StrategyName.CANARY:
             steps = _steps_from(service.canary.steps, choice.start_percent)
             return _with_bakes(
-                [Stage.step("weight", f"{pct}%", pct) for pct in steps], service.canary.bake, analysis
+                [Stage.step("weight", f"{pct}%", pct) for pct in steps],
+                service.canary.bake,
+                analysis,
             )
         case StrategyName.FEATURE_FLAG:
             if not choice.flag:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bot.catalog_file import CatalogError, CatalogProblem, load_catalog, parse_catalog
 from bot.core.catalog import (
+    Backend,
     Catalog,
     CatalogReferenceError,
     Role,
@@ -469,3 +470,11 @@ def test_example_manifest_loads():
         assert not any(
             "token" in key and not key.endswith(("_env", "_file")) for key in backend.settings
         )
+
+
+def test_secrets_nested_in_backend_settings_are_refused_too():
+    with pytest.raises(ValidationError, match=r"'auth.token' looks like a secret"):
+        Backend(type="github", settings={"auth": {"token": "ghp_abc"}})
+    with pytest.raises(ValidationError, match=r"'hooks\[0\].secret' looks like a secret"):
+        Backend(type="webhook", settings={"hooks": [{"secret": "s3cr3t"}]})
+    Backend(type="github", settings={"auth": {"token_env": "GITHUB_TOKEN"}})

@@ -88,6 +88,7 @@ GOOD: list[tuple[str, Command]] = [
     ("/deploy checkout env stage", deploy("staging")),
     ("/deploy checkout environment live", deploy("production")),
     ("/deploy checkout", deploy("staging")),
+    ("/deploy checkout v2", deploy("staging", version="v2")),
     ("/deploy CHECKOUT 100%", deploy("staging", start_percent=100)),
     ("/deploy checkout 1%", deploy("staging", start_percent=1)),
     ("/deploy search", deploy("production", service="search")),
@@ -211,7 +212,10 @@ BAD: list[tuple[str, str]] = [
     ("/deploy checkout 0%", "0 is not a valid percent: use 1 to 100."),
     ("/deploy checkout 150%", "150 is not a valid percent: use 1 to 100."),
     ("/deploy checkout 1000%", "I don't understand `1000%` in this deploy."),
-    ("/deploy checkout v2", "I don't understand `v2` in this deploy."),
+    (
+        "/deploy checkout to staging in production",
+        "Pick one environment: `staging` or `production`.",
+    ),
     ("/deploy checkout please", "I don't understand `please` in this deploy."),
     ("/deploy checkout blue-green 10%", "A percentage does not apply to blue-green"),
     ("/deploy checkout rolling 50%", "A percentage does not apply to rolling"),
@@ -276,3 +280,20 @@ def test_usage_error_topics():
             run(line)
         topics[line] = caught.value.topic
     assert topics == {"/deploy": "deploy", "/rollback": "rollback", "/release promote": "release"}
+
+
+def test_examples_use_the_catalogs_own_names():
+    catalog = Catalog.model_validate(
+        {
+            "environments": {"dev": {"order": 1}, "live": {"order": 2}},
+            "services": {
+                "billing": {"repository": "acme/billing", "environments": ["dev", "live"]}
+            },
+        }
+    )
+    with pytest.raises(UsageError) as caught:
+        parse("/deploy", "", catalog)
+    assert caught.value.example == "/deploy billing canary 10% to live"
+    assert isinstance(
+        parse("/deploy", caught.value.example.removeprefix("/deploy "), catalog), Deploy
+    )

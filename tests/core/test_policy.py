@@ -72,7 +72,7 @@ ALLOWED = {
     Act.REJECT:       (N, Y, N, Y, N, N),
     Act.PROMOTE:      (Y, N, N, Y, N, N),
     Act.PAUSE:        (Y, Y, Y, Y, N, N),
-    Act.RESUME:       (Y, N, N, Y, N, N),
+    Act.RESUME:       (Y, N, Y, Y, N, N),
     Act.ABORT:        (Y, N, Y, Y, N, N),
     Act.ROLLBACK:     (Y, N, Y, Y, N, N),
     Act.VIEW:         (Y, Y, Y, Y, Y, Y),
@@ -135,7 +135,7 @@ def test_self_approval_is_refused(act: Act):
     assert decision.rule == "approval.not_requester"
     verb = act.value
     assert decision.reason == f"You requested release #12, so you cannot {verb} it yourself."
-    assert decision.needs == f"Ask another approver: <@{APPROVER}>"
+    assert decision.needs == f"Ask another approver: <@{APPROVER}>."
     assert "<@U0ADMIN>" not in decision.message
 
 
@@ -148,7 +148,7 @@ def test_self_approval_when_you_are_the_only_approver():
         catalog, APPROVER, Act.APPROVE, service="checkout", environment="production", release=alone
     )
     assert decision.rule == "approval.not_requester"
-    assert "nobody else holds the approver role" in decision.needs
+    assert "Nobody else holds the approver role: ask an admin" in decision.needs
 
 
 def test_a_requester_without_the_role_hears_about_the_role_first():

@@ -93,6 +93,7 @@ KNOWN_FACT_KINDS = {
     "rollback.started",
     "rollback.failed",
     "release.rolled_back",
+    "release.abort_reverted",
     "release.succeeded",
     "release.failed",
 }
@@ -1201,7 +1202,7 @@ def test_abort_after_traffic_rolls_back_to_aborted():
     release = run.release
     assert release.state is State.ABORTED and release.finished_at == run.now
     assert release.reason == "wrong build" and release.ended_by == REQUESTER
-    assert run.facts[-1].kind == "release.aborted"
+    assert run.facts[-1].kind == "release.abort_reverted"
     assert (
         run.facts[-1].summary == "Aborted and reverted: checkout in production is on v1.4.2 again"
     )
