@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.core.catalog import Catalog, CatalogReferenceError
+from bot.core.wording import plural
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class CatalogError(Exception):
         super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
 
     def report(self) -> str:
-        lines = [f"{self.source}: {len(self.problems)} problem(s)"]
+        lines = [f"{self.source}: {plural(len(self.problems), 'problem')}"]
         lines += [
             f"  {self.source}:{p.line or '?'}: {p.path or '(top level)'}: {p.message}"
             for p in self.problems

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from bot.catalog_file import CatalogError, load_catalog
+from bot.core.wording import plural
 from bot.settings import SettingsError, from_environment
 
 app = typer.Typer(
@@ -116,9 +117,10 @@ def config_check(file: Annotated[Path, typer.Argument(help="The catalog YAML to 
     """Validate a catalog: every problem is printed with its field and line."""
     catalog = _check_catalog(file)
     typer.echo(
-        f"{file}: ok — {len(catalog.services)} service(s), {len(catalog.environments)} "
-        f"environment(s), {sum(len(u) for u in catalog.roles.values())} role grant(s), "
-        f"{len(catalog.backends)} backend(s)"
+        f"{file}: ok — {plural(len(catalog.services), 'service')}, "
+        f"{plural(len(catalog.environments), 'environment')}, "
+        f"{plural(sum(len(u) for u in catalog.roles.values()), 'role grant')}, "
+        f"{plural(len(catalog.backends), 'backend')}"
     )
 
 
@@ -157,7 +159,7 @@ def audit_export(
             await engine.dispose()
 
     count = asyncio.run(main())
-    typer.echo(f"exported {count} event(s)" + (f" to {output}" if output else ""), err=True)
+    typer.echo(f"exported {plural(count, 'event')}" + (f" to {output}" if output else ""), err=True)
 
 
 @audit_app.command("verify")
@@ -184,7 +186,7 @@ def audit_verify(database_url: DatabaseOption = None) -> None:
     if report.broken:
         raise _fail(
             f"audit chain BROKEN at sequence {report.broken.seq}: {report.broken.why} "
-            f"({report.count} record(s) verified before it)",
+            f"({plural(report.count, 'record')} verified before it)",
             code=1,
         )
     if (report.head_seq, report.head_hash) != (head_seq, head_hash):
@@ -194,7 +196,7 @@ def audit_verify(database_url: DatabaseOption = None) -> None:
             code=1,
         )
     typer.echo(
-        f"audit chain ok: {report.count} record(s), head {report.head_seq} {report.head_hash[:16]}…"
+        f"audit chain ok: {plural(report.count, 'record')}, head {report.head_seq} {report.head_hash[:16]}…"
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from bot.core.audit import AuditEvent, AuditRecord
 from bot.core.catalog import Metric
 from bot.core.release import Release
+from bot.core.wording import plural
 
 # Integration errors: adapters translate their library's errors into these at the boundary.
 
@@ -58,7 +59,7 @@ class CiStatus:
             return "failing: " + ", ".join(failing)
         if pending:
             return "pending: " + ", ".join(pending)
-        return f"{len(self.checks)} check(s) passed"
+        return f"{plural(len(self.checks), 'check')} passed"
 
 
 class CI(Protocol):

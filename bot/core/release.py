@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.catalog import StrategyName
 from bot.core.stages import Stage, StageKind, StageStatus
+from bot.core.wording import plural
 
 
 class State(StrEnum):
@@ -353,7 +354,7 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
         facts.append(
             Fact(
                 "release.approval_requested",
-                f"Waiting for {r.approvals_missing} approval(s) to deploy {r.version_to} "
+                f"Waiting for {plural(r.approvals_missing, 'approval')} to deploy {r.version_to} "
                 f"to {r.environment}",
             )
         )
@@ -529,7 +530,7 @@ def _resume(r: Release, e: Resume, now: datetime) -> tuple[Release, list[Fact]]:
 
 def _abort(r: Release, e: Abort, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, ACTIVE_STATES - {State.ROLLING_BACK}, "abort it")
-    reason = e.reason or f"aborted by <@{e.user_id}>"
+    reason = e.reason  # who did it is ended_by; the reason is only what they said
     fact = Fact(
         "release.aborted",
         f"Aborted by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
@@ -548,7 +549,7 @@ def _rollback(r: Release, e: Rollback, now: datetime) -> tuple[Release, list[Fac
         {*ACTIVE_STATES, State.SUCCEEDED, State.FAILED},
         "roll it back",
     )
-    reason = e.reason or f"rollback requested by <@{e.user_id}>"
+    reason = e.reason
     target = _previous(r)
     fact = Fact(
         "release.rollback_requested",

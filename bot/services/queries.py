@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bot.core.catalog import Catalog
 from bot.core.commands import Help, History, ListActive, Status
 from bot.core.ports import Clock, UnitOfWork
+from bot.core.wording import plural
 from bot.services.recorder import Recorder
 from bot.services.releases import DUPLICATE, Outcome
 from bot.services.requests import Request
@@ -92,7 +93,8 @@ class Queries:
                 request,
                 "release_list",
                 {
-                    "title": f"Last {len(releases)} release(s)" + (f" of {scope}" if scope else ""),
+                    "title": f"Last {plural(len(releases), 'release')}"
+                    + (f" of {scope}" if scope else ""),
                     "releases": [release_summary(r) for r in releases],
                 },
             )

@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.core.durations import format_duration
 from bot.core.release import Release, State
 from bot.core.stages import Stage, StageKind, StageStatus
+from bot.core.wording import plural
 
 STATE_EMOJI = {
     State.AWAITING_CI: ":hourglass_flowing_sand:",
@@ -141,7 +142,7 @@ def _people(release: Release) -> str:
         approvers = ", ".join(f"<@{a.user_id}>" for a in release.approvals)
         parts.append(f"approved by {approvers}")
     elif release.approvals_required:
-        parts.append(f"needs {release.approvals_required} approval(s)")
+        parts.append(f"needs {plural(release.approvals_required, 'approval')}")
     if release.paused_by and release.state is State.PAUSED:
         parts.append(f"paused by <@{release.paused_by}>")
     if release.ended_by:

@@ -355,7 +355,8 @@ def problems_for(text: str) -> list[CatalogProblem]:
     error = caught.value
     assert error.source == "catalog.yaml"
     report = error.report()
-    assert report.startswith(f"catalog.yaml: {len(error.problems)} problem(s)")
+    count = len(error.problems)
+    assert report.startswith(f"catalog.yaml: {count} problem{'' if count == 1 else 's'}\n")
     for problem in error.problems:
         assert f"catalog.yaml:{problem.line or '?'}: {problem.path or '(top level)'}" in report
     return error.problems

@@ -102,7 +102,7 @@ async def test_thread_posts_go_under_the_status_message_in_order(bot: BotHarness
     await bot.run_until(lambda: "live" in bot.status_message().text.lower(), limit_s=120)
     status = bot.status_message()
     texts = [reply.text for reply in status.replies]
-    assert texts[0].endswith("CI is green for v1.4.3: 3 check(s) passed")
+    assert texts[0].endswith("CI is green for v1.4.3: 3 checks passed")
     assert any("10% of traffic" in t for t in texts)
     assert texts[-1].endswith("checkout v1.4.3 is live in staging")
     assert all(

@@ -69,7 +69,7 @@ async def test_status_list_and_history(bot: BotHarness):
     status, active, history = bot.replies_to("U0ALICE")
     assert "*#1* checkout → staging" in status and "10% → 50% → 100%" in status
     assert "*#1* checkout → staging" in active
-    assert "Last 1 release(s) of checkout" in history and "succeeded" in history
+    assert "Last 1 release of checkout" in history and "succeeded" in history
 
 
 async def test_a_tampered_button_is_refused_and_changes_nothing(bot: BotHarness):

@@ -15,6 +15,7 @@ const EMOJI = {
   shield: "🛡️", bell: "🔔", stopwatch: "⏱️", information_source: "ℹ️", ship: "🚢", gear: "⚙️",
   package: "📦", mag: "🔍", link: "🔗", question: "❓", exclamation: "❗", bulb: "💡",
   white_circle: "⚪", black_circle: "⚫", checkered_flag: "🏁", stop_sign: "🛑", wave: "👋",
+  small_blue_diamond: "🔹", double_vertical_bar: "⏸️", raised_hand: "✋", thinking_face: "🤔",
 };
 
 const ui = {
@@ -522,6 +523,7 @@ function renderThread() {
   pane.hidden = !parent;
   if (!parent) return;
   const list = $("thread-messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60 || list.dataset.rendered !== parent.ts;
   list.replaceChildren(messageNode(parent, { inThread: true }));
   const n = parent.replies.length;
   list.append(h("div", { class: "thread-sep" }, `${n} ${n === 1 ? "reply" : "replies"}`));
@@ -531,6 +533,8 @@ function renderThread() {
   }
   items.sort((a, b) => byTs(a.m, b.m));
   for (const it of items) list.append(messageNode(it.m, { ephemeral: it.ephemeral, inThread: true }));
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  list.dataset.rendered = parent.ts;
 }
 
 // ---------------------------------------------------------------------------------------
