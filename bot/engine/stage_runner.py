@@ -15,6 +15,7 @@ from bot.core.ports import (
     Claim,
     Clock,
     IntegrationError,
+    OperationStatus,
     ReleaseTimers,
     RollbackRequest,
     StepRequest,
@@ -140,17 +141,13 @@ class StageRunner:
                         idempotency_key=f"release-{release.id}-stage-{stage.index}",
                     )
                 )
-                return [StageStarted(stage.index, operation)]
+                first = await ports.deployer.poll(target, operation)
+                started = StageStarted(stage.index, operation, first.detail, first.poll_in_s)
+                return [started, *_stage_outcome(stage.index, first, progress=False)]
             case Action.POLL_STAGE:
                 assert stage is not None and stage.operation_id
                 status = await ports.deployer.poll(target, stage.operation_id)
-                if status.state == "succeeded":
-                    return [StageSucceeded(stage.index, status.detail)]
-                if status.state == "failed":
-                    return [
-                        StageFailed(stage.index, status.detail or "the backend reported a failure")
-                    ]
-                return [StageProgress(stage.index, status.detail, status.poll_in_s)]
+                return _stage_outcome(stage.index, status, progress=True)
             case Action.ANALYZE:
                 assert stage is not None
                 result = await ports.monitor.analyze(
@@ -191,16 +188,30 @@ class StageRunner:
                         idempotency_key=f"release-{release.id}-rollback-{int(started.timestamp())}",
                     )
                 )
-                return [RollbackStarted(operation)]
+                first = await ports.deployer.poll(target, operation)
+                started = RollbackStarted(operation, first.poll_in_s)
+                return [started, *_rollback_outcome(first, progress=False)]
             case Action.POLL_ROLLBACK:
                 assert release.rollback_operation
                 status = await ports.deployer.poll(target, release.rollback_operation)
-                if status.state == "succeeded":
-                    return [RollbackSucceeded(status.detail)]
-                if status.state == "failed":
-                    return [RollbackFailed(status.detail or "the backend reported a failure")]
-                return [RollbackProgress(status.detail, status.poll_in_s)]
+                return _rollback_outcome(status, progress=True)
         raise AssertionError(f"unhandled action {action}")
+
+
+def _stage_outcome(index: int, status: OperationStatus, *, progress: bool) -> list[Event]:
+    if status.state == "succeeded":
+        return [StageSucceeded(index, status.detail)]
+    if status.state == "failed":
+        return [StageFailed(index, status.detail or "the backend reported a failure")]
+    return [StageProgress(index, status.detail, status.poll_in_s)] if progress else []
+
+
+def _rollback_outcome(status: OperationStatus, *, progress: bool) -> list[Event]:
+    if status.state == "succeeded":
+        return [RollbackSucceeded(status.detail)]
+    if status.state == "failed":
+        return [RollbackFailed(status.detail or "the backend reported a failure")]
+    return [RollbackProgress(status.detail, status.poll_in_s)] if progress else []
 
 
 def _give_up(release: Release, action: Action, error: str) -> list[Event]:

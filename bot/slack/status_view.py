@@ -65,19 +65,35 @@ class StatusView:
 
 def status_view(release: Release, now: datetime) -> StatusView:
     target = f"{release.service} → {release.environment}"
-    version_to = release.version_to or "latest build"
-    versions = f"`{release.version_from or 'nothing'}` → `{version_to}`"
+    versions = _versions(release)
     strategy = release.strategy.value + (f" `{release.flag}`" if release.flag else "")
     words = STATE_WORDS[release.state]
     return StatusView(
         headline=f"{STATE_EMOJI[release.state]} *{target}*  ·  release {release.ref}",
         summary=f"*{words}* · {strategy} · {versions}",
-        fallback=f"{target}: {words.lower()} ({release.version_from or 'nothing'} → {version_to})",
+        fallback=f"{target}: {words.lower()} ({versions.replace('`', '')})",
         progress=_progress(release, now),
         people=_people(release),
         note=_note(release),
         buttons=_buttons(release),
     )
+
+
+def _versions(release: Release) -> str:
+    """Which version runs, in the words of the state: a rolled-back release does not read as
+    if it shipped."""
+    old = f"`{release.version_from or 'nothing'}`"
+    new = f"`{release.version_to or 'latest build'}`"
+    match release.state:
+        case State.ROLLING_BACK:
+            return f"{new} → back to {old}"
+        case State.ROLLED_BACK:
+            return f"back on {old} · {new} withdrawn"
+        case State.ABORTED | State.REJECTED if not release.touched_traffic:
+            return f"{new} not deployed · still {old}"
+        case State.ABORTED:
+            return f"back on {old} · {new} withdrawn"
+    return f"{old} → {new}"
 
 
 def _progress(release: Release, now: datetime) -> str:

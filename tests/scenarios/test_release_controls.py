@@ -62,9 +62,14 @@ async def test_pause_resume_and_promote(bot: BotHarness):
     assert "paused" in bot.status_message().text.lower(), "a paused release must not move"
 
     await bot.click("U0ALICE", bot.status_message(), "release_resume")
+    # the 10% bake ran out while paused: one analysis check on resume, then 50% starts
+    assert ":arrow_forward: *50%*" in str(bot.status_message().blocks)
+    await bot.advance(3)  # the 50% step is done; its analysis bakes 20 s
+    assert "(analysis 0s/20s)" in str(bot.status_message().blocks)
     await bot.click("U0ALICE", bot.status_message(), "release_promote")
     replies = [r.text for r in bot.status_message().replies]
     assert any("Promoted by <@U0ALICE>" in r for r in replies)
+    assert ":arrow_forward: *100%*" in str(bot.status_message().blocks)
     await bot.run_until(lambda: "live" in bot.status_message().text.lower(), limit_s=120)
 
 
