@@ -117,7 +117,7 @@ async def build_runtime(
     renderer = SlackRenderer(clock)
     chat = SlackChat(client)
     registry = Registry(catalog, clock)
-    progress = Progress(unit_of_work, clock)
+    progress = Progress(unit_of_work, clock, settings.status_refresh_s)
     releases = Releases(catalog, unit_of_work, clock)
     queries = Queries(catalog, unit_of_work, clock)
     router = CommandRouter(catalog, unit_of_work, clock, releases, queries)

@@ -30,6 +30,7 @@ class Settings:
     slack_api_url: str | None = None
     tick_seconds: float = 1.0
     update_interval_s: float = 1.0
+    status_refresh_s: float = 15.0
     replica_id: str = ""
     log_level: str = "INFO"
 
@@ -68,6 +69,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         slack_api_url=env.get("SLACK_API_URL") or None,
         tick_seconds=float(env.get("RELEASEBOT_TICK_SECONDS", "1")),
         update_interval_s=float(env.get("RELEASEBOT_UPDATE_INTERVAL_SECONDS", "1")),
+        status_refresh_s=float(env.get("RELEASEBOT_STATUS_REFRESH_SECONDS", "15")),
         replica_id=env.get("RELEASEBOT_REPLICA_ID", "") or env.get("HOSTNAME", ""),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
     )

@@ -142,7 +142,7 @@ class SimulatedBackend:
             return OperationStatus(
                 "running",
                 f"{int(100 * elapsed / max(seconds, 1))}% complete",
-                poll_in_s=max(1, int(seconds - elapsed)),
+                poll_in_s=max(1, min(5, int(seconds - elapsed))),
             )
         if outcome == "fail":
             return OperationStatus("failed", "pods crash-looping (simulated failure)")

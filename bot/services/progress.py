@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from bot.core.ports import Clock, UnitOfWork
 from bot.core.release import Event, InvalidTransition, Release, transition
@@ -13,9 +14,16 @@ log = logging.getLogger(__name__)
 
 
 class Progress:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+    """`refresh_s`: while a step or rollback is only progressing (nothing worth a thread line),
+    the status message is still refreshed this often, so its elapsed times move."""
+
+    def __init__(
+        self, unit_of_work: Callable[[], UnitOfWork], clock: Clock, refresh_s: float = 15.0
+    ) -> None:
         self._uow = unit_of_work
         self._clock = clock
+        self._refresh = timedelta(seconds=refresh_s)
+        self._refreshed: dict[int, datetime] = {}
 
     async def load(self, release_id: int) -> Release | None:
         async with self._uow() as uow:
@@ -30,7 +38,7 @@ class Progress:
             if release is None:
                 return None
             record = Recorder(uow, now)
-            changed = False
+            changed = told = False
             for event in events:
                 try:
                     release, facts = transition(release, event, now)
@@ -40,7 +48,19 @@ class Progress:
                 changed = True
                 if facts:
                     await record.facts(release, facts)
-            if changed:
-                await uow.releases.save(release)
-                await uow.commit()
+                    told = True
+            if not changed:
+                return release
+            if told or self._refresh_due(release_id, now):
+                if not told:
+                    await record.status_changed(release)
+                self._refreshed[release_id] = now
+            await uow.releases.save(release)
+            await uow.commit()
+            if not release.state.active:
+                self._refreshed.pop(release_id, None)
             return release
+
+    def _refresh_due(self, release_id: int, now: datetime) -> bool:
+        last = self._refreshed.get(release_id)
+        return last is None or now - last >= self._refresh

@@ -129,7 +129,8 @@ def _step_text(release: Release, step: Stage, bake: Stage | None, now: datetime)
     if active and current is step:
         running = step.started_at is not None
         elapsed = f" {_elapsed(step, now)}" if running else ""
-        return f":arrow_forward: *{step.label}*{elapsed}"
+        detail = f" ({step.detail})" if running and step.detail else ""
+        return f":arrow_forward: *{step.label}*{elapsed}{detail}"
     if active and bake is not None and current is bake:
         what = "analysis" if bake.analysis else "bake"
         watched = f"{_elapsed(bake, now)}/{format_duration(bake.duration_s)}"

@@ -83,3 +83,23 @@ async def test_engine_ticks_on_its_own_when_started(bot: BotHarness):
         await bot.slack.wait_for(lambda: "rolling out" in bot.status_message().text, timeout=10)
     finally:
         await bot.runtime.engine.stop(scheduler)
+
+
+async def test_a_long_step_shows_its_elapsed_time_moving(database_url):
+    from bot.catalog_file import parse_catalog
+    from tests.scenarios.conftest import SCENARIO_CATALOG
+
+    slow = SCENARIO_CATALOG.read_text().replace("step_seconds: 3\n", "step_seconds: 60\n", 1)
+    bot = await BotHarness.start(database_url, parse_catalog(slow))
+    try:
+        await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+        await bot.advance(2)  # CI
+        await bot.advance(16)
+        first = str(bot.status_message().blocks)
+        await bot.advance(16)
+        second = str(bot.status_message().blocks)
+        assert ":arrow_forward: *10%* 15s (25% complete)" in first
+        assert ":arrow_forward: *10%* 30s (50% complete)" in second
+        assert [r.text for r in bot.status_message().replies if "10%" in r.text] == []
+    finally:
+        await bot.stop()
