@@ -196,7 +196,8 @@ def audit_verify(database_url: DatabaseOption = None) -> None:
             code=1,
         )
     typer.echo(
-        f"audit chain ok: {plural(report.count, 'record')}, head {report.head_seq} {report.head_hash[:16]}…"
+        f"audit chain ok: {plural(report.count, 'record')}, "
+        f"head {report.head_seq} {report.head_hash[:16]}…"
     )
 
 
