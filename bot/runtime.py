@@ -12,8 +12,7 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -65,8 +64,8 @@ class Runtime:
     inflight: InFlight
     metrics: Metrics
     registry: Registry
+    router: CommandRouter
     emulator: Emulator | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def settle(self) -> None:
         """Wait for listener work after acks, then run the engine until nothing is due."""
@@ -159,7 +158,18 @@ async def build_runtime(
     if emulator is not None:
         _mount_emulator(web_app, emulator)
     return Runtime(
-        settings, catalog, clock, db, engine, web_app, bolt, inflight, metrics, registry, emulator
+        settings,
+        catalog,
+        clock,
+        db,
+        engine,
+        web_app,
+        bolt,
+        inflight,
+        metrics,
+        registry,
+        router,
+        emulator,
     )
 
 

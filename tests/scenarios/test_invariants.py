@@ -1,0 +1,95 @@
+"""DESIGN.md invariants that cut across the whole bot: the ack never waits for the work, no
+stack trace reaches a user, and secrets never reach the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from bot.catalog_file import load_catalog
+from bot.clock import ManualClock
+from bot.emulator import create_emulator
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from tests.scenarios.conftest import SCENARIO_CATALOG
+from tests.support.harness import CHANNEL, BotHarness, free_port
+
+
+async def test_slack_gets_its_ack_while_the_work_is_still_running(bot: BotHarness, monkeypatch):
+    release_work = asyncio.Event()
+    started = asyncio.Event()
+    commands = bot.runtime.router
+    real_handle = commands.handle
+
+    async def slow_handle(*args, **kwargs):
+        started.set()
+        await release_work.wait()
+        return await real_handle(*args, **kwargs)
+
+    monkeypatch.setattr(commands, "handle", slow_handle)
+    result = await bot.slack.slash_command("U0ALICE", CHANNEL, "/deploy", "checkout to staging")
+    assert result.status == 200 and result.body_text == ""
+    await asyncio.wait_for(started.wait(), 5)
+    assert bot.runtime.inflight.busy, "the work must still be running after the ack"
+    release_work.set()
+    await bot.settle()
+    assert "checkout → staging" in bot.status_message().text
+
+
+async def test_an_unexpected_error_reaches_the_user_as_a_sentence_not_a_traceback(
+    bot: BotHarness, monkeypatch
+):
+    commands = bot.runtime.router
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("psycopg.OperationalError: connection to 10.0.0.7 refused (secret)")
+
+    monkeypatch.setattr(commands, "handle", broken)
+    await bot.command("U0ALICE", "/deploy checkout to staging")
+    (reply,) = bot.replies_to("U0ALICE")
+    assert "Something went wrong on releasebot's side and nothing was changed" in reply
+    assert "Traceback" not in reply and "10.0.0.7" not in reply and "RuntimeError" not in reply
+
+
+async def test_tokens_and_signing_secrets_never_reach_the_logs(tmp_path, caplog):
+    token, secret = "xoxb-1111-2222-TOPSECRETTOKEN", "TOPSECRETSIGNING"
+    clock = ManualClock()
+    slack = create_emulator(
+        signing_secret=secret, bot_token=token, clock=lambda: clock.now().timestamp()
+    )
+    slack_runner = web.AppRunner(slack.web_app())
+    await slack_runner.setup()
+    slack_port, bot_port = free_port(), free_port()
+    await web.TCPSite(slack_runner, "127.0.0.1", slack_port).start()
+    slack.public_base_url = f"http://127.0.0.1:{slack_port}"
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/bot.db",
+        port=bot_port,
+        bot_token=token,
+        signing_secret=secret,
+        slack_api_url=f"http://127.0.0.1:{slack_port}/api/",
+        update_interval_s=0,
+    )
+    caplog.set_level(logging.DEBUG)
+    runtime = await build_runtime(settings, clock=clock, catalog=load_catalog(SCENARIO_CATALOG))
+    bot_runner = web.AppRunner(runtime.web_app)
+    await bot_runner.setup()
+    await web.TCPSite(bot_runner, "127.0.0.1", bot_port).start()
+    slack.bot_events_url = f"http://127.0.0.1:{bot_port}/slack/events"
+    try:
+        await slack.slash_command("U0ALICE", "C0DEPLOYS", "/deploy", "checkout to staging")
+        await slack.send_signed(
+            b"command=%2Fdeploy", "application/x-www-form-urlencoded", signature="v0=forged"
+        )
+        await runtime.settle()
+        clock.advance(3)
+        await runtime.settle()
+    finally:
+        await bot_runner.cleanup()
+        await runtime.close()
+        await slack_runner.cleanup()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "'Authorization': '(redacted)'" in logged, "Web API calls were logged at DEBUG"
+    assert "TOPSECRET" not in logged
