@@ -6,7 +6,8 @@ Each runs in one transaction: load -> policy -> transition -> save + audit + out
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Deploy, RollbackCommand
@@ -40,6 +41,17 @@ class Outcome:
 
 
 DUPLICATE = Outcome(ok=True, message="already handled", duplicate=True)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """A re-check's result: the rule that decided, and either a problem or the change."""
+
+    rule: str
+    problem: str = ""
+    updated: Release | None = None
+    facts: list[Fact] = field(default_factory=list)
+
 
 EVENTS = {
     Act.APPROVE: lambda user, reason: Approve(user, reason),
@@ -191,57 +203,24 @@ class Releases:
                 )
                 await uow.commit()
                 return Outcome(False, problem)
-            if request.message_ts and release.message_ts != request.message_ts:
-                problem = (
-                    f"This button does not belong to release {release.ref}'s message; "
-                    "nothing was changed."
-                )
+            verdict = await self._judge(uow, request, act, release, reason, now)
+            if verdict.updated is not None:
+                try:
+                    await uow.releases.save(verdict.updated)
+                except LockHeld:
+                    verdict = _Verdict(
+                        "lock.active_release",
+                        f"Another release is active in {release.service}/{release.environment}; "
+                        f"roll that one back instead of {release.ref}.",
+                    )
+            if verdict.updated is None:
                 await record.refuse(
-                    request, action, rule="button.mismatch", reason=problem, release=release
+                    request, action, rule=verdict.rule, reason=verdict.problem, release=release
                 )
                 await uow.commit()
-                return Outcome(False, problem)
-            latest = await uow.releases.latest_for(release.service, release.environment)
-            decision = decide(
-                self._catalog,
-                request.user_id,
-                act,
-                service=release.service,
-                environment=release.environment,
-                release=release,
-                facts=Facts(latest_release=latest),
-            )
-            if not decision.allowed:
-                await record.refuse(
-                    request, action, rule=decision.rule, reason=decision.message, release=release
-                )
-                await uow.commit()
-                return Outcome(False, decision.message, release.id)
-            try:
-                updated, facts = transition(release, EVENTS[act](request.user_id, reason), now)
-            except InvalidTransition as exc:
-                await record.refuse(
-                    request,
-                    action,
-                    rule=f"state.{release.state.value}",
-                    reason=str(exc),
-                    release=release,
-                )
-                await uow.commit()
-                return Outcome(False, str(exc), release.id)
-            try:
-                await uow.releases.save(updated)
-            except LockHeld:
-                problem = (
-                    f"Another release is active in {release.service}/{release.environment}; "
-                    f"roll that one back instead of {release.ref}."
-                )
-                await record.refuse(
-                    request, action, rule="lock.active_release", reason=problem, release=release
-                )
-                await uow.commit()
-                return Outcome(False, problem, release.id)
-            await record.audit(request, action, rule=decision.rule, release=updated, reason=reason)
+                return Outcome(False, verdict.problem, release.id)
+            updated, facts = verdict.updated, verdict.facts
+            await record.audit(request, action, rule=verdict.rule, release=updated, reason=reason)
             await record.facts(updated, facts, request)
             await uow.commit()
             return Outcome(True, facts[0].summary if facts else "", updated.id)
@@ -256,39 +235,54 @@ class Releases:
         async with self._uow() as uow:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE, None
-            record = Recorder(uow, now)
             release = await uow.releases.get(release_id)
-            problem = ""
-            rule = ""
             if release is None:
-                problem, rule = f"There is no release #{release_id}.", "release.not_found"
-            elif request.message_ts and release.message_ts != request.message_ts:
-                problem = (
-                    f"This button does not belong to release {release.ref}'s message; "
-                    "nothing was changed."
-                )
-                rule = "button.mismatch"
+                verdict = _Verdict("release.not_found", f"There is no release #{release_id}.")
             else:
-                decision = decide(
-                    self._catalog,
-                    request.user_id,
-                    act,
-                    service=release.service,
-                    environment=release.environment,
-                    release=release,
+                verdict = await self._judge(uow, request, act, release, "preflight", now)
+            if verdict.updated is None:
+                await Recorder(uow, now).refuse(
+                    request, action, rule=verdict.rule, reason=verdict.problem, release=release
                 )
-                problem, rule = ("", "") if decision.allowed else (decision.message, decision.rule)
-                if not problem:
-                    try:
-                        transition(release, EVENTS[act](request.user_id, "preflight"), now)
-                    except InvalidTransition as exc:
-                        problem, rule = str(exc), f"state.{release.state.value}"
-            if problem:
-                await record.refuse(request, action, rule=rule, reason=problem, release=release)
                 await uow.commit()
-                return Outcome(False, problem, release_id), None
+                return Outcome(False, verdict.problem, release_id), None
             await uow.commit()
             return Outcome(True, "", release_id), release
+
+    async def _judge(
+        self,
+        uow: UnitOfWork,
+        request: Request,
+        act: Act,
+        release: Release,
+        reason: str,
+        now: datetime,
+    ) -> _Verdict:
+        """Re-check a command or click against the database: the button must belong to the
+        release's own message, the policy must allow it, and the release must accept it now."""
+        if request.message_ts and release.message_ts != request.message_ts:
+            return _Verdict(
+                "button.mismatch",
+                f"This button does not belong to release {release.ref}'s message; "
+                "nothing was changed.",
+            )
+        latest = await uow.releases.latest_for(release.service, release.environment)
+        decision = decide(
+            self._catalog,
+            request.user_id,
+            act,
+            service=release.service,
+            environment=release.environment,
+            release=release,
+            facts=Facts(latest_release=latest),
+        )
+        if not decision.allowed:
+            return _Verdict(decision.rule, decision.message)
+        try:
+            updated, facts = transition(release, EVENTS[act](request.user_id, reason), now)
+        except InvalidTransition as exc:
+            return _Verdict(f"state.{release.state.value}", str(exc))
+        return _Verdict(decision.rule, updated=updated, facts=facts)
 
     async def rollback(self, request: Request, command: RollbackCommand) -> Outcome:
         return await self.act(

@@ -6,15 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiohttp import web
-
-from bot.catalog_file import load_catalog
 from bot.clock import ManualClock
-from bot.emulator import create_emulator
-from bot.runtime import build_runtime
-from bot.settings import Settings
-from tests.scenarios.conftest import SCENARIO_CATALOG
-from tests.support.harness import CHANNEL, BotHarness, free_port
+from tests.support.harness import CHANNEL, BotHarness
+from tests.support.http_mode import http_mode_bot
 
 
 async def test_slack_gets_its_ack_while_the_work_is_still_running(bot: BotHarness, monkeypatch):
@@ -54,31 +48,13 @@ async def test_an_unexpected_error_reaches_the_user_as_a_sentence_not_a_tracebac
 
 
 async def test_tokens_and_signing_secrets_never_reach_the_logs(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     token, secret = "xoxb-1111-2222-TOPSECRETTOKEN", "TOPSECRETSIGNING"
     clock = ManualClock()
-    slack = create_emulator(
-        signing_secret=secret, bot_token=token, clock=lambda: clock.now().timestamp()
-    )
-    slack_runner = web.AppRunner(slack.web_app())
-    await slack_runner.setup()
-    slack_port, bot_port = free_port(), free_port()
-    await web.TCPSite(slack_runner, "127.0.0.1", slack_port).start()
-    slack.public_base_url = f"http://127.0.0.1:{slack_port}"
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/bot.db",
-        port=bot_port,
-        bot_token=token,
-        signing_secret=secret,
-        slack_api_url=f"http://127.0.0.1:{slack_port}/api/",
-        update_interval_s=0,
-    )
-    caplog.set_level(logging.DEBUG)
-    runtime = await build_runtime(settings, clock=clock, catalog=load_catalog(SCENARIO_CATALOG))
-    bot_runner = web.AppRunner(runtime.web_app)
-    await bot_runner.setup()
-    await web.TCPSite(bot_runner, "127.0.0.1", bot_port).start()
-    slack.bot_events_url = f"http://127.0.0.1:{bot_port}/slack/events"
-    try:
+    async with http_mode_bot(tmp_path, token=token, signing_secret=secret, clock=clock) as (
+        runtime,
+        slack,
+    ):
         await slack.slash_command("U0ALICE", "C0DEPLOYS", "/deploy", "checkout to staging")
         await slack.send_signed(
             b"command=%2Fdeploy", "application/x-www-form-urlencoded", signature="v0=forged"
@@ -86,10 +62,6 @@ async def test_tokens_and_signing_secrets_never_reach_the_logs(tmp_path, caplog)
         await runtime.settle()
         clock.advance(3)
         await runtime.settle()
-    finally:
-        await bot_runner.cleanup()
-        await runtime.close()
-        await slack_runner.cleanup()
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "'Authorization': '(redacted)'" in logged, "Web API calls were logged at DEBUG"
     assert "TOPSECRET" not in logged
