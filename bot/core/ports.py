@@ -290,6 +290,7 @@ class InboundLog(Protocol):
 class Claim:
     id: int
     attempts: int
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,9 @@ class ReleaseTimers(Protocol):
 
     async def done(self, release_id: int) -> None: ...
 
-    async def retry_at(self, release_id: int, due_at: datetime) -> None: ...
+    async def retry_at(self, claim: Claim, due_at: datetime) -> None:
+        """Try again at `due_at`, unless someone rescheduled the release since it was claimed
+        (a click): then their time stands and the attempts start over."""
 
 
 class OutboxQueue(Protocol):

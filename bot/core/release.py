@@ -45,6 +45,9 @@ ACTIVE_STATES = frozenset(
 GATED_STATES = frozenset({State.AWAITING_CI, State.AWAITING_APPROVAL})
 
 
+REJECT_REASON_MIN = 3
+
+
 class InvalidTransition(Exception):
     """The event does not apply to the release as it is now; the message says why."""
 
@@ -111,9 +114,9 @@ class Release:
 
     @property
     def touched_traffic(self) -> bool:
+        """A step was started (or about to be): undoing the release needs a rollback."""
         return any(
-            stage.kind is StageKind.STEP and stage.status is not StageStatus.PENDING
-            for stage in self.stages
+            stage.kind is StageKind.STEP and stage.started_at is not None for stage in self.stages
         )
 
     def stage_started_at(self) -> datetime | None:
@@ -150,6 +153,16 @@ class Approve:
 class Reject:
     user_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class StageStarting:
+    """The engine is about to ask a backend to start a step. Saved before the call, so a
+    click that lands meanwhile sees traffic as touched and rolls it back; if the start never
+    reports back, it is tried again (backends dedupe on the idempotency key)."""
+
+    index: int
+    retry_in_s: int = 60
 
 
 @dataclass(frozen=True)
@@ -246,6 +259,7 @@ Event = (
     | CiChecked
     | Approve
     | Reject
+    | StageStarting
     | StageStarted
     | StageProgress
     | StageSucceeded
@@ -301,12 +315,14 @@ def next_action(release: Release, now: datetime) -> Action | None:
         case State.AWAITING_CI:
             return Action.CHECK_CI
         case State.RUNNING if stage is not None:
-            if stage.status is StageStatus.PENDING:
+            if stage.status is StageStatus.PENDING or _starting(stage):
                 return Action.START_STAGE
             if stage.kind is StageKind.STEP:
                 return Action.POLL_STAGE
             return Action.ANALYZE if stage.analysis else Action.FINISH_BAKE
         case State.PAUSED if stage is not None:
+            if _starting(stage):
+                return Action.START_STAGE
             if stage.kind is StageKind.STEP and stage.status is StageStatus.RUNNING:
                 return Action.POLL_STAGE
         case State.ROLLING_BACK:
@@ -383,22 +399,41 @@ def _approve(r: Release, e: Approve, now: datetime) -> tuple[Release, list[Fact]
     return r, facts
 
 
+def reject_reason_problem(reason: str) -> str | None:
+    """Why `reason` will not do for a rejection, or None: the requester deserves a reason."""
+    if len(reason.strip()) < REJECT_REASON_MIN:
+        return "Say why, in a few words: the requester sees your reason."
+    return None
+
+
 def _reject(r: Release, e: Reject, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, GATED_STATES, "reject it")
-    if not e.reason.strip():
-        raise InvalidTransition(f"A rejection of release {r.ref} needs a reason.")
+    if reject_reason_problem(e.reason):
+        raise InvalidTransition(f"A rejection of release {r.ref} needs a reason of a few words.")
     ended = _end(r, State.REJECTED, now, reason=e.reason, by=e.user_id)
     return ended, [
         Fact("release.rejected", f"Rejected by <@{e.user_id}>: {e.reason}", actor=e.user_id)
     ]
 
 
-def _stage_started(r: Release, e: StageStarted, now: datetime) -> tuple[Release, list[Fact]]:
+def _stage_starting(r: Release, e: StageStarting, now: datetime) -> tuple[Release, list[Fact]]:
     stage = _expect_stage(r, e.index, StageStatus.PENDING, {State.RUNNING})
+    if stage.kind is not StageKind.STEP:
+        raise InvalidTransition(f"Stage {stage.label} of release {r.ref} is not a step; ignored.")
+    starting = replace(stage, status=StageStatus.RUNNING, started_at=now, operation_id=None)
+    return _with_stage(r, starting, due_at=now + timedelta(seconds=e.retry_in_s)), []
+
+
+def _stage_started(r: Release, e: StageStarted, now: datetime) -> tuple[Release, list[Fact]]:
+    current = r.current_stage
+    if current is not None and current.index == e.index and _starting(current):
+        stage = _expect_stage(r, e.index, StageStatus.RUNNING, {State.RUNNING, State.PAUSED})
+    else:
+        stage = _expect_stage(r, e.index, StageStatus.PENDING, {State.RUNNING})
     started = replace(
         stage,
         status=StageStatus.RUNNING,
-        started_at=now,
+        started_at=stage.started_at or now,
         operation_id=e.operation_id,
         detail=e.detail,
     )
@@ -494,11 +529,10 @@ def _promote(r: Release, e: Promote, now: datetime) -> tuple[Release, list[Fact]
         )
     fact = Fact("release.promoted", f"Promoted by <@{e.user_id}>", actor=e.user_id)
     if stage.kind is StageKind.BAKE:
+        # Skipped, not succeeded: the bake was cut short, so no one reads it as a pass.
         skipped = replace(
             stage,
-            status=StageStatus.SKIPPED
-            if stage.status is StageStatus.PENDING
-            else StageStatus.SUCCEEDED,
+            status=StageStatus.SKIPPED,
             started_at=stage.started_at or now,
             finished_at=now,
             detail=f"promoted by <@{e.user_id}>",
@@ -610,6 +644,7 @@ _HANDLERS: dict[type, Any] = {
     CiChecked: _ci_checked,
     Approve: _approve,
     Reject: _reject,
+    StageStarting: _stage_starting,
     StageStarted: _stage_started,
     StageProgress: _stage_progress,
     StageSucceeded: _stage_succeeded,
@@ -731,6 +766,15 @@ def _skip_rest(r: Release, now: datetime) -> Release:
 def _end(r: Release, state: State, now: datetime, *, reason: str, by: str | None = None) -> Release:
     return replace(
         r, state=state, finished_at=now, due_at=None, reason=reason, ended_by=by, paused_by=None
+    )
+
+
+def _starting(stage: Stage) -> bool:
+    """A step whose start was recorded but whose backend operation is not known yet."""
+    return (
+        stage.kind is StageKind.STEP
+        and stage.status is StageStatus.RUNNING
+        and stage.operation_id is None
     )
 
 

@@ -29,9 +29,11 @@ class Engine:
     async def tick(self) -> int:
         """One pass: due releases, then the outbox. Returns how many rows were handled."""
         async with self._lock:
-            handled = await self._runner.run_due()
-            handled += await self._dispatcher.dispatch_due()
-            return handled
+            try:
+                handled = await self._runner.run_due()
+            finally:  # messages owed go out even when advancing releases failed
+                handled_messages = await self._dispatcher.dispatch_due()
+            return handled + handled_messages
 
     async def settle(self, max_passes: int = 50) -> None:
         """Tick until nothing due is left (for tests and the `simulate` command)."""

@@ -35,11 +35,13 @@ from bot.core.release import (
     StageFailed,
     StageProgress,
     StageStarted,
+    StageStarting,
     StageSucceeded,
+    State,
     VersionsResolved,
     next_action,
 )
-from bot.core.stages import StageKind
+from bot.core.stages import Stage, StageKind, StageStatus
 from bot.services.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,11 @@ class StageRunner:
     async def run_due(self) -> int:
         claims = await self._claims.claim_due()
         for claim in claims:
-            await self._run(claim)
+            try:
+                await self._run(claim)
+            except Exception:  # one broken release must not hold up the others
+                log.exception("release #%s: the engine failed to advance it", claim.id)
+                await self._retry_later(claim)
         return len(claims)
 
     async def _run(self, claim: Claim) -> None:
@@ -76,9 +82,12 @@ class StageRunner:
             return
         try:
             events = await self._perform(release, action)
-        except IntegrationError as exc:
-            if exc.retryable and claim.attempts < MAX_ATTEMPTS:
-                delay = min(300, 5 * 2 ** (claim.attempts - 1))
+        except Exception as exc:
+            retryable = not isinstance(exc, IntegrationError) or exc.retryable
+            if not isinstance(exc, IntegrationError):
+                log.exception("release %s: %s failed unexpectedly", release.ref, action.value)
+            if retryable and claim.attempts < MAX_ATTEMPTS:
+                delay = await self._retry_later(claim)
                 log.warning(
                     "release %s: %s failed (attempt %s), retrying in %ss: %s",
                     release.ref,
@@ -87,11 +96,29 @@ class StageRunner:
                     delay,
                     exc,
                 )
-                await self._claims.retry_at(claim.id, self._clock.now() + timedelta(seconds=delay))
                 return
-            events = _give_up(release, action, str(exc))
+            events = _give_up(release, action, _describe(exc))
         await self._progress.apply(release.id, *events)
         await self._claims.done(claim.id)
+
+    async def _intend(self, release: Release, stage: Stage) -> bool:
+        """Record that the step is starting before the backend is asked to start it, so a
+        click in between sees the traffic as touched (and rolls it back)."""
+        saved = await self._progress.apply(release.id, StageStarting(stage.index))
+        current = saved.current_stage if saved else None
+        return (
+            saved is not None
+            and saved.state in (State.RUNNING, State.PAUSED)
+            and current is not None
+            and current.index == stage.index
+            and current.status is StageStatus.RUNNING
+            and current.operation_id is None
+        )
+
+    async def _retry_later(self, claim: Claim) -> int:
+        delay = min(300, 5 * 2 ** (claim.attempts - 1))
+        await self._claims.retry_at(claim, self._clock.now() + timedelta(seconds=delay))
+        return delay
 
     async def _perform(self, release: Release, action: Action) -> list[Event]:
         ports = self._adapters_for(release.service)
@@ -102,8 +129,8 @@ class StageRunner:
             case Action.CHECK_CI:
                 events: list[Event] = []
                 version = release.version_to
-                if not release.resolved:
-                    version = await ports.ci.resolve_version(target, None)
+                if not release.resolved or release.version_from is None:
+                    version = version or await ports.ci.resolve_version(target, None)
                     running = release.version_from or await ports.deployer.current_version(target)
                     events.append(VersionsResolved(version, running))
                 status = await ports.ci.status(target, version)
@@ -120,12 +147,14 @@ class StageRunner:
                 assert stage is not None
                 if stage.kind is StageKind.BAKE:
                     return [StageStarted(stage.index)]
+                if stage.status is StageStatus.PENDING and not await self._intend(release, stage):
+                    return []  # paused, aborted or rolled back meanwhile: start nothing
                 if stage.action == "flag":
                     assert release.flag and stage.percent is not None
                     await ports.flags.set_rollout(target, release.flag, stage.percent)
                     detail = f"{release.flag} on for {stage.percent}%"
                     return [
-                        StageStarted(stage.index, detail=detail),
+                        StageStarted(stage.index, f"flag-{release.flag}-{stage.percent}", detail),
                         StageSucceeded(stage.index, detail),
                     ]
                 operation = await ports.deployer.start_step(
@@ -212,6 +241,12 @@ def _rollback_outcome(status: OperationStatus, *, progress: bool) -> list[Event]
     if status.state == "failed":
         return [RollbackFailed(status.detail or "the backend reported a failure")]
     return [RollbackProgress(status.detail, status.poll_in_s)] if progress else []
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, IntegrationError):
+        return str(exc)
+    return f"internal error ({type(exc).__name__}); see the bot's logs"
 
 
 def _give_up(release: Release, action: Action, error: str) -> list[Event]:

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.policy import Act
+from bot.core.release import reject_reason_problem
 from bot.services.commands import CommandRouter
 from bot.services.releases import Releases
 from bot.slack import requests as slack_requests
@@ -100,8 +101,8 @@ def register(app: AsyncApp, services: SlackServices) -> None:
             view.get("state", {}).get("values", {}).get("reason", {}).get("reason", {}).get("value")
             or ""
         ).strip()
-        if len(reason) < 3:
-            await ack(response_action="errors", errors={"reason": "Say why, in a few words."})
+        if problem := reject_reason_problem(reason):
+            await ack(response_action="errors", errors={"reason": problem})
             return
         await ack()
         async with tracked():

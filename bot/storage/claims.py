@@ -54,10 +54,10 @@ class _Claims:
                 .values(
                     claimed_by=self.owner, lease_until=now + self._lease, attempts=t.attempts + 1
                 )
-                .returning(key, t.attempts)
+                .returning(key, t.attempts, t.due_at)
                 .execution_options(synchronize_session=False)
             )
-            return sorted((Claim(row[0], row[1]) for row in rows), key=lambda c: c.id)
+            return sorted((Claim(row[0], row[1], row[2]) for row in rows), key=lambda c: c.id)
 
     async def _finish(self, session: AsyncSession, row_id: int, **values: Any) -> bool:
         t = self.table
@@ -80,9 +80,19 @@ class ReleaseClaims(_Claims):
         async with self._sessions() as session, session.begin():
             await self._finish(session, release_id, attempts=0)
 
-    async def retry_at(self, release_id: int, due_at: datetime) -> None:
+    async def retry_at(self, claim: Claim, due_at: datetime) -> None:
         async with self._sessions() as session, session.begin():
-            await self._finish(session, release_id, due_at=due_at)
+            unchanged = (
+                ReleaseRow.due_at == claim.due_at if claim.due_at else ReleaseRow.due_at.is_(None)
+            )
+            moved = await session.execute(
+                update(ReleaseRow)
+                .where(ReleaseRow.id == claim.id, ReleaseRow.claimed_by == self.owner, unchanged)
+                .values(claimed_by=None, lease_until=None, due_at=due_at)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:
+                await self._finish(session, claim.id, attempts=0)
 
 
 class OutboxClaims(_Claims):

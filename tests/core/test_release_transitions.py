@@ -46,6 +46,7 @@ from bot.core.release import (
     StageFailed,
     StageProgress,
     StageStarted,
+    StageStarting,
     StageSucceeded,
     State,
     VersionsResolved,
@@ -211,6 +212,13 @@ def running(**kw: Any) -> Run:
     return run
 
 
+def step_starting(**kw: Any) -> Run:
+    """The engine saved its intent to start 10% and is calling the backend."""
+    run = running(**kw)
+    run.do(StageStarting(0), after=1)
+    return run
+
+
 def step_running(**kw: Any) -> Run:
     run = running(**kw)
     run.do(StageStarted(0, "op-1"), after=1)
@@ -368,6 +376,7 @@ EVENTS: dict[str, Callable[[Release], Event]] = {
     "CiChecked.failed": lambda r: CiChecked(passed=False, summary="failing: unit"),
     "Approve": lambda r: Approve(OTHER_APPROVER, "looks good"),
     "Reject": lambda r: Reject(OTHER_APPROVER, "not during the sale"),
+    "StageStarting": lambda r: StageStarting(_index(r), retry_in_s=60),
     "StageStarted": lambda r: StageStarted(_index(r), "op-9", poll_in_s=5),
     "StageProgress": lambda r: StageProgress(_index(r), "3/10 pods", poll_in_s=7),
     "StageSucceeded": lambda r: StageSucceeded(_index(r), "all pods ready"),
@@ -391,6 +400,7 @@ EVENTS: dict[str, Callable[[Release], Event]] = {
 }
 
 STAGE_EVENTS = (
+    "StageStarting",
     "StageStarted",
     "StageProgress",
     "StageSucceeded",
@@ -596,11 +606,15 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "running, step pending": (running, {
         **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        "StageStarting": Moves(S.RUNNING, (), timedelta(seconds=60), Action.START_STAGE,
+                               {"stage0.status": StageStatus.RUNNING, "stage0.started_at": AT,
+                                "stage0.operation_id": None}),
         "StageStarted": Moves(S.RUNNING, ("stage.started",), timedelta(seconds=5),
                               Action.POLL_STAGE,
                               {"stage0.status": StageStatus.RUNNING, "stage0.started_at": AT,
                                "stage0.operation_id": "op-9"}),
-        **{name: not_status(0, "running") for name in STAGE_EVENTS if name != "StageStarted"},
+        **{name: not_status(0, "running") for name in STAGE_EVENTS
+           if name not in ("StageStarted", "StageStarting")},
         "Promote": Moves(S.RUNNING, ("release.promoted",), timedelta(0), Action.START_STAGE,
                          {"current": 0}),
         "Pause": Moves(S.PAUSED, ("release.paused",), None, None, {"paused_by": REQUESTER}),
@@ -609,8 +623,32 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         "Rollback": _rollback_before_traffic(),
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
+    "running, step starting": (step_starting, {
+        **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        "StageStarting": not_status(0, "pending"),
+        "StageStarted": Moves(S.RUNNING, ("stage.started",), timedelta(seconds=5),
+                              Action.POLL_STAGE, {"stage0.operation_id": "op-9"}),
+        "StageProgress": Moves(S.RUNNING, (), timedelta(seconds=7), Action.START_STAGE,
+                               {"stage0.detail": "3/10 pods"}),
+        "StageSucceeded": Moves(S.RUNNING, ("stage.succeeded",), timedelta(0), Action.START_STAGE,
+                                {"current": 1, "stage0.status": StageStatus.SUCCEEDED}),
+        "StageFailed": _auto_rollback("10% failed: pods crashlooping"),
+        "AnalysisChecked.pass": Refused(
+            f"Stage 10% of release {REF} is not an analysis stage; result ignored."),
+        "AnalysisChecked.fail": Refused(
+            f"Stage 10% of release {REF} is not an analysis stage; result ignored."),
+        "BakeElapsed": Refused(f"Stage 10% of release {REF} is not a bake stage; ignored."),
+        "Promote": PROMOTE_WHILE_ROLLING,
+        "Pause": Moves(S.PAUSED, ("release.paused",), SAME, Action.START_STAGE,
+                       {"paused_by": REQUESTER}),
+        "Resume": cannot(S.RUNNING, "Resume"),
+        "Abort": _abort_with_traffic(statuses=SKIPPED_ALL),
+        "Rollback": _rollback_with_traffic(statuses=SKIPPED_ALL),
+        **refusing(S.RUNNING, ROLLBACK_EVENTS),
+    }),
     "running, step rolling out": (step_running, {
         **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        "StageStarting": not_status(0, "pending"),
         "StageStarted": not_status(0, "pending"),
         "StageProgress": Moves(S.RUNNING, (), timedelta(seconds=7), Action.POLL_STAGE,
                                {"stage0.detail": "3/10 pods",
@@ -634,6 +672,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "running, analysis": (analysing, {
         **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        "StageStarting": not_status(1, "pending"),
         "StageStarted": not_status(1, "pending"),
         # The engine never reports step results for a bake; the machine accepts them anyway.
         "StageProgress": Moves(S.RUNNING, (), timedelta(seconds=7), Action.ANALYZE,
@@ -652,7 +691,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         "BakeElapsed": Moves(S.RUNNING, (), timedelta(seconds=290), Action.ANALYZE,
                              {"current": 1, "stage1.status": StageStatus.RUNNING}),
         "Promote": Moves(S.RUNNING, ("release.promoted",), timedelta(0), Action.START_STAGE,
-                         {"current": 2, "stage1.status": StageStatus.SUCCEEDED,
+                         {"current": 2, "stage1.status": StageStatus.SKIPPED,
                           "stage1.detail": f"promoted by <@{REQUESTER}>"}),
         "Pause": Moves(S.PAUSED, ("release.paused",), None, None, {"paused_by": REQUESTER}),
         "Resume": cannot(S.RUNNING, "Resume"),
@@ -662,6 +701,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "paused, step rolling out": (paused_step, {
         **refusing(S.PAUSED, (*GATE_EVENTS, "Approve", "Reject")),
+        "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), Action.POLL_STAGE,
                                {"paused_by": ONCALL, "stage0.detail": "3/10 pods"}),
@@ -682,6 +722,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "paused, analysis": (paused_bake, {
         **refusing(S.PAUSED, (*GATE_EVENTS, "Approve", "Reject")),
+        "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), None, {"paused_by": ONCALL}),
         "StageSucceeded": Moves(S.PAUSED, ("stage.succeeded",), None, None,
@@ -692,7 +733,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         "BakeElapsed": ignored(S.PAUSED),
         "Promote": Moves(S.RUNNING, ("release.promoted",), timedelta(0), Action.START_STAGE,
                          {"current": 2, "paused_by": None,
-                          "stage1.status": StageStatus.SUCCEEDED}),
+                          "stage1.status": StageStatus.SKIPPED}),
         "Pause": Refused(f"Release {REF} is already paused by <@{ONCALL}>."),
         "Resume": Moves(S.RUNNING, ("release.resumed",), timedelta(0), Action.ANALYZE,
                         {"paused_by": None, "current": 1}),
@@ -1070,7 +1111,7 @@ def test_promote_skips_a_running_bake():
     run = analysing()
     run.do(Promote(REQUESTER), after=30)
     bake = run.release.stages[1]
-    assert bake.status is StageStatus.SUCCEEDED and bake.finished_at == run.now
+    assert bake.status is StageStatus.SKIPPED and bake.finished_at == run.now
     assert bake.detail == f"promoted by <@{REQUESTER}>"
     assert run.release.current == 2 and run.action is Action.START_STAGE
     assert run.kinds[-1] == "release.promoted"

@@ -3,6 +3,8 @@ release can act on; nothing is left half-done."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.core.ports import IntegrationError
 from tests.support.harness import BotHarness
 
@@ -54,3 +56,51 @@ async def test_a_monitor_that_keeps_failing_counts_as_a_failed_analysis(bot: Bot
     await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=600)
     assert len(backend.analyze.calls) == 5
     assert any("monitor unreachable" in r.text for r in bot.status_message().replies)
+
+
+async def test_an_abort_while_a_step_is_starting_rolls_that_step_back(bot: BotHarness):
+    """The click lands between the engine's intent and the backend's answer."""
+    backend = bot.runtime.registry.backends["simulated"]
+    real_start = backend.start_step
+    calling, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow_start(request):
+        calling.set()
+        await answer.wait()
+        return await real_start(request)
+
+    backend.start_step = slow_start
+    backend.start_rollback = failing(0, IntegrationError("unused"), backend.start_rollback)
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    bot.clock.advance(3)
+    await bot.runtime.engine.tick()  # CI is green: the 10% step is due
+    tick = asyncio.create_task(bot.runtime.engine.tick())
+    await asyncio.wait_for(calling.wait(), 5)
+    status = bot.status_message()
+    await bot.slack.click("U0ALICE", "C0DEPLOYS", status.ts, "release_abort")
+    await bot.runtime.inflight.idle()
+    answer.set()
+    await tick
+    await bot.run_until(lambda: "aborted" in bot.status_message().text.lower(), limit_s=30)
+    assert len(backend.start_rollback.calls) == 1, "the started step must be rolled back"
+    assert "withdrawn" in bot.status_message().text
+
+
+async def test_a_release_that_breaks_the_engine_does_not_hold_up_the_others(bot: BotHarness):
+    broken = bot.runtime.registry.backends["simulated-bad-canary"]  # search's backend
+
+    async def explode(*args, **kwargs):
+        raise RuntimeError("adapter bug")
+
+    broken.status = explode
+    await bot.command("U0ALICE", "/deploy search to staging")
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.run_until(
+        lambda: "rolling out" in bot.slack.messages("C0DEPLOYS")[1].text, limit_s=30
+    )
+    await bot.run_until(
+        lambda: "rejected" in bot.slack.messages("C0DEPLOYS")[0].text.lower(), limit_s=600
+    )
+    search = bot.slack.messages("C0DEPLOYS")[0]
+    assert "internal error (RuntimeError)" in str(search.blocks)
+    assert "adapter bug" not in str(search.blocks)

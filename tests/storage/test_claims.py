@@ -57,12 +57,13 @@ async def test_a_lease_expires_and_only_the_owner_finishes(engine):
         ReleaseClaims(sessions, clock, "a", lease_s=60),
         ReleaseClaims(sessions, clock, "b"),
     )
-    assert [c.id for c in await crashed.claim_due()] == [release_id]
+    (first,) = await crashed.claim_due()
+    assert first.id == release_id
     assert await healthy.claim_due() == []
     clock.advance(61)
     (taken,) = await healthy.claim_due()
     assert taken.id == release_id and taken.attempts == 2
-    await crashed.retry_at(release_id, clock.now() + timedelta(seconds=1))  # too late: ignored
+    await crashed.retry_at(first, clock.now() + timedelta(seconds=1))  # too late: ignored
     assert await crashed.claim_due() == []
     await healthy.done(release_id)
     assert await healthy.claim_due() != []  # still due: nothing moved it
@@ -84,3 +85,33 @@ async def test_outbox_rows_are_claimed_once_and_superseded_status_rows_skipped(e
     await owner.sent(replace(newest), "1.0")
     clock.advance(120)
     assert [i.key for i in await a.claim_due()] == [], "superseded rows must not be sent again"
+
+
+async def test_a_retry_does_not_overwrite_a_time_someone_set_meanwhile(engine):
+    """The engine's call failed while a person clicked: their schedule stands."""
+    clock = ManualClock()
+    (release_id,) = await seed_due_releases(engine, clock, 1)
+    sessions = session_factory(engine)
+    claims = ReleaseClaims(sessions, clock, "engine")
+    (claim,) = await claims.claim_due()
+    async with SqlUnitOfWork(sessions, clock) as work:  # a click reschedules the release
+        release = await work.releases.get(release_id, for_update=True)
+        await work.releases.save(replace(release, due_at=clock.now() + timedelta(seconds=2)))
+        await work.commit()
+    await claims.retry_at(claim, clock.now() + timedelta(seconds=300))
+    clock.advance(2)
+    (again,) = await claims.claim_due()
+    assert again.id == release_id and again.attempts == 1, "the click's time and fresh attempts"
+
+
+async def test_a_retry_moves_the_due_time_when_nobody_else_did(engine):
+    clock = ManualClock()
+    (release_id,) = await seed_due_releases(engine, clock, 1)
+    claims = ReleaseClaims(session_factory(engine), clock, "engine")
+    (claim,) = await claims.claim_due()
+    await claims.retry_at(claim, clock.now() + timedelta(seconds=30))
+    clock.advance(29)
+    assert await claims.claim_due() == []
+    clock.advance(1)
+    (again,) = await claims.claim_due()
+    assert again.attempts == 2
