@@ -56,10 +56,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the database knows that a decision may depend on."""
+    """What the database knows that a decision may depend on: the active release holding the
+    (service, environment) lock, and the newest release there that moved traffic."""
 
     active_release: Release | None = None
-    latest_release: Release | None = None
+    deployed_release: Release | None = None
 
 
 def allow(rule: str, reason: str = "allowed") -> Decision:
@@ -98,13 +99,14 @@ def decide(
                     _ask_another_approver(catalog, user_id),
                 )
         case Act.ROLLBACK:
-            latest = facts.latest_release
-            if release is not None and latest is not None and latest.id != release.id:
+            live = facts.deployed_release
+            stale = release is not None and release.touched_traffic and live is not None
+            if stale and live.id != release.id:
                 return refuse(
                     "rollback.latest_only",
-                    f"Release {release.ref} is not the latest in {service}/{environment}; "
-                    f"{latest.ref} is.",
-                    f"Roll back {latest.ref} instead.",
+                    f"Release {release.ref} is not what runs in {service}/{environment} now; "
+                    f"{live.ref} ({live.version_to}) is newer.",
+                    f"Roll back {live.ref} instead: `/rollback {service} {environment}`.",
                 )
     return role_decision
 

@@ -264,6 +264,9 @@ class ReleaseRepository(Protocol):
 
     async def latest_for(self, service: str, environment: str) -> Release | None: ...
 
+    async def deployed_for(self, service: str, environment: str) -> Release | None:
+        """The newest release that moved traffic: what a rollback would undo."""
+
     async def active(self) -> Sequence[Release]: ...
 
     async def history(

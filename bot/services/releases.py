@@ -41,6 +41,7 @@ class Outcome:
 
 
 DUPLICATE = Outcome(ok=True, message="already handled", duplicate=True)
+REVERTED = frozenset({State.ROLLED_BACK, State.ABORTED})
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,11 @@ class Releases:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE
             record = Recorder(uow, now)
-            active = await uow.releases.active_for(service.name, environment.name)
+            active = (
+                None
+                if service.concurrent_releases
+                else await uow.releases.active_for(service.name, environment.name)
+            )
             decision = decide(
                 self._catalog,
                 request.user_id,
@@ -204,6 +209,8 @@ class Releases:
                 await uow.commit()
                 return Outcome(False, problem)
             verdict = await self._judge(uow, request, act, release, reason, now)
+            if verdict.updated is not None and verdict.updated.state is State.ROLLING_BACK:
+                await self._clear_the_way(uow, record, request, verdict.updated, now)
             if verdict.updated is not None:
                 try:
                     await uow.releases.save(verdict.updated)
@@ -249,6 +256,23 @@ class Releases:
             await uow.commit()
             return Outcome(True, "", release_id), release
 
+    async def _clear_the_way(
+        self, uow: UnitOfWork, record: Recorder, request: Request, release: Release, now: datetime
+    ) -> None:
+        """A rollback of what runs wins over a newer release still waiting at its gate (CI or
+        approval): that one is aborted in the same transaction, so on-call is never blocked."""
+        if not release.exclusive:
+            return
+        blocker = await uow.releases.active_for(release.service, release.environment)
+        if blocker is None or blocker.id == release.id or blocker.touched_traffic:
+            return
+        blocker = await uow.releases.get(blocker.id, for_update=True)
+        aborted, facts = transition(
+            blocker, Abort(request.user_id, f"superseded by the rollback of {release.ref}"), now
+        )
+        await uow.releases.save(aborted)
+        await record.facts(aborted, facts, request)
+
     async def _judge(
         self,
         uow: UnitOfWork,
@@ -266,7 +290,7 @@ class Releases:
                 f"This button does not belong to release {release.ref}'s message; "
                 "nothing was changed.",
             )
-        latest = await uow.releases.latest_for(release.service, release.environment)
+        deployed = await uow.releases.deployed_for(release.service, release.environment)
         decision = decide(
             self._catalog,
             request.user_id,
@@ -274,7 +298,7 @@ class Releases:
             service=release.service,
             environment=release.environment,
             release=release,
-            facts=Facts(latest_release=latest),
+            facts=Facts(deployed_release=deployed),
         )
         if not decision.allowed:
             return _Verdict(decision.rule, decision.message)
@@ -308,12 +332,10 @@ class Releases:
         envs = [environment] if environment else list(self._catalog.services[service].environments)
         candidates: list[Release] = []
         for env in envs:
-            found = (
-                await uow.releases.latest_for(service, env)
-                if act is Act.ROLLBACK
-                else await uow.releases.active_for(service, env)
-            )
-            if found is not None and (act is not Act.ROLLBACK or _rollbackable(found)):
+            found = await self._target_in(uow, act, service, env)
+            if isinstance(found, str):
+                return None, found
+            if found is not None:
                 candidates.append(found)
         where = f"{service} in {environment}" if environment else service
         if not candidates:
@@ -327,13 +349,25 @@ class Releases:
             )
         return await uow.releases.get(candidates[0].id, for_update=True), ""
 
-
-def _rollbackable(release: Release) -> bool:
-    return release.state in {
-        State.AWAITING_CI,
-        State.AWAITING_APPROVAL,
-        State.RUNNING,
-        State.PAUSED,
-        State.SUCCEEDED,
-        State.FAILED,
-    }
+    async def _target_in(
+        self, uow: UnitOfWork, act: Act, service: str, environment: str
+    ) -> Release | None | str:
+        """The release an action by service and environment means, None, or why it is unclear.
+        A rollback means what runs now (the newest release that moved traffic) or, if nothing
+        ran yet, the release waiting at the gate; anything else means the active release."""
+        if act is Act.ROLLBACK:
+            deployed = await uow.releases.deployed_for(service, environment)
+            if deployed is not None and deployed.state not in REVERTED:
+                return deployed
+        active = [
+            r
+            for r in await uow.releases.active()
+            if (r.service, r.environment) == (service, environment)
+        ]
+        if len(active) > 1:
+            refs = ", ".join(r.ref for r in active)
+            return (
+                f"{service} has several active releases in {environment} ({refs}); "
+                f"name one, e.g. `{active[-1].ref}`."
+            )
+        return active[0] if active else None

@@ -96,6 +96,19 @@ class SqlReleases:
         )
         return self._track((await self._session.execute(query)).scalar_one_or_none())
 
+    async def deployed_for(self, service: str, environment: str) -> Release | None:
+        query = (
+            select(ReleaseRow)
+            .where(ReleaseRow.service == service, ReleaseRow.environment == environment)
+            .order_by(ReleaseRow.id.desc())
+            .limit(50)
+        )
+        for row in (await self._session.execute(query)).scalars():
+            release = release_codec.from_row(row)
+            if release.touched_traffic:
+                return self._track(row)
+        return None
+
     async def active(self) -> Sequence[Release]:
         query = (
             select(ReleaseRow)

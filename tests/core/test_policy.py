@@ -10,7 +10,7 @@ import pytest
 from bot.core.catalog import Catalog, Role
 from bot.core.policy import ROLE_GRANTS, Act, Facts, decide
 from bot.core.release import Release, State
-from bot.core.stages import Stage
+from bot.core.stages import Stage, StageStatus
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DEPLOYER, APPROVER, ONCALL, ADMIN, AUDITOR, NOBODY = (
@@ -46,7 +46,11 @@ def release(
     requested_by: str = REQUESTER,
     state: State = State.RUNNING,
     version_to: str = "v1.4.3",
+    deployed: bool = False,
 ) -> Release:
+    step = Stage.step("weight", "10%", 10)
+    if deployed:
+        step = replace(step, status=StageStatus.SUCCEEDED, started_at=T0, finished_at=T0)
     return Release(
         service="checkout",
         environment="production",
@@ -55,7 +59,7 @@ def release(
         version_from="v1.4.2",
         requested_by=requested_by,
         channel="C0RELEASES",
-        stages=(Stage.step("weight", "10%", 10),),
+        stages=(step,),
         created_at=T0,
         id=id,
         state=state,
@@ -190,7 +194,7 @@ def test_deploy_allowed_without_an_active_release():
         Act.DEPLOY,
         service="checkout",
         environment="production",
-        facts=Facts(latest_release=release(3, state=State.SUCCEEDED)),
+        facts=Facts(deployed_release=release(3, state=State.SUCCEEDED, deployed=True)),
     )
     assert decision.allowed and decision.rule == "rbac.deploy"
 
@@ -210,8 +214,8 @@ def test_lock_does_not_apply_to_other_acts():
 
 
 def test_rollback_of_a_release_that_is_not_the_latest():
-    old = release(5, state=State.SUCCEEDED)
-    latest = release(9, state=State.SUCCEEDED)
+    old = release(5, state=State.SUCCEEDED, deployed=True)
+    latest = release(9, state=State.SUCCEEDED, version_to="v1.4.4", deployed=True)
     decision = decide(
         CATALOG,
         ONCALL,
@@ -219,17 +223,29 @@ def test_rollback_of_a_release_that_is_not_the_latest():
         service="checkout",
         environment="production",
         release=old,
-        facts=Facts(latest_release=latest),
+        facts=Facts(deployed_release=latest),
     )
     assert not decision.allowed
     assert decision.rule == "rollback.latest_only"
-    assert decision.reason == "Release #5 is not the latest in checkout/production; #9 is."
-    assert decision.needs == "Roll back #9 instead."
+    assert decision.reason == (
+        "Release #5 is not what runs in checkout/production now; #9 (v1.4.4) is newer."
+    )
+    assert decision.needs == "Roll back #9 instead: `/rollback checkout production`."
+
+
+def test_rolling_back_a_release_that_moved_no_traffic_is_always_allowed():
+    """It only aborts it; what runs is untouched."""
+    gated = release(10, state=State.AWAITING_APPROVAL)
+    live = release(9, state=State.SUCCEEDED, deployed=True)
+    decision = decide(CATALOG, ONCALL, Act.ROLLBACK, service="checkout",
+                      environment="production", release=gated,
+                      facts=Facts(deployed_release=live))
+    assert decision.allowed
 
 
 def test_rollback_of_the_latest_release():
-    latest = release(9, state=State.SUCCEEDED)
-    for facts in (Facts(latest_release=latest), Facts(latest_release=replace(latest)), Facts()):
+    latest = release(9, state=State.SUCCEEDED, deployed=True)
+    for facts in (Facts(deployed_release=latest), Facts(deployed_release=replace(latest)), Facts()):
         decision = decide(
             CATALOG,
             ONCALL,
@@ -249,7 +265,7 @@ def test_rollback_refusal_by_role_comes_before_latest_check():
         Act.ROLLBACK,
         service="checkout",
         environment="production",
-        release=release(5),
-        facts=Facts(latest_release=release(9)),
+        release=release(5, deployed=True),
+        facts=Facts(deployed_release=release(9, deployed=True)),
     )
     assert decision.rule == "rbac.rollback"
