@@ -30,6 +30,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """PostgreSQL only: for what SQLite does not do (several replicas, its own triggers)."""
+    if (why := postgres_available()) is not None:
+        missing(why)
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
 def example_catalog() -> Catalog:
     return load_catalog(EXAMPLE_CATALOG)
 

@@ -31,7 +31,7 @@ STRATEGY_WORDS = {
     "feature-flag": StrategyName.FEATURE_FLAG,
     "ff": StrategyName.FEATURE_FLAG,
 }
-RELEASE_ACTIONS = ("promote", "pause", "resume", "abort")
+RELEASE_ACTIONS = ("approve", "reject", "promote", "pause", "resume", "abort")
 
 
 class UsageError(Exception):

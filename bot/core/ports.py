@@ -4,7 +4,7 @@ each Protocol promises exactly what the code calls, so the fakes cover all of it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -328,12 +328,15 @@ class ReleaseTimers(Protocol):
 class OutboxQueue(Protocol):
     async def claim_due(self, limit: int = 50) -> list[OutboxItem]: ...
 
-    async def sent(
-        self,
-        item: OutboxItem,
-        message_ts: str | None = None,
-        status_ts_for_release: int | None = None,
-    ) -> None: ...
+    async def sent(self, item: OutboxItem, message_ts: str | None = None) -> None: ...
+
+    async def first_post(
+        self, release_id: int, post: Callable[[], Awaitable[str]]
+    ) -> tuple[str, bool]:
+        """Post a release's status message once across replicas: with the release row locked,
+        return its stored ts, or call `post` and store what it returns. -> (ts, posted now)"""
+
+    async def failed_status_posts(self, release_id: int) -> int: ...
 
     async def retry_at(self, item: OutboxItem, due_at: datetime, error: str = "") -> None: ...
 

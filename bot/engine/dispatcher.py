@@ -87,12 +87,19 @@ class OutboxDispatcher:
             return
         message = self._renderer.status(release)
         if release.message_ts is None:
-            # The status key spans rows: an earlier row may have posted it before a crash.
             key = f"release-{release.id}-status"
-            ts = await self._find_posted(release.channel, key, None)
-            if ts is None:
-                ts = await self._chat.post(release.channel, message, thread_ts=None, key=key)
-            await self._claims.sent(item, ts, status_ts_for_release=release.id)
+
+            async def post_once() -> str:
+                # The status key spans rows: an earlier row may have posted before a crash.
+                found = await self._find_posted(release.channel, key, None)
+                return found or await self._chat.post(
+                    release.channel, message, thread_ts=None, key=key
+                )
+
+            ts, posted = await self._claims.first_post(release.id, post_once)
+            if not posted:  # another replica posted it meanwhile: bring it up to date
+                await self._chat.update(release.channel, ts, message)
+            await self._claims.sent(item, ts)
             self._last_update[(release.channel, ts)] = self._clock.now()
             return
         slot = (release.channel, release.message_ts)
@@ -164,6 +171,8 @@ class OutboxDispatcher:
         message (the channel itself is what failed)."""
         if item.kind != "status" or item.release_id is None:
             return
+        if await self._claims.failed_status_posts(item.release_id) > 1:
+            return  # told already, when its first status post failed
         release = await self._progress.load(item.release_id)
         if release is None:
             return

@@ -7,10 +7,11 @@ IMMEDIATE (one writer). A claim is finished only `WHERE claimed_by = me`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.ports import Claim, Clock, OutboxItem
@@ -127,23 +128,11 @@ class OutboxClaims(_Claims):
                 for r in rows
             ]
 
-    async def sent(
-        self,
-        item: OutboxItem,
-        message_ts: str | None = None,
-        status_ts_for_release: int | None = None,
-    ) -> None:
-        """Marks the row sent and, for a first status post, stores the message ts on the
-        release in the same transaction; older pending status rows are superseded."""
+    async def sent(self, item: OutboxItem, message_ts: str | None = None) -> None:
+        """Marks the row sent; older pending status rows of the release are superseded."""
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
             await self._finish(session, item.id, sent_at=now, message_ts=message_ts, due_at=None)
-            if status_ts_for_release is not None and message_ts:
-                await session.execute(
-                    update(ReleaseRow)
-                    .where(ReleaseRow.id == status_ts_for_release, ReleaseRow.message_ts.is_(None))
-                    .values(message_ts=message_ts)
-                )
             if item.kind == "status" and item.release_id is not None:
                 await session.execute(
                     update(OutboxRow)
@@ -152,10 +141,46 @@ class OutboxClaims(_Claims):
                         OutboxRow.release_id == item.release_id,
                         OutboxRow.id < item.id,
                         OutboxRow.sent_at.is_(None),
+                        OutboxRow.due_at.is_not(None),  # given-up rows stay as they are
                         or_(OutboxRow.claimed_by.is_(None), OutboxRow.claimed_by == self.owner),
                     )
                     .values(sent_at=now, due_at=None, claimed_by=None, last_error="superseded")
                 )
+
+    async def first_post(
+        self, release_id: int, post: Callable[[], Awaitable[str]]
+    ) -> tuple[str, bool]:
+        async with self._sessions() as session, session.begin():
+            stored = (
+                await session.execute(
+                    select(ReleaseRow.message_ts)
+                    .where(ReleaseRow.id == release_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if stored:
+                return stored, False
+            ts = await post()
+            await session.execute(
+                update(ReleaseRow).where(ReleaseRow.id == release_id).values(message_ts=ts)
+            )
+            return ts, True
+
+    async def failed_status_posts(self, release_id: int) -> int:
+        async with self._sessions() as session:
+            return (
+                await session.execute(
+                    select(func.count())
+                    .select_from(OutboxRow)
+                    .where(
+                        OutboxRow.kind == "status",
+                        OutboxRow.release_id == release_id,
+                        OutboxRow.sent_at.is_(None),
+                        OutboxRow.due_at.is_(None),
+                        OutboxRow.last_error.is_not(None),
+                    )
+                )
+            ).scalar_one()
 
     async def retry_at(self, item: OutboxItem, due_at: datetime, error: str = "") -> None:
         async with self._sessions() as session, session.begin():

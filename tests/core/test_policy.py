@@ -237,9 +237,15 @@ def test_rolling_back_a_release_that_moved_no_traffic_is_always_allowed():
     """It only aborts it; what runs is untouched."""
     gated = release(10, state=State.AWAITING_APPROVAL)
     live = release(9, state=State.SUCCEEDED, deployed=True)
-    decision = decide(CATALOG, ONCALL, Act.ROLLBACK, service="checkout",
-                      environment="production", release=gated,
-                      facts=Facts(deployed_release=live))
+    decision = decide(
+        CATALOG,
+        ONCALL,
+        Act.ROLLBACK,
+        service="checkout",
+        environment="production",
+        release=gated,
+        facts=Facts(deployed_release=live),
+    )
     assert decision.allowed
 
 

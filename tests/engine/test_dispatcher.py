@@ -89,12 +89,18 @@ async def test_a_status_message_that_cannot_be_posted_is_explained_to_the_reques
     bot: BotHarness,
 ):
     bot.slack.workspace.channels.append(Channel("C0SECRET", "secret", ["U0ALICE"], is_private=True))
-    await bot.command("U0ALICE", "/deploy checkout to staging", channel="C0SECRET")
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging", channel="C0SECRET")
+    await bot.advance(40)  # many status changes, each of which fails to post
     assert bot.web_api_calls("chat.postMessage")[0].response["error"] == "channel_not_found"
     direct = bot.slack.messages(bot.slack.workspace.im_with("U0ALICE").id)
     assert len(direct) == 1
     assert "could not post the status of release #1 in <#C0SECRET>" in direct[0].text
-    assert "/invite @releasebot" in direct[0].text
+    assert (
+        "/invite @releasebot" in direct[0].text
+        and "/release approve|pause|abort #1" in direct[0].text
+    )
+    await bot.command("U0ALICE", "/release abort #1", channel="C0SECRET")
+    assert len(bot.slack.messages(bot.slack.workspace.im_with("U0ALICE").id)) == 1
 
 
 async def test_thread_posts_go_under_the_status_message_in_order(bot: BotHarness):

@@ -103,3 +103,13 @@ async def test_a_long_step_shows_its_elapsed_time_moving(database_url):
         assert [r.text for r in bot.status_message().replies if "10%" in r.text] == []
     finally:
         await bot.stop()
+
+
+async def test_approve_and_reject_by_command(bot: BotHarness):
+    await bot.command("U0ALICE", "/deploy checkout to production")
+    await bot.advance(3)
+    await bot.command("U0BOB", "/release reject #1 no")
+    assert any("needs a reason of a few words" in t for t in bot.replies_to("U0BOB"))
+    await bot.command("U0BOB", "/release approve #1")
+    assert "rolling out" in bot.status_message().text
+    assert "approved by <@U0BOB>" in str(bot.status_message().blocks)

@@ -72,7 +72,9 @@ async def test_concurrent_releases_when_the_catalog_allows_them(bot: BotHarness)
     await bot.command("U0BOB", "/deploy jobs v2.0.1")
     assert len(releases(bot)) == 2
     await bot.command("U0ALICE", "/release pause jobs staging")
-    assert any("several active releases in staging (#1, #2)" in t for t in bot.replies_to("U0ALICE"))
+    assert any(
+        "several active releases in staging (#1, #2)" in t for t in bot.replies_to("U0ALICE")
+    )
     await bot.advance(6)
     await bot.command("U0ALICE", "/release pause #2")
     assert "paused" in releases(bot)[1].text.lower()
