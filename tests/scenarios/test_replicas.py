@@ -116,10 +116,10 @@ async def _lock_waits(runtime) -> int:
         ).scalar_one()
 
 
-async def _until(condition, timeout: float = 10.0) -> None:
+async def _until(condition, within_s: float = 10.0) -> None:
     """Wait for something another task or connection brings about: re-checked often; no
     fixed sleep decides the outcome."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within_s):
         while True:
             result = condition()
             if asyncio.iscoroutine(result):
