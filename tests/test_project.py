@@ -51,7 +51,13 @@ def test_slack_manifest_declares_the_commands_interactivity_and_scopes():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert "socket_mode_enabled" in manifest["settings"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "channels:history", "users:read"} <= scopes
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "channels:history",
+        "groups:history",
+    }, "ask for what the bot uses, no more"
     for command in manifest["features"]["slash_commands"]:
         assert command["url"].endswith("/slack/events")
 

@@ -119,7 +119,12 @@ def chain_hash(prev_hash: str, seq: int, event_id: str, event: AuditEvent) -> st
 def seal(prev: tuple[int, str], event_id: str, event: AuditEvent) -> AuditRecord:
     """The record that follows `prev` = (last seq, last hash)."""
     seq = prev[0] + 1
-    normalized = replace(event, details=json.loads(json.dumps(event.details, default=str)))
+    # JSON-safe as every database stores it: no NaN or Infinity (PostgreSQL's json refuses
+    # them), which monitors can report; they are kept as the strings "NaN", "Infinity".
+    normalized = replace(
+        event,
+        details=json.loads(json.dumps(event.details, default=str), parse_constant=str),
+    )
     return AuditRecord(
         seq, event_id, normalized, prev[1], chain_hash(prev[1], seq, event_id, normalized)
     )

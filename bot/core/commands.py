@@ -19,6 +19,7 @@ VERSION = re.compile(
 )
 PERCENT = re.compile(r"^(\d{1,3})%?$")
 RELEASE_ID = re.compile(r"^#?(\d+)$")
+MAX_VERSION_LENGTH = 100
 ENV_PREPOSITIONS = {"to", "in", "into", "on", "env", "environment"}
 STRATEGY_WORDS = {
     "canary": StrategyName.CANARY,
@@ -176,6 +177,13 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
             if counts_batches or (strategy is StrategyName.ROLLING and not word.endswith("%")):
                 batches = _bounded(number, 1, 20, "batches")
             else:
+                if percent is not None and percent != number:
+                    raise UsageError(
+                        f"Pick one starting percentage: `{percent}%` or `{number}%`; the "
+                        "catalog's steps follow it.",
+                        DEPLOY_EXAMPLE,
+                        "deploy",
+                    )
                 percent = _bounded(number, 1, 100, "percent")
             i += 1
             continue
@@ -186,6 +194,13 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
             if version is not None:
                 raise UsageError(
                     f"Two versions given: `{version}` and `{word}`.", DEPLOY_EXAMPLE, "deploy"
+                )
+            if len(word) > MAX_VERSION_LENGTH:
+                raise UsageError(
+                    f"That version is {len(word)} characters long; the most is "
+                    f"{MAX_VERSION_LENGTH}.",
+                    DEPLOY_EXAMPLE,
+                    "deploy",
                 )
             version = word
             i += 1
@@ -247,6 +262,13 @@ def _parse_rollback(words: list[str], catalog: Catalog) -> RollbackCommand:
     elif rest and catalog.environment(rest[0]) is not None:
         environment = _environment(rest[0], service, catalog, example)
         rest = rest[1:]
+    if rest and VERSION.match(rest[0]):
+        raise UsageError(
+            f"/rollback always returns to the last good version, so `{rest[0]}` cannot be "
+            f"chosen here. To ship {rest[0]} itself, deploy it.",
+            f"/deploy {service.name} {rest[0]} to {environment or service.first_environment}",
+            "rollback",
+        )
     if rest and rest[0].lower() in ("because", "-", "--", "reason:"):
         rest = rest[1:]
     return RollbackCommand(service=service.name, environment=environment, reason=" ".join(rest))

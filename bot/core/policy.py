@@ -22,8 +22,6 @@ class Act(StrEnum):
     RESUME = "resume"
     ABORT = "abort"
     ROLLBACK = "rollback"
-    VIEW = "view"
-    AUDIT_EXPORT = "audit_export"
 
 
 ROLE_GRANTS: dict[Act, frozenset[Role]] = {
@@ -35,11 +33,7 @@ ROLE_GRANTS: dict[Act, frozenset[Role]] = {
     Act.RESUME: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
     Act.ABORT: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
     Act.ROLLBACK: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
-    Act.VIEW: frozenset(Role),
-    Act.AUDIT_EXPORT: frozenset({Role.AUDITOR, Role.ADMIN}),
 }
-
-OPEN_TO_EVERYONE = frozenset({Act.VIEW})
 
 
 @dataclass(frozen=True)
@@ -112,8 +106,6 @@ def decide(
 
 
 def _role_check(catalog: Catalog, user_id: str, act: Act) -> Decision:
-    if act in OPEN_TO_EVERYONE:
-        return allow("rbac.open")
     roles = catalog.roles_of(user_id)
     granted = roles & ROLE_GRANTS[act]
     if granted:

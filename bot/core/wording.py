@@ -6,3 +6,10 @@ from __future__ import annotations
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`plural(1, "check")` -> "1 check"; `plural(3, "check")` -> "3 checks"."""
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def plain_text(text: str, limit: int = 500) -> str:
+    """Free text a person typed, safe to show in chat: one line, at most `limit` characters,
+    and no Slack control sequences (`<!channel>`, `<@U…>`, links) it could smuggle in."""
+    cleaned = " ".join(text.split()).replace("<", "‹").replace(">", "›")
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

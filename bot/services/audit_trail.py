@@ -23,13 +23,12 @@ async def write_export(records: AsyncIterable[AuditRecord], fmt: str, out: TextI
     async for record in records:
         row = record.as_row()
         if writer:
-            writer.writerow(
-                {
-                    **row,
-                    "details": json.dumps(row["details"], sort_keys=True),
-                    "release_id": "" if row["release_id"] is None else row["release_id"],
-                }
-            )
+            cells = {
+                **row,
+                "details": json.dumps(row["details"], sort_keys=True),
+                "release_id": "" if row["release_id"] is None else row["release_id"],
+            }
+            writer.writerow({key: _spreadsheet_safe(value) for key, value in cells.items()})
         else:
             out.write(json.dumps(row, sort_keys=False, ensure_ascii=False) + "\n")
         count += 1
@@ -54,3 +53,14 @@ async def verify_records(records: AsyncIterable[AuditRecord]) -> VerifyReport:
         if (broken := verifier.feed(record)) is not None:
             return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, broken)
     return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, None)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
+    advice for CSV injection); JSON Lines exports keep the text as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

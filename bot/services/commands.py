@@ -11,6 +11,7 @@ from bot.core import commands as grammar
 from bot.core.catalog import Catalog
 from bot.core.policy import Act
 from bot.core.ports import Clock, UnitOfWork
+from bot.core.wording import plain_text
 from bot.services.queries import Queries
 from bot.services.recorder import Recorder
 from bot.services.releases import DUPLICATE, Outcome, Releases
@@ -78,7 +79,7 @@ class CommandRouter:
                 context={
                     "problem": error.problem,
                     "example": error.example,
-                    "command": f"{command} {text}".strip(),
+                    "command": plain_text(f"{command} {text}", 200),
                     "topic": error.topic,
                 },
             )

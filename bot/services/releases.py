@@ -28,6 +28,7 @@ from bot.core.release import (
     transition,
 )
 from bot.core.strategies import PlanError, plan_stages
+from bot.core.wording import plain_text
 from bot.services.recorder import Recorder
 from bot.services.requests import Request
 
@@ -192,6 +193,7 @@ class Releases:
     ) -> Outcome:
         now = self._clock.now()
         action = f"{request.via}.{act.value}"
+        reason = plain_text(reason)
         async with self._uow() as uow:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE

@@ -158,7 +158,10 @@ def _people(release: Release) -> str:
     if release.approvals:
         approvers = ", ".join(f"<@{a.user_id}>" for a in release.approvals)
         parts.append(f"approved by {approvers}")
-    elif release.approvals_required:
+    elif release.approvals_required and release.state in (
+        State.AWAITING_CI,
+        State.AWAITING_APPROVAL,
+    ):
         parts.append(f"needs {plural(release.approvals_required, 'approval')}")
     if release.paused_by and release.state is State.PAUSED:
         parts.append(f"paused by <@{release.paused_by}>")

@@ -233,3 +233,29 @@ def test_half_configured_slack_settings_are_explained():
     assert result.exit_code == 2
     assert "neither SLACK_SIGNING_SECRET" in result.output
     assert "xoxb-secret-value" not in result.output
+
+
+def test_csv_cells_that_look_like_formulas_are_defused(database_url):
+    async def seed():
+        engine = create_engine(database_url)
+        await migrate.upgrade(engine)
+        async with SqlUnitOfWork(session_factory(engine), ManualClock()) as work:
+            await work.audit.append(
+                AuditEvent(
+                    at=ManualClock().now(),
+                    actor_id="U0BOB",
+                    action="command.rollback",
+                    reason='=HYPERLINK("http://evil","click")',
+                    details={"v": float("nan")},
+                )
+            )
+            await work.commit()
+        await engine.dispose()
+
+    asyncio.run(seed())
+    csv_out = run("audit", "export", "--database-url", database_url).stdout
+    assert list(csv.DictReader(io.StringIO(csv_out)))[0]["reason"].startswith("'=HYPERLINK")
+    jsonl = run("audit", "export", "--format", "jsonl", "--database-url", database_url).stdout
+    row = json.loads(jsonl.splitlines()[0])
+    assert row["reason"].startswith("=HYPERLINK") and row["details"] == {"v": "NaN"}
+    assert run("audit", "verify", "--database-url", database_url).exit_code == 0

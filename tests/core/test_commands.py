@@ -297,3 +297,20 @@ def test_examples_use_the_catalogs_own_names():
     assert isinstance(
         parse("/deploy", caught.value.example.removeprefix("/deploy "), catalog), Deploy
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("/deploy checkout canary 10% 50%", "Pick one starting percentage: `10%` or `50%`"),
+        ("/deploy checkout v1." + "1" * 120, "characters long; the most is 100"),
+        ("/rollback checkout v1.4.1", "/rollback always returns to the last good version"),
+    ],
+)
+def test_ambiguous_or_oversized_input_is_refused(line: str, problem: str):
+    command, _, text = line.partition(" ")
+    with pytest.raises(UsageError) as caught:
+        parse(command, text, CATALOG)
+    assert problem in caught.value.problem
+    example_command, _, example_text = caught.value.example.partition(" ")
+    parse(example_command, example_text, CATALOG)

@@ -114,3 +114,12 @@ async def test_approve_and_reject_by_command(bot: BotHarness):
     await bot.command("U0BOB", "/release approve #1")
     assert "rolling out" in bot.status_message().text
     assert "approved by <@U0BOB>" in str(bot.status_message().blocks)
+
+
+async def test_text_people_type_cannot_ping_the_channel(bot: BotHarness):
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.advance(6)
+    await bot.command("U0CAROL", "/rollback checkout staging <!channel> <@U0DAVE> look")
+    thread = [r.text for r in bot.status_message().replies]
+    assert any("‹!channel› ‹@U0DAVE› look" in t for t in thread)
+    assert not any("<!channel>" in t for t in thread)
