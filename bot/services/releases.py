@@ -292,6 +292,12 @@ class Releases:
                 f"This button does not belong to release {release.ref}'s message; "
                 "nothing was changed.",
             )
+        if request.shown_stage is not None and request.shown_stage != release.current:
+            return _Verdict(
+                "button.stale",
+                f"That button was for an earlier stage of release {release.ref}, which has "
+                "moved on since; nothing was changed. Look at the message again.",
+            )
         deployed = await uow.releases.deployed_for(release.service, release.environment)
         decision = decide(
             self._catalog,

@@ -13,6 +13,7 @@ class Request:
     key: str
     response_url: str | None = None
     message_ts: str | None = None
+    shown_stage: int | None = None  # the stage a clicked button was rendered at
     via: str = "command"
 
     def describe(self) -> str:

@@ -60,11 +60,10 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     async def on_release_button(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         async with tracked():
-            request = slack_requests.from_action(body)
+            release_id, shown_stage = slack_requests.button_target(action.get("value"))
+            request = slack_requests.from_action(body, shown_stage)
             await services.releases.act(
-                request,
-                BUTTON_ACTS[action["action_id"]],
-                release_id=slack_requests.release_id_from(action.get("value")) or 0,
+                request, BUTTON_ACTS[action["action_id"]], release_id=release_id
             )
 
     @app.action("release_reject")
@@ -72,7 +71,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
         await ack()
         async with tracked():
             request = slack_requests.from_action(body)
-            release_id = slack_requests.release_id_from(action.get("value")) or 0
+            release_id, _ = slack_requests.button_target(action.get("value"))
             outcome, release = await services.releases.preflight(request, Act.REJECT, release_id)
             if release is None:
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from bot.services.requests import Request
@@ -21,7 +22,7 @@ def from_command(command: dict[str, Any]) -> Request:
     )
 
 
-def from_action(body: dict[str, Any]) -> Request:
+def from_action(body: dict[str, Any], shown_stage: int | None = None) -> Request:
     user = body.get("user", {})
     container = body.get("container", {})
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
@@ -32,6 +33,7 @@ def from_action(body: dict[str, Any]) -> Request:
         key=_key("click", body.get("trigger_id"), body),
         response_url=body.get("response_url"),
         message_ts=container.get("message_ts"),
+        shown_stage=shown_stage,
         via="click",
     )
 
@@ -48,11 +50,17 @@ def from_view(body: dict[str, Any], channel: str, message_ts: str | None) -> Req
     )
 
 
-def release_id_from(value: str | None) -> int | None:
-    """A button's value names a release and nothing more; anything else is ignored."""
-    if value is None or not value.isdigit() or len(value) > 12:
-        return None
-    return int(value)
+BUTTON_VALUE = re.compile(r"^(\d{1,12})(?::(\d{1,3}))?$")
+
+
+def button_target(value: str | None) -> tuple[int, int | None]:
+    """A button's value names a release (and, for Promote, the stage it was shown at) and
+    nothing more; anything else names no release (0), which is refused as unknown."""
+    match = BUTTON_VALUE.match(value or "")
+    if match is None:
+        return 0, None
+    stage = match.group(2)
+    return int(match.group(1)), int(stage) if stage is not None else None
 
 
 def _key(kind: str, trigger_id: str | None, payload: dict[str, Any]) -> str:

@@ -235,7 +235,7 @@ def _buttons(release: Release) -> list[Button]:
             ]
         case State.RUNNING:
             return [
-                Button("release_promote", "Promote", value, style="primary"),
+                Button("release_promote", "Promote", f"{value}:{release.current}", style="primary"),
                 Button("release_pause", "Pause", value),
                 rollback,
                 abort,
@@ -243,7 +243,7 @@ def _buttons(release: Release) -> list[Button]:
         case State.PAUSED:
             return [
                 Button("release_resume", "Resume", value, style="primary"),
-                Button("release_promote", "Promote", value),
+                Button("release_promote", "Promote", f"{value}:{release.current}"),
                 rollback,
                 abort,
             ]

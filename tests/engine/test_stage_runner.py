@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.core.ports import IntegrationError
 from tests.support.harness import BotHarness
 
@@ -104,3 +106,32 @@ async def test_a_release_that_breaks_the_engine_does_not_hold_up_the_others(bot:
     search = bot.slack.messages("C0DEPLOYS")[0]
     assert "internal error (RuntimeError)" in str(search.blocks)
     assert "adapter bug" not in str(search.blocks)
+
+
+class Crash(BaseException):
+    """The process dies here."""
+
+
+async def test_a_crash_between_starting_a_step_and_recording_it_starts_it_once(bot: BotHarness):
+    backend = bot.runtime.registry.backends["simulated"]
+    real_start = backend.start_step
+    keys: list[str] = []
+
+    async def start_then_crash(request):
+        keys.append(request.idempotency_key)
+        operation = await real_start(request)
+        if len(keys) == 1:
+            raise Crash  # the backend started the step; the bot never heard back
+        return operation
+
+    backend.start_step = start_then_crash
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    bot.clock.advance(3)
+    await bot.runtime.engine.tick()  # CI is green
+    with pytest.raises(Crash):
+        await bot.runtime.engine.tick()
+    assert "*10%*" in str(bot.status_message().blocks), "the step counts as started"
+
+    await bot.run_until(lambda: "live" in bot.status_message().text.lower(), limit_s=300)
+    assert keys[0] == keys[1] == "release-1-stage-0", "the same idempotency key both times"
+    assert len(set(backend._operations.values())) == len(backend._operations)

@@ -123,3 +123,25 @@ async def test_text_people_type_cannot_ping_the_channel(bot: BotHarness):
     thread = [r.text for r in bot.status_message().replies]
     assert any("‹!channel› ‹@U0DAVE› look" in t for t in thread)
     assert not any("<!channel>" in t for t in thread)
+
+
+async def test_a_double_click_on_promote_skips_one_bake_only(bot: BotHarness):
+    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await bot.advance(6)  # 10% done, its analysis bakes
+    status = bot.status_message()
+    shown = next(
+        e["value"]
+        for b in status.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "release_promote"
+    )
+    assert shown == "1:1"
+    await bot.click("U0ALICE", status, "release_promote")
+    await bot.advance(3)  # the 50% step is done: a new bake, a fresh Promote button
+    # the second click of a double click, from the message as it was rendered before
+    await bot.click("U0ALICE", status, "release_promote", value=shown)
+    replies = [r.text for r in bot.status_message().replies]
+    assert sum("Promoted by" in r for r in replies) == 1
+    assert any("was for an earlier stage of release #1" in t for t in bot.replies_to("U0ALICE"))
+    assert "(analysis 0s/20s)" in str(bot.status_message().blocks)
