@@ -201,6 +201,32 @@ def audit_verify(database_url: DatabaseOption = None) -> None:
     )
 
 
+@app.command()
+def bench(
+    commands: Annotated[int, typer.Option(help="How many slash commands to send.")] = 200,
+    concurrency: Annotated[int, typer.Option(help="People typing at once (1-6).")] = 4,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog YAML.")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Measure ack latency (Slack allows 3 s) and time to answer, through the real endpoint."""
+    from dataclasses import replace
+
+    from bot.bench import run_bench
+
+    if not 1 <= concurrency <= 6 or commands < 1:
+        raise _fail("--commands must be at least 1 and --concurrency from 1 to 6")
+    settings = _settings()
+    settings = replace(
+        settings,
+        database_url=database_url or "",
+        catalog_path=catalog or settings.catalog_path,
+        update_interval_s=0,
+    )
+    logging.basicConfig(level=logging.WARNING)
+    result = asyncio.run(run_bench(settings, commands, concurrency))
+    typer.echo(result.report())
+
+
 def _settings():
     try:
         return from_environment()
