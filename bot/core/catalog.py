@@ -13,17 +13,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.durations import parse_duration
+from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, People, Role
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 SECRET_KEY_HINTS = ("token", "secret", "password", "apikey", "api_key", "private_key")
-
-
-class Role(StrEnum):
-    DEPLOYER = "deployer"
-    APPROVER = "approver"
-    ONCALL = "oncall"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
 
 
 class StrategyName(StrEnum):
@@ -51,8 +44,24 @@ class Environment(_Strict):
     order: int = 0
     aliases: tuple[str, ...] = ()
     approvals: int = Field(default=0, ge=0, le=10)
+    approval: ApprovalPolicy | None = None
+    requires: str | None = None
+    lock_on_rollback: bool = False
     production: bool = False
     auto_rollback: bool = True
+
+    @model_validator(mode="after")
+    def _one_way_to_say_approvals(self) -> Environment:
+        if self.approval is not None and self.approvals and self.approvals != self.approval.required:
+            raise ValueError(
+                f"approvals: {self.approvals} and approval.required: {self.approval.required} "
+                "disagree; keep one"
+            )
+        return self
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        return self.approval or ApprovalPolicy(required=self.approvals)
 
     @field_validator("aliases")
     @classmethod
@@ -149,6 +158,7 @@ class Service(_Strict):
     analysis: Analysis = Analysis()
     backends: BackendRefs = BackendRefs()
     concurrent_releases: bool = False
+    approvals: dict[str, ApprovalPolicy] = {}
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -209,6 +219,8 @@ class Catalog(_Strict):
     environments: dict[str, Environment]
     services: dict[str, Service]
     roles: dict[Role, tuple[str, ...]] = {}
+    grants: tuple[Grant, ...] = ()
+    freezes: tuple[FreezeWindow, ...] = ()
     backends: dict[str, Backend] = {"simulated": Backend(type="simulated")}
 
     @model_validator(mode="before")
@@ -298,6 +310,41 @@ class Catalog(_Strict):
                             f"(declared: {declared})",
                         )
                     )
+        return problems + self._policy_problems()
+
+    def _policy_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        envs, services = set(self.environments), set(self.services)
+
+        def known(loc: tuple[str | int, ...], names: tuple[str, ...], declared: set[str],
+                  what: str) -> None:
+            for position, name in enumerate(names):
+                if name not in declared:
+                    problems.append(((*loc, position),
+                                     f"unknown {what} {name!r} (declared: "
+                                     f"{', '.join(sorted(declared))})"))
+
+        for index, grant in enumerate(self.grants):
+            known(("grants", index, "services"), grant.services, services, "service")
+            known(("grants", index, "environments"), grant.environments, envs, "environment")
+        for index, window in enumerate(self.freezes):
+            known(("freezes", index, "services"), window.services, services, "service")
+            known(("freezes", index, "environments"), window.environments, envs, "environment")
+        position = {env.name: at for at, env in enumerate(self.ordered_environments())}
+        for env in self.environments.values():
+            if env.requires is None:
+                continue
+            if env.requires not in envs:
+                known(("environments", env.name, "requires"), (env.requires,), envs,
+                      "environment")
+            elif position[env.requires] >= position[env.name]:
+                problems.append((("environments", env.name, "requires"),
+                                 f"{env.requires!r} must come before {env.name!r} (order)"))
+        for svc in self.services.values():
+            for env_name in svc.approvals:
+                if env_name not in svc.environments:
+                    problems.append((("services", svc.name, "approvals", env_name),
+                                     f"{svc.name} is not deployed to {env_name!r}"))
         return problems
 
     # Look-ups used across the bot.
@@ -316,7 +363,26 @@ class Catalog(_Strict):
         return sorted(self.environments.values(), key=lambda env: (env.order, env.name))
 
     def roles_of(self, user_id: str) -> frozenset[Role]:
+        """Roles granted everywhere (the `roles:` section), without groups."""
         return frozenset(role for role, users in self.roles.items() if user_id in users)
 
     def users_with(self, role: Role) -> tuple[str, ...]:
         return self.roles.get(role, ())
+
+    def all_grants(self) -> tuple[Grant, ...]:
+        """`roles:` (everywhere) and `grants:` (scoped) as one list."""
+        everywhere = tuple(Grant(role=role, users=users) for role, users in self.roles.items()
+                           if users)
+        return everywhere + self.grants
+
+    def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:
+        override = self.services[service].approvals.get(environment)
+        return override or self.environments[environment].approval_policy
+
+    def known_people(self, people: People, service: str, environment: str) -> frozenset[str]:
+        """The user IDs `people` names without asking Slack (groups are left out)."""
+        found = set(people.users)
+        for grant in self.all_grants():
+            if grant.role in people.roles and grant.covers(service, environment):
+                found.update(grant.users)
+        return frozenset(found)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.catalog import StrategyName
+from bot.core.durations import format_duration
 from bot.core.stages import Stage, StageKind, StageStatus
 from bot.core.wording import plural
 
@@ -50,6 +51,26 @@ REJECT_REASON_MIN = 3
 
 class InvalidTransition(Exception):
     """The event does not apply to the release as it is now; the message says why."""
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    """A deploy during a freeze, allowed for an incident with a reason (and one more
+    approval): flagged on the status message and in the audit trail."""
+
+    incident: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApprovalTiming:
+    """When an approval request reminds, escalates and lapses (seconds after it is made),
+    copied from the policy when the release is created."""
+
+    expires_after_s: int | None = None
+    remind_before_s: tuple[int, ...] = ()
+    escalate_after_s: int | None = None
+    escalate_to: str = ""  # mentions of who to escalate to, ready for chat
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,13 @@ class Release:
     rollback_operation: str | None = None
     rollback_started_at: datetime | None = None
     message_ts: str | None = None
+    authors: tuple[str, ...] = ()  # Slack users who wrote commits in version_to
+    break_glass: BreakGlass | None = None
+    auto_approve: bool = False  # approved by green CI (the policy's auto_when_ci_green)
+    approval_timing: ApprovalTiming = ApprovalTiming()
+    approval_requested_at: datetime | None = None
+    reminders_sent: int = 0
+    escalated: bool = False
 
     @property
     def ref(self) -> str:
@@ -141,6 +169,12 @@ class CiChecked:
     pending: bool = False
     summary: str = ""
     retry_in_s: int = 10
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalTimer:
+    """The engine, at the approval request's next reminder, escalation or expiry time."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +291,7 @@ class RollbackFailed:
 Event = (
     VersionsResolved
     | CiChecked
+    | ApprovalTimer
     | Approve
     | Reject
     | StageStarting
@@ -299,6 +334,7 @@ class Fact:
 
 class Action(StrEnum):
     CHECK_CI = "check_ci"
+    APPROVAL_TIMER = "approval_timer"
     START_STAGE = "start_stage"
     POLL_STAGE = "poll_stage"
     ANALYZE = "analyze"
@@ -314,6 +350,8 @@ def next_action(release: Release, now: datetime) -> Action | None:
     match release.state:
         case State.AWAITING_CI:
             return Action.CHECK_CI
+        case State.AWAITING_APPROVAL:
+            return Action.APPROVAL_TIMER
         case State.RUNNING if stage is not None:
             if stage.status is StageStatus.PENDING or _starting(stage):
                 return Action.START_STAGE
@@ -364,18 +402,97 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
             )
         ]
     facts = [Fact("release.ci_passed", f"CI is green for {r.version_to}: {e.summary}")]
-    r = replace(r, ci_summary=e.summary)
+    r = replace(r, ci_summary=e.summary, authors=e.authors or r.authors)
     if r.approvals_missing:
-        r = replace(r, state=State.AWAITING_APPROVAL, due_at=None)
+        r = replace(r, state=State.AWAITING_APPROVAL, approval_requested_at=now)
+        r = replace(r, due_at=approval_due(r))
+        lapses = r.approval_timing.expires_after_s
         facts.append(
             Fact(
                 "release.approval_requested",
                 f"Waiting for {plural(r.approvals_missing, 'approval')} to deploy {r.version_to} "
-                f"to {r.environment}",
+                f"to {r.environment}"
+                + (f"; the request lapses in {format_duration(lapses)}" if lapses else ""),
             )
         )
         return r, facts
+    if r.auto_approve:
+        facts.append(
+            Fact("release.auto_approved",
+                 f"Approved automatically: CI is green and {r.environment}'s policy asks no more")
+        )
     return _start_rollout(r, now), facts
+
+
+def approval_due(r: Release) -> datetime | None:
+    """The next reminder, escalation or expiry of a waiting approval request."""
+    times = [t for t in _approval_times(r).values() if t is not None]
+    return min(times) if times else None
+
+
+def _approval_times(r: Release) -> dict[str, datetime | None]:
+    start, timing = r.approval_requested_at, r.approval_timing
+    if start is None:
+        return {}
+    expires = (
+        start + timedelta(seconds=timing.expires_after_s) if timing.expires_after_s else None
+    )
+    reminders = sorted(
+        expires - timedelta(seconds=before) for before in timing.remind_before_s if expires
+    )
+    escalate = (
+        start + timedelta(seconds=timing.escalate_after_s)
+        if timing.escalate_after_s and not r.escalated
+        else None
+    )
+    return {
+        "remind": reminders[r.reminders_sent] if r.reminders_sent < len(reminders) else None,
+        "escalate": escalate,
+        "expire": expires,
+    }
+
+
+def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Release, list[Fact]]:
+    _require(r, {State.AWAITING_APPROVAL}, "time its approval request")
+    times = _approval_times(r)
+    if times.get("expire") and times["expire"] <= now:
+        waited = format_duration((now - r.approval_requested_at).total_seconds())
+        ended = _end(r, State.REJECTED, now, reason=f"approval expired: nobody approved in {waited}")
+        return ended, [
+            Fact(
+                "release.approval_expired",
+                f"Nobody approved release {r.ref} within {waited}: the request lapsed. "
+                "Deploy again when approvers are around.",
+                outcome="refused",
+            )
+        ]
+    facts: list[Fact] = []
+    if times.get("escalate") and times["escalate"] <= now:
+        r = replace(r, escalated=True)
+        facts.append(
+            Fact(
+                "approval.escalated",
+                f"Nobody has approved release {r.ref} yet: {r.approval_timing.escalate_to}, "
+                f"can one of you approve {r.version_to} for {r.environment}?",
+            )
+        )
+    reminders_due = 0
+    while (remind := _approval_times(replace(r, reminders_sent=r.reminders_sent + reminders_due))
+           .get("remind")) and remind <= now:
+        reminders_due += 1
+    if reminders_due:
+        r = replace(r, reminders_sent=r.reminders_sent + reminders_due)
+        left = _approval_times(r)["expire"]
+        lapses = format_duration((left - now).total_seconds()) if left else ""
+        facts.append(
+            Fact(
+                "approval.reminder",
+                f"Reminder: release {r.ref} still needs "
+                f"{plural(r.approvals_missing, 'approval')} to deploy {r.version_to} to "
+                f"{r.environment}" + (f"; the request lapses in {lapses}." if lapses else "."),
+            )
+        )
+    return replace(r, due_at=approval_due(r)), facts
 
 
 def _approve(r: Release, e: Approve, now: datetime) -> tuple[Release, list[Fact]]:
@@ -640,6 +757,7 @@ def _rollback_failed(r: Release, e: RollbackFailed, now: datetime) -> tuple[Rele
 
 
 _HANDLERS: dict[type, Any] = {
+    ApprovalTimer: _approval_timer,
     VersionsResolved: _versions_resolved,
     CiChecked: _ci_checked,
     Approve: _approve,

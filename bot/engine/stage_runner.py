@@ -24,6 +24,7 @@ from bot.core.ports import (
 from bot.core.release import (
     Action,
     AnalysisChecked,
+    ApprovalTimer,
     BakeElapsed,
     CiChecked,
     Event,
@@ -197,6 +198,8 @@ class StageRunner:
                         tuple(asdict(m) for m in result.measurements),
                     )
                 ]
+            case Action.APPROVAL_TIMER:
+                return [ApprovalTimer()]
             case Action.FINISH_BAKE:
                 assert stage is not None
                 return [BakeElapsed(stage.index)]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.catalog import StrategyName
-from bot.core.release import Approval, Release, State
+from bot.core.release import Approval, ApprovalTiming, BreakGlass, Release, State
 from bot.core.stages import Stage
 from bot.storage.tables import ReleaseRow
 
@@ -38,6 +38,22 @@ def to_data(release: Release) -> dict[str, Any]:
         "rollback_operation": release.rollback_operation,
         "rollback_started_at": _iso(release.rollback_started_at),
         "exclusive": release.exclusive,
+        "authors": list(release.authors),
+        "break_glass": (
+            {"incident": release.break_glass.incident, "reason": release.break_glass.reason}
+            if release.break_glass
+            else None
+        ),
+        "auto_approve": release.auto_approve,
+        "approval_timing": {
+            "expires_after_s": release.approval_timing.expires_after_s,
+            "remind_before_s": list(release.approval_timing.remind_before_s),
+            "escalate_after_s": release.approval_timing.escalate_after_s,
+            "escalate_to": release.approval_timing.escalate_to,
+        },
+        "approval_requested_at": _iso(release.approval_requested_at),
+        "reminders_sent": release.reminders_sent,
+        "escalated": release.escalated,
     }
 
 
@@ -97,6 +113,24 @@ def from_row(row: ReleaseRow) -> Release:
         rollback_operation=data.get("rollback_operation"),
         rollback_started_at=_parse(data.get("rollback_started_at")),
         exclusive=data.get("exclusive", True),
+        authors=tuple(data.get("authors", ())),
+        break_glass=BreakGlass(**data["break_glass"]) if data.get("break_glass") else None,
+        auto_approve=data.get("auto_approve", False),
+        approval_timing=_timing(data.get("approval_timing")),
+        approval_requested_at=_parse(data.get("approval_requested_at")),
+        reminders_sent=data.get("reminders_sent", 0),
+        escalated=data.get("escalated", False),
+    )
+
+
+def _timing(data: dict[str, Any] | None) -> ApprovalTiming:
+    if not data:
+        return ApprovalTiming()
+    return ApprovalTiming(
+        expires_after_s=data.get("expires_after_s"),
+        remind_before_s=tuple(data.get("remind_before_s", ())),
+        escalate_after_s=data.get("escalate_after_s"),
+        escalate_to=data.get("escalate_to", ""),
     )
 
 
