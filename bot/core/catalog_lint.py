@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.catalog import Catalog
+from bot.core.wording import plural
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,19 @@ def policy_problems(
             if not policy.required:
                 continue
             people = set(catalog.known_people(policy.eligible, service.name, environment))
-            for group in policy.eligible.groups:
+            # Groups named directly, and groups granted an eligible role here.
+            groups = set(policy.eligible.groups) | {
+                group
+                for grant in catalog.all_grants()
+                if grant.role in policy.eligible.roles and grant.covers(service.name, environment)
+                for group in grant.groups
+            }
+            for group in groups:
                 if group in members:
                     people |= members[group]
                 else:
                     uncounted.add(group)
-            if any(group not in members for group in policy.eligible.groups):
+            if any(group not in members for group in groups):
                 continue
             where = _policy_path(catalog, service.name, environment)
             who = ", ".join(sorted(people)) or "nobody"
@@ -44,7 +52,7 @@ def policy_problems(
                 problems.append(PolicyProblem(
                     where,
                     f"{service.name} in {environment} needs {policy.required} approvals but "
-                    f"only {len(people)} people may approve ({who})",
+                    f"only {plural(len(people), 'person', 'people')} may approve ({who})",
                 ))
             elif len(people) == policy.required:
                 problems.append(PolicyProblem(

@@ -10,7 +10,12 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from bot.core.catalog import Catalog, Service, StrategyName
+from bot.core.catalog import Catalog, StrategyName
+from bot.core.command_words import UsageError
+from bot.core.command_words import environment_named as _environment
+from bot.core.command_words import service_named as _service
+from bot.core.policy_commands import POLICY_SUBCOMMANDS, PolicyCommand, parse_policy
+from bot.core.release import BreakGlass
 from bot.core.strategies import StrategyChoice
 
 VERSION = re.compile(
@@ -35,23 +40,13 @@ STRATEGY_WORDS = {
 RELEASE_ACTIONS = ("approve", "reject", "promote", "pause", "resume", "abort")
 
 
-class UsageError(Exception):
-    def __init__(self, problem: str, example: str, topic: str = "") -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.example = example
-        self.topic = topic
-
-    def __str__(self) -> str:
-        return f"{self.problem}\nFor example: `{self.example}`"
-
-
 @dataclass(frozen=True)
 class Deploy:
     service: str
     environment: str
     strategy: StrategyChoice
     version: str | None = None
+    break_glass: BreakGlass | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,10 @@ class Help:
     topic: str = ""
 
 
-Command = Deploy | RollbackCommand | ReleaseAction | Status | ListActive | History | Help
+Command = (
+    Deploy | RollbackCommand | ReleaseAction | Status | ListActive | History | Help
+    | PolicyCommand
+)
 
 DEPLOY_EXAMPLE = "/deploy checkout canary 10% to production"
 
@@ -139,7 +137,7 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
     percent: int | None = None
     flag: str | None = None
     batches: int | None = None
-    rest = words[1:]
+    rest, break_glass = _take_break_glass(words[1:])
     i = 0
     while i < len(rest):
         word, lowered = rest[i], rest[i].lower()
@@ -243,6 +241,7 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
         environment=environment or service.first_environment,
         strategy=StrategyChoice(chosen, start_percent=percent, flag=flag, batches=batches),
         version=version,
+        break_glass=break_glass,
     )
 
 
@@ -301,6 +300,8 @@ def _parse_release(words: list[str], catalog: Catalog) -> Command:
                 rest, catalog, "/release history checkout production"
             )
             return History(service=service, environment=environment, limit=limit)
+        case policy if policy in POLICY_SUBCOMMANDS:
+            return parse_policy(policy, rest, catalog)
         case action if action in RELEASE_ACTIONS:
             example = f"/release {action} checkout production"
             release_id, service, environment, reason = _target(
@@ -314,7 +315,7 @@ def _parse_release(words: list[str], catalog: Catalog) -> Command:
                 )
             return ReleaseAction(action, release_id, service, environment, reason)
     suggestion = difflib.get_close_matches(
-        sub, ["help", "list", "status", "history", *RELEASE_ACTIONS], 1
+        sub, ["help", "list", "status", "history", *RELEASE_ACTIONS, *POLICY_SUBCOMMANDS], 1
     )
     hint = f" Did you mean `{suggestion[0]}`?" if suggestion else ""
     raise UsageError(
@@ -347,31 +348,23 @@ def _target(
     return None, service.name, environment, " ".join(rest)
 
 
-def _service(word: str, catalog: Catalog, example: str) -> Service:
-    service = catalog.service(word)
-    if service is not None:
-        return service
-    names = sorted(catalog.services)
-    close = difflib.get_close_matches(word.lower(), names, 1)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
-    raise UsageError(
-        f"I don't know a service called `{word}`.{hint} Known services: {', '.join(names)}.",
-        example,
-    )
+BREAK_GLASS_WORDS = ("break-glass", "breakglass", "break_glass")
+BREAK_GLASS_EXAMPLE = "/deploy checkout v1.4.3 to production break-glass INC-123 checkout is down"
 
 
-def _environment(word: str, service: Service, catalog: Catalog, example: str) -> str:
-    env = catalog.environment(word)
-    if env is None:
-        known = ", ".join(e.name for e in catalog.ordered_environments())
-        raise UsageError(f"I don't know an environment called `{word}`. Known: {known}.", example)
-    if env.name not in service.environments:
-        raise UsageError(
-            f"{service.name} is not deployed to {env.name}; its environments are "
-            f"{', '.join(service.environments)}.",
-            example,
-        )
-    return env.name
+def _take_break_glass(words: list[str]) -> tuple[list[str], BreakGlass | None]:
+    """`... break-glass INC-123 why it cannot wait`: the incident and the reason end the line."""
+    for at, word in enumerate(words):
+        if word.lower() in BREAK_GLASS_WORDS:
+            incident, reason = words[at + 1 : at + 2], " ".join(words[at + 2 :])
+            if not incident or not reason:
+                raise UsageError(
+                    "Breaking glass needs an incident reference and a reason, after the word.",
+                    BREAK_GLASS_EXAMPLE,
+                    "deploy",
+                )
+            return words[:at], BreakGlass(incident[0], reason)
+    return words, None
 
 
 def _once(current: StrategyName | None, new: StrategyName, what: str) -> StrategyName:

@@ -11,6 +11,8 @@ from typing import Any, Literal, Protocol
 
 from bot.core.audit import AuditEvent, AuditRecord
 from bot.core.catalog import Metric
+from bot.core.freezes import Freeze
+from bot.core.policy import EnvLock
 from bot.core.release import Release
 from bot.core.wording import plural
 
@@ -264,6 +266,8 @@ class ReleaseRepository(Protocol):
 
     async def latest_for(self, service: str, environment: str) -> Release | None: ...
 
+    async def has_succeeded(self, service: str, environment: str, version: str) -> bool: ...
+
     async def deployed_for(self, service: str, environment: str) -> Release | None:
         """The newest release that moved traffic: what a rollback would undo."""
 
@@ -345,8 +349,37 @@ class OutboxQueue(Protocol):
     async def newer_status_pending(self, item: OutboxItem) -> bool: ...
 
 
+class LockRepository(Protocol):
+    async def active(self, service: str, environment: str, now: datetime) -> EnvLock | None: ...
+
+    async def add(
+        self, service: str, environment: str, owner: str, reason: str, now: datetime,
+        until: datetime,
+    ) -> EnvLock:
+        """Raises LockHeld when (service, environment) is locked already."""
+
+    async def lift(self, lock: EnvLock, by: str, now: datetime) -> None: ...
+
+
+class FreezeRepository(Protocol):
+    async def active(self, environment: str | None, now: datetime) -> list[Freeze]: ...
+
+    async def add(
+        self, environment: str | None, reason: str, by: str, now: datetime, until: datetime | None
+    ) -> Freeze: ...
+
+    async def lift(self, environment: str | None, by: str, now: datetime) -> int: ...
+
+
+class GroupDirectory(Protocol):
+    async def members(self, group_id: str) -> frozenset[str]:
+        """The members of a Slack user group (usergroups.users.list)."""
+
+
 class UnitOfWork(Protocol):
     releases: ReleaseRepository
+    locks: LockRepository
+    freezes: FreezeRepository
     audit: AuditLog
     outbox: OutboxWriter
     inbound: InboundLog

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core.ports import ChatError, ChatMessage
+from bot.core.ports import ChatError, ChatMessage, IntegrationError
 
 METADATA_EVENT = "releasebot_message"
 PERMANENT_ERRORS = frozenset(
@@ -134,3 +134,21 @@ class SlackChat:
             raise ChatError(error, permanent=error in PERMANENT_ERRORS) from exc
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise ChatError(f"Slack unreachable: {type(exc).__name__}") from exc
+
+
+class SlackGroups:
+    """The GroupDirectory port over usergroups.users.list."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def members(self, group_id: str) -> frozenset[str]:
+        try:
+            response = await self._client.usergroups_users_list(usergroup=group_id)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error") if exc.response else "unknown_error"
+            raise IntegrationError(f"usergroups.users.list {group_id}: {error}",
+                                   retryable=error not in PERMANENT_ERRORS) from exc
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise IntegrationError(f"Slack unreachable: {type(exc).__name__}") from exc
+        return frozenset(response.get("users", []))

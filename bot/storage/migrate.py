@@ -47,4 +47,5 @@ async def pending(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as connection:
         current = await connection.run_sync(_current)
     lower = tuple(current) or "base"
-    return [rev.revision for rev in script.iterate_revisions("heads", lower) if rev is not None]
+    newest_first = [rev.revision for rev in script.iterate_revisions("heads", lower) if rev]
+    return newest_first[::-1]

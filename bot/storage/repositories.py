@@ -96,6 +96,19 @@ class SqlReleases:
         )
         return self._track((await self._session.execute(query)).scalar_one_or_none())
 
+    async def has_succeeded(self, service: str, environment: str, version: str) -> bool:
+        query = (
+            select(ReleaseRow.id)
+            .where(
+                ReleaseRow.service == service,
+                ReleaseRow.environment == environment,
+                ReleaseRow.version_to == version,
+                ReleaseRow.state == State.SUCCEEDED.value,
+            )
+            .limit(1)
+        )
+        return (await self._session.execute(query)).first() is not None
+
     async def deployed_for(self, service: str, environment: str) -> Release | None:
         query = (
             select(ReleaseRow)

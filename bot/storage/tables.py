@@ -127,3 +127,35 @@ class InboundRow(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(200), primary_key=True))
     seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class LockRow(SQLModel, table=True):
+    __tablename__ = "env_locks"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    service: str = Field(sa_column=Column(String(64), nullable=False))
+    environment: str = Field(sa_column=Column(String(64), nullable=False))
+    owner: str = Field(sa_column=Column(String(32), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    lifted_at: datetime | None = _time()
+    lifted_by: str | None = Field(default=None, sa_column=Column(String(32)))
+    active_key: str | None = Field(default=None, sa_column=Column(String(160), unique=True))
+
+
+class FreezeRow(SQLModel, table=True):
+    __tablename__ = "freezes"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    environment: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_by: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = _time()
+    lifted_at: datetime | None = _time()
+    lifted_by: str | None = Field(default=None, sa_column=Column(String(32)))

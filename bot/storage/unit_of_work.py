@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.ports import Clock
+from bot.storage.policy_repositories import SqlFreezes, SqlLocks
 from bot.storage.repositories import SqlAuditLog, SqlInboundLog, SqlOutbox, SqlReleases
 
 
@@ -32,6 +33,8 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(session)
         self.outbox = SqlOutbox(session, self._clock)
         self.inbound = SqlInboundLog(session, self._clock)
+        self.locks = SqlLocks(session)
+        self.freezes = SqlFreezes(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
