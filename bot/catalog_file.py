@@ -75,6 +75,15 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         raise CatalogError(source, problems) from None
 
 
+def line_of(text: str, path: tuple[str | int, ...]) -> int | None:
+    """The line in catalog `text` that `path` (e.g. ("environments", "production",
+    "approvals")) points at."""
+    try:
+        return _line_of(yaml.compose(text, Loader=yaml.SafeLoader), path)
+    except yaml.YAMLError:
+        return None
+
+
 def _message(error: dict[str, Any]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):

@@ -11,7 +11,10 @@ from typing import Annotated
 
 import typer
 
-from bot.catalog_file import CatalogError, load_catalog
+from bot.catalog_file import CatalogError, line_of, load_catalog
+from bot.core.access import groups_used
+from bot.core.catalog_lint import policy_problems
+from bot.core.ports import IntegrationError
 from bot.core.wording import plural
 from bot.settings import SettingsError, from_environment
 
@@ -74,7 +77,7 @@ def serve(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _check_catalog(settings.catalog_path)
+    _refuse_broken_policies(settings.catalog_path, _check_catalog(settings.catalog_path))
 
     async def main() -> None:
         runtime = await build_runtime(settings)
@@ -114,14 +117,52 @@ def migrate(database_url: DatabaseOption = None) -> None:
 
 @config_app.command("check")
 def config_check(file: Annotated[Path, typer.Argument(help="The catalog YAML to check.")]) -> None:
-    """Validate a catalog: every problem is printed with its field and line."""
+    """Validate a catalog: every problem is printed with its field and line, including
+    policies that cannot work (more approvals than approvers). With SLACK_BOT_TOKEN set, the
+    members of Slack user groups are read and counted too."""
     catalog = _check_catalog(file)
+    problems = policy_problems(catalog, asyncio.run(_group_members(catalog)))
+    text = file.read_text()
+    for problem in problems:
+        where = ".".join(str(part) for part in problem.path)
+        typer.secho(
+            f"{file}:{line_of(text, problem.path) or '?'}: {where}: {problem.severity}: "
+            f"{problem.message}",
+            fg=typer.colors.RED if problem.severity == "error" else typer.colors.YELLOW,
+            err=True,
+        )
+    if any(problem.severity == "error" for problem in problems):
+        raise typer.Exit(1)
+    grants = sum(len(u) for u in catalog.roles.values()) + len(catalog.grants)
     typer.echo(
         f"{file}: ok — {plural(len(catalog.services), 'service')}, "
         f"{plural(len(catalog.environments), 'environment')}, "
-        f"{plural(sum(len(u) for u in catalog.roles.values()), 'role grant')}, "
+        f"{plural(grants, 'role grant')}, {plural(len(catalog.freezes), 'freeze window')}, "
         f"{plural(len(catalog.backends), 'backend')}"
     )
+
+
+async def _group_members(catalog) -> dict[str, frozenset[str]]:
+    """Members of the Slack user groups the catalog names, when Slack is configured."""
+    groups = groups_used(catalog)
+    settings = _settings()
+    if not groups or not settings.bot_token:
+        return {}
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.chat import SlackGroups
+
+    client = AsyncWebClient(token=settings.bot_token,
+                            base_url=settings.slack_api_url or AsyncWebClient.BASE_URL)
+    directory = SlackGroups(client)
+    found = {}
+    for group in sorted(groups):
+        try:
+            found[group] = await directory.members(group)
+        except IntegrationError as exc:
+            typer.secho(f"could not read user group {group}: {exc}", fg=typer.colors.YELLOW,
+                        err=True)
+    return found
 
 
 @audit_app.command("export")
@@ -239,6 +280,16 @@ def _check_catalog(path: Path):
         return load_catalog(path)
     except CatalogError as exc:
         raise _fail(exc.report(), code=1) from None
+
+
+def _refuse_broken_policies(path: Path, catalog) -> None:
+    """`serve` will not start with a policy that cannot work (checked without Slack)."""
+    errors = [p for p in policy_problems(catalog) if p.severity == "error"]
+    if errors:
+        text = path.read_text()
+        lines = [f"{path}:{line_of(text, p.path) or '?'}: {'.'.join(map(str, p.path))}: "
+                 f"{p.message}" for p in errors]
+        raise _fail("\n".join(["the catalog's policies cannot work:", *lines]), code=1)
 
 
 def _when(text: str | None, option: str) -> datetime | None:

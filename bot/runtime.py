@@ -28,12 +28,16 @@ from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
 from bot.engine.stage_runner import StageRunner
+from bot.core.access import groups_used
 from bot.services.commands import CommandRouter
+from bot.services.facts import FactsFinder
+from bot.services.groups import GroupCache
+from bot.services.policy_actions import PolicyActions
 from bot.services.progress import Progress
 from bot.services.queries import Queries
 from bot.services.releases import Releases
 from bot.settings import Settings
-from bot.slack.chat import SlackChat
+from bot.slack.chat import SlackChat, SlackGroups
 from bot.slack.inflight import InFlight
 from bot.slack.listeners import SlackServices, register
 from bot.slack.render import SlackRenderer
@@ -117,9 +121,12 @@ async def build_runtime(
     chat = SlackChat(client)
     registry = Registry(catalog, clock)
     progress = Progress(unit_of_work, clock, settings.status_refresh_s)
-    releases = Releases(catalog, unit_of_work, clock)
+    groups = GroupCache(SlackGroups(client), groups_used(catalog), clock)
+    facts = FactsFinder(catalog, groups.snapshot)
+    releases = Releases(catalog, unit_of_work, clock, facts)
     queries = Queries(catalog, unit_of_work, clock)
-    router = CommandRouter(catalog, unit_of_work, clock, releases, queries)
+    policies = PolicyActions(catalog, unit_of_work, clock, facts)
+    router = CommandRouter(catalog, unit_of_work, clock, releases, queries, policies)
     runner = StageRunner(
         catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock
     )
@@ -131,7 +138,7 @@ async def build_runtime(
         clock,
         update_interval_s=settings.update_interval_s,
     )
-    engine = Engine(runner, dispatcher)
+    engine = Engine(runner, dispatcher, groups)
     engine_ref.append(engine)
 
     inflight = InFlight()

@@ -335,8 +335,10 @@ class Catalog(_Strict):
             if env.requires is None:
                 continue
             if env.requires not in envs:
-                known(("environments", env.name, "requires"), (env.requires,), envs,
-                      "environment")
+                # `requires` is one name, not a list: its path has no position.
+                problems.append((("environments", env.name, "requires"),
+                                 f"unknown environment {env.requires!r} (declared: "
+                                 f"{', '.join(sorted(envs))})"))
             elif position[env.requires] >= position[env.name]:
                 problems.append((("environments", env.name, "requires"),
                                  f"{env.requires!r} must come before {env.name!r} (order)"))

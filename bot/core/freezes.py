@@ -44,7 +44,9 @@ def window_freeze(window: FreezeWindow, now: datetime) -> Freeze | None:
         end = _at(window, start.date() + timedelta(days=span_days), end_time)
         if end <= start:
             end += timedelta(weeks=1)
-        if start <= local_now < end:
+        # Compare instants, not wall clocks: aware datetimes in one zone compare by wall time,
+        # which is wrong in the hour a DST change repeats.
+        if start.astimezone(UTC) <= now.astimezone(UTC) < end.astimezone(UTC):
             return Freeze(window.name, end.astimezone(UTC), window.reason)
     return None
 

@@ -244,7 +244,7 @@ class Outbound:
     """A message the bot owes someone, written in the same transaction as the change behind it.
     `template` and `context` are rendered by the chat layer when it is sent."""
 
-    kind: Literal["status", "thread", "ephemeral", "respond"]
+    kind: Literal["status", "thread", "ephemeral", "respond", "post"]
     key: str
     template: str = ""
     context: dict[str, Any] = field(default_factory=dict)

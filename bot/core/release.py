@@ -457,11 +457,19 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
     times = _approval_times(r)
     if times.get("expire") and times["expire"] <= now:
         waited = format_duration((now - r.approval_requested_at).total_seconds())
-        ended = _end(r, State.REJECTED, now, reason=f"approval expired: nobody approved in {waited}")
+        # Some approvals may have come in: do not tell the thread that nobody approved.
+        given = f"{len(r.approvals)} of {r.approvals_required} approvals"
+        ended = _end(
+            r,
+            State.REJECTED,
+            now,
+            reason=f"approval expired: {given if r.approvals else 'nobody approved'} in {waited}",
+        )
+        said = f"Release {r.ref} got {given}" if r.approvals else f"Nobody approved release {r.ref}"
         return ended, [
             Fact(
                 "release.approval_expired",
-                f"Nobody approved release {r.ref} within {waited}: the request lapsed. "
+                f"{said} within {waited}: the request lapsed. "
                 "Deploy again when approvers are around.",
                 outcome="refused",
             )
@@ -469,10 +477,16 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
     facts: list[Fact] = []
     if times.get("escalate") and times["escalate"] <= now:
         r = replace(r, escalated=True)
+        waiting = (
+            f"Release {r.ref} still needs {plural(r.approvals_missing, 'approval')} "
+            f"({len(r.approvals)} of {r.approvals_required} given)"
+            if r.approvals
+            else f"Nobody has approved release {r.ref} yet"
+        )
         facts.append(
             Fact(
                 "approval.escalated",
-                f"Nobody has approved release {r.ref} yet: {r.approval_timing.escalate_to}, "
+                f"{waiting}: {r.approval_timing.escalate_to}, "
                 f"can one of you approve {r.version_to} for {r.environment}?",
             )
         )

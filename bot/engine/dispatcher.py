@@ -69,6 +69,12 @@ class OutboxDispatcher:
                 message = self._renderer.render(item.template, item.context)
                 await self._chat.post_ephemeral(item.channel, item.user_id, message)
                 await self._claims.sent(item)
+            case "post":
+                message = self._renderer.render(item.template, item.context)
+                ts = await self._find_earlier(item, item.channel, item.key, None)
+                if ts is None:
+                    ts = await self._chat.post(item.channel, message, thread_ts=None, key=item.key)
+                await self._claims.sent(item, ts)
             case "respond":
                 message = self._renderer.render(item.template, item.context)
                 await self._chat.respond(

@@ -14,14 +14,18 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.stage_runner import StageRunner
+from bot.services.groups import GroupCache
 
 log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, runner: StageRunner, dispatcher: OutboxDispatcher) -> None:
+    def __init__(
+        self, runner: StageRunner, dispatcher: OutboxDispatcher, groups: GroupCache | None = None
+    ) -> None:
         self._runner = runner
         self._dispatcher = dispatcher
+        self._groups = groups
         self._lock = asyncio.Lock()
         self._kicked: asyncio.Event | None = None
         self._kicker: asyncio.Task | None = None
@@ -29,6 +33,8 @@ class Engine:
     async def tick(self) -> int:
         """One pass: due releases, then the outbox. Returns how many rows were handled."""
         async with self._lock:
+            if self._groups is not None:
+                await self._groups.refresh()
             try:
                 handled = await self._runner.run_due()
             finally:  # messages owed go out even when advancing releases failed

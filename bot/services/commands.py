@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core import commands as grammar
+from bot.core import policy_commands as policy
 from bot.core.catalog import Catalog
 from bot.core.policy import Act
 from bot.core.ports import Clock, UnitOfWork
 from bot.core.wording import plain_text
+from bot.services.policy_actions import PolicyActions
 from bot.services.queries import Queries
 from bot.services.recorder import Recorder
 from bot.services.releases import DUPLICATE, Outcome, Releases
@@ -26,12 +28,14 @@ class CommandRouter:
         clock: Clock,
         releases: Releases,
         queries: Queries,
+        policies: PolicyActions,
     ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
         self._releases = releases
         self._queries = queries
+        self._policies = policies
 
     async def handle(self, request: Request, command: str, text: str) -> Outcome:
         try:
@@ -60,6 +64,20 @@ class CommandRouter:
                 return await self._queries.history(request, parsed)
             case grammar.Help():
                 return await self._queries.help(request, parsed)
+            case policy.LockEnvironment():
+                return await self._policies.lock(request, parsed)
+            case policy.UnlockEnvironment():
+                return await self._policies.unlock(request, parsed)
+            case policy.FreezeEnvironments():
+                return await self._policies.freeze(request, parsed)
+            case policy.UnfreezeEnvironments():
+                return await self._policies.unfreeze(request, parsed)
+            case policy.WhoAmI():
+                return await self._policies.whoami(request, parsed)
+            case policy.WhoCan():
+                return await self._policies.who_can(request, parsed)
+            case policy.Where():
+                return await self._policies.where(request, parsed)
         raise AssertionError(f"unrouted command {parsed!r}")
 
     async def _usage(

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Deploy, RollbackCommand
-from bot.core.policy import Act, Facts, decide
-from bot.core.ports import Clock, LockHeld, UnitOfWork
+from bot.core.policy import Act, decide
+from bot.core.policy_config import ApprovalPolicy
+from bot.core.ports import Clock, LockHeld, Outbound, UnitOfWork
 from bot.core.release import (
     Abort,
+    ApprovalTiming,
     Approve,
     Fact,
     InvalidTransition,
@@ -29,6 +31,7 @@ from bot.core.release import (
 )
 from bot.core.strategies import PlanError, plan_stages
 from bot.core.wording import plain_text
+from bot.services.facts import FactsFinder
 from bot.services.recorder import Recorder
 from bot.services.requests import Request
 
@@ -43,6 +46,7 @@ class Outcome:
 
 DUPLICATE = Outcome(ok=True, message="already handled", duplicate=True)
 REVERTED = frozenset({State.ROLLED_BACK, State.ABORTED})
+ROLLBACK_LOCK_S = 2 * 3600
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,16 @@ EVENTS = {
 
 class Releases:
     def __init__(
-        self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock
+        self,
+        catalog: Catalog,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        facts: FactsFinder | None = None,
     ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
+        self._facts = facts or FactsFinder(catalog, dict)
 
     async def deploy(self, request: Request, command: Deploy) -> Outcome:
         now = self._clock.now()
@@ -84,10 +93,8 @@ class Releases:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE
             record = Recorder(uow, now)
-            active = (
-                None
-                if service.concurrent_releases
-                else await uow.releases.active_for(service.name, environment.name)
+            facts = await self._facts.for_deploy(
+                uow, service.name, environment.name, now, command.version, command.break_glass
             )
             decision = decide(
                 self._catalog,
@@ -95,7 +102,7 @@ class Releases:
                 Act.DEPLOY,
                 service=service.name,
                 environment=environment.name,
-                facts=Facts(active_release=active),
+                facts=facts,
             )
             if not decision.allowed:
                 await record.refuse(
@@ -124,19 +131,23 @@ class Releases:
                 )
                 await uow.commit()
                 return Outcome(False, str(exc))
+            policy = self._catalog.approval_policy(service.name, environment.name)
             release = Release(
                 service=service.name,
                 environment=environment.name,
                 strategy=command.strategy.name,
                 flag=command.strategy.flag,
-                version_to=command.version or "",
+                version_to=facts.version or "",
                 version_from=await uow.releases.last_good_version(service.name, environment.name),
                 requested_by=request.user_id,
                 channel=request.channel,
                 stages=stages,
                 created_at=now,
                 updated_at=now,
-                approvals_required=environment.approvals,
+                approvals_required=policy.required + (1 if command.break_glass else 0),
+                auto_approve=policy.auto_when_ci_green,
+                approval_timing=approval_timing(policy),
+                break_glass=command.break_glass,
                 auto_rollback=environment.auto_rollback,
                 analysis_interval_s=service.analysis.interval,
                 failure_limit=service.analysis.failure_limit,
@@ -160,15 +171,19 @@ class Releases:
                 )
                 await uow.commit()
                 return Outcome(False, reason)
+            details = {
+                "strategy": release.strategy.value,
+                "stages": [s.label for s in release.stages],
+                "approvals_required": release.approvals_required,
+            }
+            if command.break_glass:
+                details["break_glass"] = {
+                    "incident": command.break_glass.incident,
+                    "reason": command.break_glass.reason,
+                }
             await record.audit(
-                request,
-                action,
-                rule=decision.rule,
-                release=release,
-                details={
-                    "strategy": release.strategy.value,
-                    "stages": [s.label for s in release.stages],
-                },
+                request, action, rule=decision.rule, release=release, details=details,
+                reason=command.break_glass.reason if command.break_glass else "",
             )
             requested = Fact(
                 "release.requested",
@@ -231,8 +246,33 @@ class Releases:
             updated, facts = verdict.updated, verdict.facts
             await record.audit(request, action, rule=verdict.rule, release=updated, reason=reason)
             await record.facts(updated, facts, request)
+            if act is Act.ROLLBACK and updated.state is State.ROLLING_BACK:
+                await self._lock_after_rollback(uow, record, request, updated, reason, now)
             await uow.commit()
             return Outcome(True, facts[0].summary if facts else "", updated.id)
+
+    async def _lock_after_rollback(
+        self, uow: UnitOfWork, record: Recorder, request: Request, release: Release,
+        reason: str, now: datetime,
+    ) -> None:
+        """Where the catalog says so (lock_on_rollback), a rollback locks the environment, so
+        nobody ships the bad version again before someone looked."""
+        if not self._catalog.environments[release.environment].lock_on_rollback:
+            return
+        if await uow.locks.active(release.service, release.environment, now) is not None:
+            return
+        why = f"rolled back {release.ref}" + (f": {reason}" if reason else "")
+        until = now + timedelta(seconds=ROLLBACK_LOCK_S)
+        await uow.locks.add(release.service, release.environment, request.user_id, why, now,
+                            until)
+        await record.audit(request, f"{request.via}.lock", rule="lock.on_rollback", reason=why,
+                           release=release, details={"until": until.isoformat()})
+        await uow.outbox.enqueue(Outbound(
+            "post", f"announce:{request.key}:rollback-lock", "lock_notice",
+            {"service": release.service, "environment": release.environment,
+             "owner": request.user_id, "reason": why, "until": until.isoformat()},
+            channel=release.channel,
+        ))
 
     async def preflight(
         self, request: Request, act: Act, release_id: int
@@ -298,7 +338,6 @@ class Releases:
                 f"That button was for an earlier stage of release {release.ref}, which has "
                 "moved on since; nothing was changed. Look at the message again.",
             )
-        deployed = await uow.releases.deployed_for(release.service, release.environment)
         decision = decide(
             self._catalog,
             request.user_id,
@@ -306,7 +345,7 @@ class Releases:
             service=release.service,
             environment=release.environment,
             release=release,
-            facts=Facts(deployed_release=deployed),
+            facts=await self._facts.for_release(uow, release, now),
         )
         if not decision.allowed:
             return _Verdict(decision.rule, decision.message)
@@ -379,3 +418,16 @@ class Releases:
                 f"name one, e.g. `{active[-1].ref}`."
             )
         return active[0] if active else None
+
+
+def approval_timing(policy: ApprovalPolicy) -> ApprovalTiming:
+    people = policy.escalate_to
+    mentions = [f"<@{user}>" for user in people.users]
+    mentions += [f"<!subteam^{group}>" for group in people.groups]
+    mentions += [f"the {role.value}s" for role in people.roles]
+    return ApprovalTiming(
+        expires_after_s=policy.expires_after,
+        remind_before_s=policy.remind_before,
+        escalate_after_s=policy.escalate_after,
+        escalate_to=", ".join(mentions),
+    )

@@ -4,6 +4,7 @@ with `text` (the notification fallback) and `blocks`."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -14,13 +15,16 @@ from bot.slack.status_view import status_view
 
 
 def template_environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("bot.slack", "templates"),
         undefined=StrictUndefined,
         autoescape=False,
         trim_blocks=False,
         lstrip_blocks=False,
     )
+    env.filters["epoch"] = lambda iso: int(datetime.fromisoformat(iso).timestamp())
+    env.filters["mention"] = lambda user_id: f"<@{user_id}>"
+    return env
 
 
 class SlackRenderer:

@@ -70,7 +70,11 @@ def status_view(release: Release, now: datetime) -> StatusView:
     words = STATE_WORDS[release.state]
     return StatusView(
         headline=f"{STATE_EMOJI[release.state]} *{target}*  ·  release {release.ref}",
-        summary=f"*{words}* · {strategy} · {versions}",
+        summary=f"*{words}* · {strategy} · {versions}" + (
+            f" · :rotating_light: *break-glass* {release.break_glass.incident}"
+            if release.break_glass
+            else ""
+        ),
         fallback=f"{target}: {words.lower()} ({versions.replace('`', '')})",
         progress=_progress(release, now),
         people=_people(release),
@@ -157,12 +161,16 @@ def _people(release: Release) -> str:
     parts = [f"Requested by <@{release.requested_by}>"]
     if release.approvals:
         approvers = ", ".join(f"<@{a.user_id}>" for a in release.approvals)
-        parts.append(f"approved by {approvers}")
+        waiting = release.state in (State.AWAITING_CI, State.AWAITING_APPROVAL)
+        count = f" ({len(release.approvals)} of {release.approvals_required})" if waiting else ""
+        parts.append(f"approved by {approvers}{count}")
     elif release.approvals_required and release.state in (
         State.AWAITING_CI,
         State.AWAITING_APPROVAL,
     ):
         parts.append(f"needs {plural(release.approvals_required, 'approval')}")
+    if release.escalated and release.state is State.AWAITING_APPROVAL:
+        parts.append(f"escalated to {release.approval_timing.escalate_to}")
     if release.paused_by and release.state is State.PAUSED:
         parts.append(f"paused by <@{release.paused_by}>")
     if release.ended_by:
@@ -180,6 +188,17 @@ def _people(release: Release) -> str:
 
 
 def _note(release: Release) -> str:
+    glass = release.break_glass
+    emergency = (
+        f":rotating_light: Break-glass for {glass.incident}: {glass.reason} (deployed during a "
+        "freeze, with one more approval)"
+        if glass
+        else ""
+    )
+    return "\n".join(part for part in (emergency, _outcome_note(release)) if part)
+
+
+def _outcome_note(release: Release) -> str:
     if release.state in (
         State.FAILED,
         State.ROLLED_BACK,

@@ -27,6 +27,8 @@ from bot.core.release import (
     Abort,
     Action,
     AnalysisChecked,
+    ApprovalTimer,
+    ApprovalTiming,
     Approve,
     BakeElapsed,
     CiChecked,
@@ -50,6 +52,7 @@ from bot.core.release import (
     StageSucceeded,
     State,
     VersionsResolved,
+    approval_due,
     next_action,
     transition,
 )
@@ -97,6 +100,10 @@ KNOWN_FACT_KINDS = {
     "release.abort_reverted",
     "release.succeeded",
     "release.failed",
+    "release.auto_approved",
+    "approval.reminder",
+    "approval.escalated",
+    "release.approval_expired",
 }
 MENTION = re.compile(r"<@([^>]*)>")
 
@@ -117,6 +124,8 @@ def new_release(
     flag: str | None = None,
     start_percent: int | None = None,
     batches: int | None = None,
+    approval_timing: ApprovalTiming = ApprovalTiming(),
+    auto_approve: bool = False,
 ) -> Release:
     """A release as the deploy use case creates it: unresolved, due at once, awaiting CI."""
     choice = StrategyChoice(strategy, start_percent=start_percent, flag=flag, batches=batches)
@@ -138,6 +147,8 @@ def new_release(
         flag=flag,
         id=RELEASE_ID,
         due_at=T0,
+        approval_timing=approval_timing,
+        auto_approve=auto_approve,
     )
 
 
@@ -203,6 +214,28 @@ def awaiting_approval(**kw: Any) -> Run:
     run.do(CiChecked(passed=True, summary="3 checks passed"), after=5)
     assert run.state is State.AWAITING_APPROVAL
     return run
+
+
+# Requested at T0 + 5 s (when CI passes): escalates after 1 h, reminds 1 h and 15 min before it
+# lapses, lapses after 4 h.
+TIMING = ApprovalTiming(
+    expires_after_s=4 * 3600,
+    remind_before_s=(3600, 900),
+    escalate_after_s=3600,
+    escalate_to="<!subteam^S0LEADS>",
+)
+
+
+def awaiting_approval_timed(**kw: Any) -> Run:
+    kw.setdefault("approval_timing", TIMING)
+    return awaiting_approval(**kw)
+
+
+def escalation_due(**kw: Any) -> Run:
+    """Waiting for approval, 10 s before the request escalates."""
+    run = awaiting_approval_timed(**kw)
+    assert run.release.due_at == run.now + timedelta(hours=1)
+    return run.wait(3600 - 10)
 
 
 def running(**kw: Any) -> Run:
@@ -314,6 +347,8 @@ def drive(run: Run, analysis: Verdict = always_pass, *, rollback_ok: bool = True
         match action:
             case Action.CHECK_CI:
                 run.do(CiChecked(passed=True, summary="3 checks passed"))
+            case Action.APPROVAL_TIMER:
+                run.do(ApprovalTimer())
             case Action.START_STAGE:
                 assert stage is not None
                 if stage.action == "flag":
@@ -374,6 +409,7 @@ EVENTS: dict[str, Callable[[Release], Event]] = {
         passed=False, pending=True, summary="pending: build", retry_in_s=15
     ),
     "CiChecked.failed": lambda r: CiChecked(passed=False, summary="failing: unit"),
+    "ApprovalTimer": lambda r: ApprovalTimer(),
     "Approve": lambda r: Approve(OTHER_APPROVER, "looks good"),
     "Reject": lambda r: Reject(OTHER_APPROVER, "not during the sale"),
     "StageStarting": lambda r: StageStarting(_index(r), retry_in_s=60),
@@ -414,6 +450,7 @@ DOING = {
     "CiChecked.passed": "record a CI result",
     "CiChecked.pending": "record a CI result",
     "CiChecked.failed": "record a CI result",
+    "ApprovalTimer": "time its approval request",
     "Approve": "approve it",
     "Reject": "reject it",
     "Promote": "promote it",
@@ -584,6 +621,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         "CiChecked.failed": Moves(S.REJECTED, ("release.ci_failed",), None, None,
                                   {"reason": "CI is red: failing: unit", "finished_at": AT,
                                    "ci_summary": "failing: unit"}),
+        "ApprovalTimer": cannot(S.AWAITING_CI, "ApprovalTimer"),
         "Approve": Moves(S.AWAITING_CI, ("release.approved",), SAME, Action.CHECK_CI,
                          {"approved_by": (OTHER_APPROVER,)}),
         "Reject": _rejected_by_approver(),
@@ -595,6 +633,9 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "awaiting_approval": (awaiting_approval, {
         **refusing(S.AWAITING_APPROVAL, GATE_EVENTS),
+        # No expiry, reminder or escalation configured: a stray timer only clears due_at.
+        "ApprovalTimer": Moves(S.AWAITING_APPROVAL, (), None, None,
+                               {"escalated": False, "reminders_sent": 0}),
         "Approve": Moves(S.RUNNING, ("release.approved",), timedelta(0), Action.START_STAGE,
                          {"approved_by": (OTHER_APPROVER,)}),
         "Reject": _rejected_by_approver(),
@@ -604,8 +645,23 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         "Rollback": _rollback_before_traffic(),
         **refusing(S.AWAITING_APPROVAL, ROLLBACK_EVENTS),
     }),
+    "awaiting_approval, escalation due": (escalation_due, {
+        **refusing(S.AWAITING_APPROVAL, GATE_EVENTS),
+        # Escalates; the next timer is the first reminder, 3 h after the request.
+        "ApprovalTimer": Moves(S.AWAITING_APPROVAL, ("approval.escalated",),
+                               timedelta(hours=2), Action.APPROVAL_TIMER,
+                               {"escalated": True, "reminders_sent": 0}),
+        "Approve": Moves(S.RUNNING, ("release.approved",), timedelta(0), Action.START_STAGE,
+                         {"approved_by": (OTHER_APPROVER,), "escalated": False}),
+        "Reject": _rejected_by_approver(),
+        **refusing(S.AWAITING_APPROVAL, STAGE_EVENTS),
+        **refusing(S.AWAITING_APPROVAL, ("Promote", "Pause", "Resume")),
+        "Abort": _aborted_before_traffic(),
+        "Rollback": _rollback_before_traffic(),
+        **refusing(S.AWAITING_APPROVAL, ROLLBACK_EVENTS),
+    }),
     "running, step pending": (running, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
         "StageStarting": Moves(S.RUNNING, (), timedelta(seconds=60), Action.START_STAGE,
                                {"stage0.status": StageStatus.RUNNING, "stage0.started_at": AT,
                                 "stage0.operation_id": None}),
@@ -624,7 +680,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "running, step starting": (step_starting, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
         "StageStarting": not_status(0, "pending"),
         "StageStarted": Moves(S.RUNNING, ("stage.started",), timedelta(seconds=5),
                               Action.POLL_STAGE, {"stage0.operation_id": "op-9"}),
@@ -647,7 +703,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "running, step rolling out": (step_running, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
         "StageStarting": not_status(0, "pending"),
         "StageStarted": not_status(0, "pending"),
         "StageProgress": Moves(S.RUNNING, (), timedelta(seconds=7), Action.POLL_STAGE,
@@ -671,7 +727,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "running, analysis": (analysing, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
         "StageStarting": not_status(1, "pending"),
         "StageStarted": not_status(1, "pending"),
         # The engine never reports step results for a bake; the machine accepts them anyway.
@@ -700,7 +756,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "paused, step rolling out": (paused_step, {
-        **refusing(S.PAUSED, (*GATE_EVENTS, "Approve", "Reject")),
+        **refusing(S.PAUSED, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
         "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), Action.POLL_STAGE,
@@ -721,7 +777,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.PAUSED, ROLLBACK_EVENTS),
     }),
     "paused, analysis": (paused_bake, {
-        **refusing(S.PAUSED, (*GATE_EVENTS, "Approve", "Reject")),
+        **refusing(S.PAUSED, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
         "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), None, {"paused_by": ONCALL}),
@@ -742,7 +798,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.PAUSED, ROLLBACK_EVENTS),
     }),
     "rolling back, not started": (rolling_back, {
-        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, "Approve", "Reject", *STAGE_EVENTS)),
+        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject", *STAGE_EVENTS)),
         **refusing(S.ROLLING_BACK, ("Promote", "Pause", "Resume", "Abort")),
         "Rollback": Refused(f"Release {REF} is already rolling back."),
         "RollbackStarted": Moves(S.ROLLING_BACK, ("rollback.started",), timedelta(seconds=5),
@@ -756,7 +812,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
                                 {"finished_at": AT, "reason": "rollback failed: timeout"}),
     }),
     "rolling back, started": (rollback_started, {
-        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, "Approve", "Reject", *STAGE_EVENTS)),
+        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject", *STAGE_EVENTS)),
         **refusing(S.ROLLING_BACK, ("Promote", "Pause", "Resume", "Abort")),
         "Rollback": Refused(f"Release {REF} is already rolling back."),
         "RollbackStarted": Moves(S.ROLLING_BACK, (), SAME, Action.POLL_ROLLBACK,
@@ -1216,6 +1272,206 @@ def test_versions_resolved_keeps_a_requested_version():
     assert run.facts[-1].summary == "Shipping v1.4.3 (now running: nothing)"
 
 
+# Approval timers: reminders before expiry, one escalation, expiry.
+
+REQUESTED = T0 + timedelta(seconds=5)  # when CI passed and the approval request was made
+
+
+def at(hours: float = 0, minutes: float = 0) -> datetime:
+    return REQUESTED + timedelta(hours=hours, minutes=minutes)
+
+
+def fire(run: Run, when: datetime) -> list[Fact]:
+    run.now = when
+    assert run.action is Action.APPROVAL_TIMER
+    return run.do(ApprovalTimer())
+
+
+def test_the_request_says_when_it_lapses_and_is_due_at_its_first_timer():
+    run = awaiting_approval_timed()
+    request = run.facts[-1]
+    assert request.kind == "release.approval_requested"
+    assert request.summary == (
+        "Waiting for 1 approval to deploy v1.4.3 to production; the request lapses in 4h00m"
+    )
+    release = run.release
+    assert release.approval_requested_at == REQUESTED
+    assert (release.reminders_sent, release.escalated) == (0, False)
+    assert release.due_at == approval_due(release) == at(hours=1)  # the escalation
+    assert run.wait(3600 - 1).action is None
+
+
+def test_escalation_then_reminders_then_expiry():
+    run = awaiting_approval_timed()
+
+    facts = fire(run, at(hours=1))
+    assert [f.kind for f in facts] == ["approval.escalated"]
+    assert facts[0].summary == (
+        f"Nobody has approved release {REF} yet: <!subteam^S0LEADS>, can one of you approve "
+        "v1.4.3 for production?"
+    )
+    assert run.release.escalated and run.release.reminders_sent == 0
+    assert run.release.due_at == at(hours=3)  # 1 h before the 4 h expiry
+
+    facts = fire(run, at(hours=3))
+    assert [f.kind for f in facts] == ["approval.reminder"]
+    assert facts[0].summary == (
+        f"Reminder: release {REF} still needs 1 approval to deploy v1.4.3 to production; "
+        "the request lapses in 1h00m."
+    )
+    assert run.release.reminders_sent == 1 and run.release.due_at == at(hours=3, minutes=45)
+
+    facts = fire(run, at(hours=3, minutes=45))
+    assert [f.kind for f in facts] == ["approval.reminder"]
+    assert facts[0].summary.endswith("the request lapses in 15m00s.")
+    assert run.release.reminders_sent == 2 and run.release.due_at == at(hours=4)
+
+    facts = fire(run, at(hours=4))
+    assert [f.kind for f in facts] == ["release.approval_expired"]
+    assert facts[0].outcome == "refused"
+    assert facts[0].summary == (
+        f"Nobody approved release {REF} within 4h00m: the request lapsed. "
+        "Deploy again when approvers are around."
+    )
+    release = run.release
+    assert release.state is State.REJECTED
+    assert release.reason == "approval expired: nobody approved in 4h00m"
+    assert release.finished_at == at(hours=4) and release.due_at is None
+    assert release.ended_by is None and run.action is None
+    assert run.kinds.count("approval.escalated") == 1
+
+
+def test_the_engine_stand_in_drives_a_request_to_expiry():
+    run = drive(awaiting_approval_timed())
+    assert run.state is State.REJECTED
+    assert [action for action, _ in run.log] == [Action.APPROVAL_TIMER] * 4
+    assert run.now == at(hours=4)
+
+
+def test_timers_missed_while_the_engine_was_down_come_as_one_batch():
+    run = awaiting_approval_timed()
+    facts = fire(run, at(hours=3, minutes=50))
+    assert [f.kind for f in facts] == ["approval.escalated", "approval.reminder"]
+    assert facts[1].summary.endswith("the request lapses in 10m00s.")
+    assert run.release.reminders_sent == 2 and run.release.escalated
+    assert run.release.due_at == at(hours=4)
+
+
+def test_a_timer_past_expiry_only_expires():
+    run = awaiting_approval_timed()
+    facts = fire(run, at(hours=5))
+    assert [f.kind for f in facts] == ["release.approval_expired"]
+    assert "within 5h00m" in facts[0].summary
+    assert run.state is State.REJECTED
+
+
+def test_an_early_timer_changes_nothing_and_escalation_happens_once():
+    run = awaiting_approval_timed()
+    run.now = at(minutes=30)
+    assert run.do(ApprovalTimer()) == []
+    assert run.release.due_at == at(hours=1) and not run.release.escalated
+    fire(run, at(hours=1))
+    run.now = at(hours=1, minutes=1)
+    assert run.do(ApprovalTimer()) == []  # stray: already escalated, no reminder due yet
+    assert run.release.due_at == at(hours=3)
+
+
+def test_reminders_only_and_expiry_only():
+    only_reminders = ApprovalTiming(expires_after_s=7200, remind_before_s=(600, 3600))
+    run = awaiting_approval_timed(approval_timing=only_reminders)
+    assert run.release.due_at == at(hours=1)  # reminders go out in time order
+    assert [f.kind for f in fire(run, at(hours=1))] == ["approval.reminder"]
+    assert run.release.due_at == at(hours=1, minutes=50)
+    run = awaiting_approval_timed(approval_timing=ApprovalTiming(expires_after_s=600))
+    assert run.release.due_at == at(minutes=10)
+    assert [f.kind for f in fire(run, at(minutes=10))] == ["release.approval_expired"]
+
+
+def test_escalation_without_expiry_waits_forever_after():
+    timing = ApprovalTiming(escalate_after_s=1800, escalate_to="<@U0LEAD>")
+    run = awaiting_approval_timed(approval_timing=timing)
+    assert run.facts[-1].summary == "Waiting for 1 approval to deploy v1.4.3 to production"
+    facts = fire(run, at(minutes=30))
+    assert [f.kind for f in facts] == ["approval.escalated"] and "<@U0LEAD>" in facts[0].summary
+    assert run.release.due_at is None and run.state is State.AWAITING_APPROVAL
+
+
+def test_approvals_between_timers_keep_the_timers_until_the_last_one():
+    run = awaiting_approval_timed(approvals=2)
+    run.do(Approve(APPROVER, "fine by me"), after=600)
+    assert run.state is State.AWAITING_APPROVAL
+    assert run.release.due_at == at(hours=1)  # unchanged by the approval
+    facts = fire(run, at(hours=3))
+    kinds = [f.kind for f in facts]
+    assert kinds == ["approval.escalated", "approval.reminder"]
+    assert "still needs 1 approval to deploy" in facts[1].summary
+    run.do(Approve(OTHER_APPROVER), after=60)
+    assert run.state is State.RUNNING and run.action is Action.START_STAGE
+    assert run.release.due_at == run.now  # the rollout's due_at, not a timer's
+    with pytest.raises(InvalidTransition) as caught:
+        transition(run.release, ApprovalTimer(), at(hours=4))
+    assert str(caught.value) == (
+        f"Release {REF} is rolling out, so you cannot time its approval request."
+    )
+
+
+def test_partly_approved_requests_do_not_say_nobody_approved():
+    run = awaiting_approval_timed(approvals=2)
+    run.do(Approve(APPROVER), after=60)
+    escalated = fire(run, at(hours=1))[0]
+    assert "Nobody" not in escalated.summary
+    assert escalated.summary == (
+        f"Release {REF} still needs 1 approval (1 of 2 given): <!subteam^S0LEADS>, can one "
+        "of you approve v1.4.3 for production?"
+    )
+    expired = fire(run, at(hours=4))[-1]
+    assert expired.kind == "release.approval_expired" and "Nobody" not in expired.summary
+    assert expired.summary == (
+        f"Release {REF} got 1 of 2 approvals within 4h00m: the request lapsed. "
+        "Deploy again when approvers are around."
+    )
+    assert run.release.reason == "approval expired: 1 of 2 approvals in 4h00m"
+
+
+def test_approval_due_without_a_request_is_none():
+    release = new_release(approval_timing=TIMING)
+    assert release.approval_requested_at is None and approval_due(release) is None
+
+
+def test_green_ci_auto_approves_when_the_policy_asks_no_more():
+    run = awaiting_ci(auto_approve=True)
+    facts = run.do(CiChecked(passed=True, summary="3 checks passed"), after=5)
+    assert [f.kind for f in facts] == ["release.ci_passed", "release.auto_approved"]
+    assert facts[1].summary == (
+        "Approved automatically: CI is green and production's policy asks no more"
+    )
+    assert run.state is State.RUNNING and run.action is Action.START_STAGE
+    # Without the policy's auto approval, nothing claims an approval happened.
+    assert "release.auto_approved" not in running().kinds
+    # Red CI approves nothing.
+    run = awaiting_ci(auto_approve=True)
+    run.do(CiChecked(passed=False, summary="failing: unit"))
+    assert run.kinds[-1] == "release.ci_failed" and run.state is State.REJECTED
+    # An approval still required (e.g. break-glass's extra approver) is still waited for.
+    run = awaiting_ci(auto_approve=True, approvals=1)
+    run.do(CiChecked(passed=True, summary="green"))
+    assert run.state is State.AWAITING_APPROVAL and "release.auto_approved" not in run.kinds
+
+
+def test_commit_authors_come_from_the_ci_result():
+    run = awaiting_ci()
+    run.do(CiChecked(passed=False, pending=True, summary="pending", authors=("U0EARLY",)))
+    assert run.release.authors == ()  # only a finished, green result counts
+    run.do(CiChecked(passed=True, summary="green", authors=("U0DEV", "U0ALICE")), after=10)
+    assert run.release.authors == ("U0DEV", "U0ALICE")
+    run = awaiting_ci()
+    from dataclasses import replace
+
+    run.release = replace(run.release, authors=("U0KNOWN",))
+    run.do(CiChecked(passed=True, summary="green"))  # no authors reported: keep what we knew
+    assert run.release.authors == ("U0KNOWN",)
+
+
 # Abort and rollback.
 
 
@@ -1303,6 +1559,7 @@ def test_auto_rollback_fact_of_a_paused_release_clears_pause():
 NEXT_ACTIONS = [
     ("awaiting_ci", awaiting_ci, Action.CHECK_CI),
     ("awaiting_approval", awaiting_approval, None),
+    ("awaiting_approval, timed", awaiting_approval_timed, Action.APPROVAL_TIMER),
     ("running, step pending", running, Action.START_STAGE),
     ("running, step rolling out", step_running, Action.POLL_STAGE),
     ("running, analysis", analysing, Action.ANALYZE),
@@ -1357,14 +1614,25 @@ def test_analysis_checks_come_every_interval_and_never_after_the_bake():
     assert run.release.current == 2
 
 
-@pytest.mark.parametrize(
-    "build", [awaiting_approval, succeeded, failed, rolled_back, aborted, rejected]
-)
-def test_terminal_and_waiting_states_ignore_a_stray_due_at(build: Callable[[], Run]):
+@pytest.mark.parametrize("build", [succeeded, failed, rolled_back, aborted, rejected])
+def test_terminal_states_ignore_a_stray_due_at(build: Callable[[], Run]):
     from dataclasses import replace
 
     release = replace(build().release, due_at=T0)
     assert next_action(release, T0 + timedelta(days=1)) is None
+
+
+def test_a_stray_due_at_while_awaiting_approval_fires_a_harmless_timer():
+    """Awaiting approval has timers now: the engine fires one, and a request with nothing to
+    time just loses its due_at."""
+    from dataclasses import replace
+
+    run = awaiting_approval()
+    assert run.release.due_at is None and run.action is None
+    run.release = replace(run.release, due_at=T0)
+    assert run.action is Action.APPROVAL_TIMER
+    assert run.do(ApprovalTimer()) == []
+    assert run.state is State.AWAITING_APPROVAL and run.release.due_at is None
 
 
 def test_every_terminal_release_has_finished_and_no_timer():

@@ -47,7 +47,10 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
         for text in bot.replies_to("U0BOB")
     )
     await bot.click("U0ALICE", status, "release_approve")
-    assert any("needs the admin or approver role" in text for text in bot.replies_to("U0ALICE"))
+    assert any(
+        "You may not approve release #1: the approver role may" in text
+        for text in bot.replies_to("U0ALICE")
+    )
     assert "waiting for approval" in bot.status_message().text
 
     await bot.click("U0FRANK", status, "release_approve")
