@@ -51,7 +51,7 @@ def policy_problems(
             if len(people) < policy.required:
                 problems.append(PolicyProblem(
                     where,
-                    f"{service.name} in {environment} needs {policy.required} approvals but "
+                    f"{service.name} in {environment} needs {plural(policy.required, 'approval')} but "
                     f"only {plural(len(people), 'person', 'people')} may approve ({who})",
                 ))
             elif len(people) == policy.required:

@@ -241,12 +241,17 @@ def _deploy(
         )
     required = catalog.environments[environment].requires
     if required and facts.proven is False:
-        what = facts.version or "the version"
+        if facts.version is None:
+            return refuse(
+                "order.environment",
+                f"Nothing has succeeded in {required} yet, and {environment} comes after it.",
+                f"Deploy to {required} first: `/deploy {service} to {required}`.",
+            )
         return refuse(
             "order.environment",
-            f"{what} has not succeeded in {required} yet, and {environment} comes after it.",
-            f"Ship it there first: `/deploy {service} {facts.version or ''} to {required}`."
-            .replace("  ", " "),
+            f"{facts.version} has not succeeded in {required} yet, and {environment} comes "
+            "after it.",
+            f"Ship it there first: `/deploy {service} {facts.version} to {required}`.",
         )
     if facts.freeze is not None:
         return allow(

@@ -220,6 +220,120 @@ def test_several_reference_problems_are_reported_together():
     ]
 
 
+# Policy references: grants, freezes, environment order and approval overrides.
+
+WEEKEND = {"name": "weekend", "weekly": {"start": "fri 16:00", "end": "mon 08:00"}}
+
+
+def test_good_policies():
+    data = catalog_with(
+        grants=[
+            {"role": "deployer", "users": ["U0ALICE"], "environments": ["staging"]},
+            {"role": "rollback-only", "groups": ["S0ONCALL"], "services": ["checkout"]},
+        ],
+        freezes=[{**WEEKEND, "environments": ["production"], "timezone": "Europe/Berlin"}],
+        **{
+            "environments.production.requires": "staging",
+            "environments.staging.approval": {"auto_when_ci_green": True},
+            "services.checkout.approvals": {"production": {"required": 2}},
+        },
+    )
+    catalog = Catalog.model_validate(data)
+    assert catalog.reference_problems() == []
+    assert catalog.environments["production"].requires == "staging"
+    assert [grant.role for grant in catalog.all_grants()][-2:] == [
+        Role.DEPLOYER,
+        Role.ROLLBACK_ONLY,
+    ]
+    # The service's override wins for that service; others keep the environment's policy.
+    assert catalog.approval_policy("checkout", "production").required == 2
+    assert catalog.approval_policy("payments", "production").required == 1
+    assert catalog.approval_policy("checkout", "staging").auto_when_ci_green
+
+
+def test_grants_naming_unknown_services_and_environments():
+    data = catalog_with(
+        grants=[
+            {"role": "approver", "users": ["U0BOB"]},
+            {
+                "role": "deployer",
+                "users": ["U0ALICE"],
+                "services": ["checkout", "billing"],
+                "environments": ["prod"],  # an alias is not an environment's name
+            },
+        ]
+    )
+    assert reference_problems(data) == [
+        (("grants", 1, "services", 1), "unknown service 'billing' (declared: checkout, payments)"),
+        (
+            ("grants", 1, "environments", 0),
+            "unknown environment 'prod' (declared: dev, production, staging)",
+        ),
+    ]
+
+
+def test_freezes_naming_unknown_services_and_environments():
+    data = catalog_with(freezes=[{**WEEKEND, "services": ["search"], "environments": ["qa"]}])
+    assert reference_problems(data) == [
+        (("freezes", 0, "services", 0), "unknown service 'search' (declared: checkout, payments)"),
+        (
+            ("freezes", 0, "environments", 0),
+            "unknown environment 'qa' (declared: dev, production, staging)",
+        ),
+    ]
+
+
+def test_requires_an_unknown_environment():
+    data = catalog_with(**{"environments.production.requires": "qa"})
+    assert reference_problems(data) == [
+        (
+            ("environments", "production", "requires"),
+            "unknown environment 'qa' (declared: dev, production, staging)",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "requires"), [("staging", "production"), ("staging", "staging"), ("dev", "staging")]
+)
+def test_requires_an_environment_that_does_not_come_before(env: str, requires: str):
+    data = catalog_with(**{f"environments.{env}.requires": requires})
+    assert reference_problems(data) == [
+        (
+            ("environments", env, "requires"),
+            f"{requires!r} must come before {env!r} (order)",
+        )
+    ]
+
+
+def test_service_approvals_for_an_environment_it_does_not_deploy_to():
+    data = catalog_with(
+        **{"services.payments.approvals": {"production": {"required": 1}, "dev": {"required": 1}}}
+    )
+    assert reference_problems(data) == [
+        (("services", "payments", "approvals", "dev"), "payments is not deployed to 'dev'")
+    ]
+
+
+def test_approvals_and_approval_required_must_agree():
+    text = error_text(
+        catalog_with(**{"environments.production.approval": {"required": 2}})  # approvals: 1
+    )
+    assert "approvals: 1 and approval.required: 2 disagree; keep one" in text
+    agreeing = catalog_with(**{"environments.production.approval": {"required": 1}})
+    assert Catalog.model_validate(agreeing).approval_policy("checkout", "production").required == 1
+    only_policy = catalog_with(**{"environments.staging.approval": {"required": 2}})
+    assert Catalog.model_validate(only_policy).environments["staging"].approval_policy.required == 2
+
+
+def test_yaml_requires_points_at_its_line():
+    text = YAML.replace("    approvals: 1\n", "    approvals: 1\n    requires: qa\n")
+    [problem] = problems_for(text)
+    assert problem.path == "environments.production.requires"
+    assert problem.line == lines_of(text)["requires: qa"]
+    assert problem.message == "unknown environment 'qa' (declared: production, staging)"
+
+
 @pytest.mark.parametrize(
     "settings",
     [
