@@ -75,3 +75,16 @@ def test_kubernetes_manifests_parse_and_probe_the_right_paths():
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert not any("value" in env and "xox" in str(env["value"]) for env in container["env"])
+
+
+def test_the_policies_example_in_the_readme_is_a_valid_catalog(tmp_path):
+    from bot.catalog_file import parse_catalog
+
+    text = (REPO / "README.md").read_text().split("## Policies", 1)[1]
+    snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
+    snippet += (
+        "\nservices:\n  checkout: {repository: acme/checkout, environments: [staging, production]}\n"
+    )
+    catalog = parse_catalog(snippet, "README.md")
+    assert catalog.environments["production"].requires == "staging"
+    assert {window.name for window in catalog.freezes} == {"holidays", "weekend"}

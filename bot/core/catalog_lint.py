@@ -51,8 +51,9 @@ def policy_problems(
             if len(people) < policy.required:
                 problems.append(PolicyProblem(
                     where,
-                    f"{service.name} in {environment} needs {plural(policy.required, 'approval')} but "
-                    f"only {plural(len(people), 'person', 'people')} may approve ({who})",
+                    f"{service.name} in {environment} needs "
+                    f"{plural(policy.required, 'approval')} but only "
+                    f"{plural(len(people), 'person', 'people')} may approve ({who})",
                 ))
             elif len(people) == policy.required:
                 problems.append(PolicyProblem(

@@ -44,10 +44,14 @@ DATA: dict[str, Any] = {
         {"role": "deployer", "users": [ALICE], "environments": ["staging"]},
         {"role": "deployer", "users": [ALICE], "services": ["payments"]},
         {"role": "oncall", "groups": [ONCALL_GROUP]},
-        {"role": "rollback-only", "groups": [ONCALL_GROUP], "services": ["checkout"],
-         "environments": ["production"]},
+        {
+            "role": "rollback-only",
+            "groups": [ONCALL_GROUP],
+            "services": ["checkout"],
+            "environments": ["production"],
+        },
     ],
-}  # fmt: skip
+}
 CATALOG = Catalog.model_validate(DATA)
 
 
@@ -87,7 +91,9 @@ def test_holdings_explain_every_grant_and_how_it_is_held():
     ]
     assert holdings(CATALOG, DAVE, GROUPS) == [
         Holding(Role.ADMIN, "every service in every environment", "you"),
-        Holding(Role.ONCALL, "every service in every environment", f"group <!subteam^{ONCALL_GROUP}>"),
+        Holding(
+            Role.ONCALL, "every service in every environment", f"group <!subteam^{ONCALL_GROUP}>"
+        ),
         Holding(Role.ROLLBACK_ONLY, "checkout in production", f"group <!subteam^{ONCALL_GROUP}>"),
     ]
     assert holdings(CATALOG, CAROL, {}) == []

@@ -18,6 +18,7 @@ from bot.core.catalog import (
     Role,
     StrategyName,
 )
+from bot.core.catalog_lint import policy_problems
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "manifests" / "releasebot.example.yaml"
@@ -577,7 +578,10 @@ def test_example_manifest_loads():
     assert set(catalog.services) == {"checkout", "payments", "search", "web"}
     assert [e.name for e in catalog.ordered_environments()] == ["staging", "production"]
     production = catalog.environment("prod")
-    assert production is not None and production.approvals == 1 and production.production
+    assert production is not None and production.production
+    assert catalog.approval_policy("checkout", "production").required == 1
+    # `serve` refuses to start on a policy error: the example must not have one.
+    assert [p for p in policy_problems(catalog) if p.severity == "error"] == []
     assert catalog.roles_of("U0BOB") == {Role.DEPLOYER, Role.APPROVER}
     assert catalog.services["search"].backends.monitor == "simulated-bad-canary"
     assert catalog.services["web"].default_strategy is StrategyName.FEATURE_FLAG

@@ -217,7 +217,10 @@ def test_a_window_for_both_a_service_and_an_environment_needs_both():
             Freeze("weekend", utc("2026-11-30T07:00"), "nobody around to watch it"),
             "the weekend freeze until Mon 2026-11-30 07:00 UTC: nobody around to watch it",
         ),
-        (Freeze("weekend", utc("2026-11-30T07:00")), "the weekend freeze until Mon 2026-11-30 07:00 UTC"),
+        (
+            Freeze("weekend", utc("2026-11-30T07:00")),
+            "the weekend freeze until Mon 2026-11-30 07:00 UTC",
+        ),
         (
             Freeze("stop-the-line", None, "payments outage", by="U0CAROL"),
             "the stop-the-line freeze (declared by <@U0CAROL>): payments outage",

@@ -74,7 +74,7 @@ CATALOG = Catalog.model_validate(CATALOG_DATA)
 
 
 def catalog(**changes: Any) -> Catalog:
-    """CATALOG with top-level sections replaced, or environments / services merged in."""
+    """CATALOG with some top-level sections replaced."""
     data = {**CATALOG_DATA, **changes}
     return Catalog.model_validate(data)
 
@@ -272,7 +272,9 @@ def needs_words(rule: str, act: Act, environment: str) -> tuple[str, ...]:
 
 
 TABLE = [
-    pytest.param(who, act, environment, condition, id=f"{who}-{act.value}-{environment}-{condition}")
+    pytest.param(
+        who, act, environment, condition, id=f"{who}-{act.value}-{environment}-{condition}"
+    )
     for who in USERS
     for act in Act
     for environment in ENVIRONMENTS
@@ -322,7 +324,7 @@ def test_role_act_environment_condition(who: str, act: Act, environment: str, co
 def test_ci_red_is_the_state_machines_gate():
     """What the "ci red" column relies on: a red CI result ends the release before any policy
     decision about its rollout, with the reason in words."""
-    waiting = replace(release(state=State.AWAITING_CI), stages=(Stage.step("weight", "10%", 10),))
+    waiting = release(state=State.AWAITING_CI)
     rejected, facts = transition(waiting, CiChecked(passed=False, summary="failing: unit"), T0)
     assert rejected.state is State.REJECTED
     assert rejected.reason == "CI is red: failing: unit"
@@ -368,7 +370,9 @@ def test_a_group_grant_needs_the_groups_members():
     assert_refusal(run(ONCALL, Act.ROLLBACK, groups={}), "rbac.rollback")
     assert_refusal(run(ONCALL, Act.ROLLBACK, groups={ONCALL_GROUP: frozenset()}), "rbac.rollback")
     # Membership of a group the catalog does not name gives nothing.
-    assert_refusal(run(NOBODY, Act.ROLLBACK, groups={"S0OTHER": frozenset({NOBODY})}), "rbac.rollback")
+    assert_refusal(
+        run(NOBODY, Act.ROLLBACK, groups={"S0OTHER": frozenset({NOBODY})}), "rbac.rollback"
+    )
 
 
 def test_roles_add_up_and_the_reason_names_the_ones_that_count():
@@ -395,9 +399,7 @@ def test_rollback_only_may_roll_back_and_nothing_else():
 
 def test_roles_section_and_grants_combine():
     """`roles:` grants everywhere; `grants:` adds scoped ones; neither hides the other."""
-    combined = catalog(
-        grants=[{"role": "admin", "users": [DEPLOYER], "environments": ["staging"]}]
-    )
+    combined = catalog(grants=[{"role": "admin", "users": [DEPLOYER], "environments": ["staging"]}])
     assert_allowed(run(DEPLOYER, Act.FREEZE, cat=combined, environment="staging"), "rbac.freeze")
     assert_refusal(run(DEPLOYER, Act.FREEZE, cat=combined), "rbac.freeze")
     assert_allowed(run(DEPLOYER, Act.DEPLOY, cat=combined, proven=True), "rbac.deploy")
@@ -499,9 +501,13 @@ def test_a_service_override_decides_for_that_service():
     # payments keeps the environment's policy.
     payments = replace(release(state=State.AWAITING_APPROVAL), service="payments")
     decision = decide(
-        overridden, APPROVER, Act.APPROVE, service="payments", environment="production",
+        overridden,
+        APPROVER,
+        Act.APPROVE,
+        service="payments",
+        environment="production",
         release=payments,
-    )  # fmt: skip
+    )
     assert_allowed(decision, "approval.approve")
 
 
@@ -650,7 +656,9 @@ def test_break_glass_does_not_skip_roles_locks_the_active_release_or_order():
     assert_refusal(run(AUDITOR, Act.DEPLOY, **frozen), "rbac.deploy")
     assert_refusal(run(DEPLOYER, Act.DEPLOY, lock=lock(), **frozen), "lock.environment")
     active = release(7, requested_by=LOCKER, state=State.RUNNING)
-    assert_refusal(run(DEPLOYER, Act.DEPLOY, active_release=active, **frozen), "lock.active_release")
+    assert_refusal(
+        run(DEPLOYER, Act.DEPLOY, active_release=active, **frozen), "lock.active_release"
+    )
     assert_refusal(run(DEPLOYER, Act.DEPLOY, proven=False, **frozen), "order.environment")
 
 
@@ -689,7 +697,9 @@ def test_deploy_allowed_without_an_active_release():
 def test_the_active_release_does_not_stop_other_acts():
     active = release(7)
     for act in (Act.PAUSE, Act.PROMOTE, Act.ABORT, Act.ROLLBACK):
-        assert_allowed(run(DEPLOYER, act, the_release=active, active_release=active), f"rbac.{act.value}")
+        assert_allowed(
+            run(DEPLOYER, act, the_release=active, active_release=active), f"rbac.{act.value}"
+        )
 
 
 # Environment order.
@@ -707,8 +717,11 @@ def test_production_needs_the_version_to_have_succeeded_in_staging():
 
 def test_order_refusal_without_a_known_version():
     decision = run(DEPLOYER, Act.DEPLOY, proven=False)
-    assert decision.reason.startswith("the version has not succeeded in staging yet")
-    assert decision.needs == "Ship it there first: `/deploy checkout to staging`."
+    assert_refusal(decision, "order.environment")
+    assert decision.reason == (
+        "Nothing has succeeded in staging yet, and production comes after it."
+    )
+    assert decision.needs == "Deploy to staging first: `/deploy checkout to staging`."
 
 
 def test_order_is_not_checked_when_unknown_or_not_required():
@@ -732,7 +745,12 @@ def test_checks_run_role_then_lock_then_freeze_then_active_release_then_order():
     for name in order:
         rules.append(run(DEPLOYER, Act.DEPLOY, **facts).rule)
         del facts[name]
-    assert rules == ["lock.environment", "freeze.window", "lock.active_release", "order.environment"]
+    assert rules == [
+        "lock.environment",
+        "freeze.window",
+        "lock.active_release",
+        "order.environment",
+    ]
     assert_allowed(run(DEPLOYER, Act.DEPLOY, **facts), "rbac.deploy")
 
 

@@ -181,7 +181,12 @@ def test_approval_policies_that_cannot_work_are_refused(data: dict[str, Any], me
     [
         {"required": 2, "expires_after": "1h", "remind_before": ["59m", "0s"]},
         {"required": 1, "escalate_after": "1h", "escalate_to": {"roles": ["admin"]}},  # no expiry
-        {"required": 1, "expires_after": "2h", "escalate_after": "1h", "escalate_to": {"users": ["U0CTO"]}},
+        {
+            "required": 1,
+            "expires_after": "2h",
+            "escalate_after": "1h",
+            "escalate_to": {"users": ["U0CTO"]},
+        },
         {"auto_when_ci_green": True},
         {"required": 0, "auto_when_ci_green": False},
         {"required": 10, "not_commit_authors": True},
@@ -225,8 +230,11 @@ def test_a_weekly_freeze_lowercases_its_days():
     ("data", "message"),
     [
         (
-            {"start": "2026-12-23T00:00:00", "end": "2026-12-24T00:00:00",
-             "weekly": {"start": "fri 16:00", "end": "mon 08:00"}},
+            {
+                "start": "2026-12-23T00:00:00",
+                "end": "2026-12-24T00:00:00",
+                "weekly": {"start": "fri 16:00", "end": "mon 08:00"},
+            },
             "a freeze is either once (start and end) or weekly, not both",
         ),
         ({}, "a freeze is either once (start and end) or weekly, not both"),
@@ -242,8 +250,11 @@ def test_a_weekly_freeze_lowercases_its_days():
         ),
         (
             # 10:00 in Berlin is 09:00 UTC, so an end at 08:30 UTC is before the start.
-            {"timezone": "Europe/Berlin", "start": "2026-12-24T10:00:00",
-             "end": "2026-12-24T08:30:00+00:00"},
+            {
+                "timezone": "Europe/Berlin",
+                "start": "2026-12-24T10:00:00",
+                "end": "2026-12-24T08:30:00+00:00",
+            },
             "a freeze must end after it starts",
         ),
         (
@@ -272,7 +283,7 @@ def test_a_weekly_freeze_lowercases_its_days():
         ),
         ({"weekly": {"start": "fri 16:00"}}, "Field required"),
     ],
-)  # fmt: skip
+)
 def test_freeze_windows_that_cannot_work_are_refused(data: dict[str, Any], message: str):
     assert message in error_of(FreezeWindow, name="freeze", **data)
 

@@ -515,6 +515,7 @@ def refusing(state: State, events: tuple[str, ...] | list[str]) -> dict[str, Ref
 SKIPPED_ALL = ("skipped",) * 5
 ROLLBACK_EVENTS = ("RollbackStarted", "RollbackProgress", "RollbackSucceeded", "RollbackFailed")
 GATE_EVENTS = ("VersionsResolved", "CiChecked.passed", "CiChecked.pending", "CiChecked.failed")
+APPROVAL_EVENTS = ("ApprovalTimer", "Approve", "Reject")
 PROMOTE_WHILE_ROLLING = Refused(
     f"Release {REF} is still rolling out 10%; Promote skips a bake, so try again once that step "
     "is done."
@@ -661,7 +662,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.AWAITING_APPROVAL, ROLLBACK_EVENTS),
     }),
     "running, step pending": (running, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
         "StageStarting": Moves(S.RUNNING, (), timedelta(seconds=60), Action.START_STAGE,
                                {"stage0.status": StageStatus.RUNNING, "stage0.started_at": AT,
                                 "stage0.operation_id": None}),
@@ -680,7 +681,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "running, step starting": (step_starting, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
         "StageStarting": not_status(0, "pending"),
         "StageStarted": Moves(S.RUNNING, ("stage.started",), timedelta(seconds=5),
                               Action.POLL_STAGE, {"stage0.operation_id": "op-9"}),
@@ -703,7 +704,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "running, step rolling out": (step_running, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
         "StageStarting": not_status(0, "pending"),
         "StageStarted": not_status(0, "pending"),
         "StageProgress": Moves(S.RUNNING, (), timedelta(seconds=7), Action.POLL_STAGE,
@@ -727,7 +728,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "running, analysis": (analysing, {
-        **refusing(S.RUNNING, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
+        **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
         "StageStarting": not_status(1, "pending"),
         "StageStarted": not_status(1, "pending"),
         # The engine never reports step results for a bake; the machine accepts them anyway.
@@ -756,7 +757,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.RUNNING, ROLLBACK_EVENTS),
     }),
     "paused, step rolling out": (paused_step, {
-        **refusing(S.PAUSED, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
+        **refusing(S.PAUSED, (*GATE_EVENTS, *APPROVAL_EVENTS)),
         "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), Action.POLL_STAGE,
@@ -777,7 +778,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.PAUSED, ROLLBACK_EVENTS),
     }),
     "paused, analysis": (paused_bake, {
-        **refusing(S.PAUSED, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject")),
+        **refusing(S.PAUSED, (*GATE_EVENTS, *APPROVAL_EVENTS)),
         "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), None, {"paused_by": ONCALL}),
@@ -798,7 +799,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
         **refusing(S.PAUSED, ROLLBACK_EVENTS),
     }),
     "rolling back, not started": (rolling_back, {
-        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject", *STAGE_EVENTS)),
+        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, *APPROVAL_EVENTS, *STAGE_EVENTS)),
         **refusing(S.ROLLING_BACK, ("Promote", "Pause", "Resume", "Abort")),
         "Rollback": Refused(f"Release {REF} is already rolling back."),
         "RollbackStarted": Moves(S.ROLLING_BACK, ("rollback.started",), timedelta(seconds=5),
@@ -812,7 +813,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
                                 {"finished_at": AT, "reason": "rollback failed: timeout"}),
     }),
     "rolling back, started": (rollback_started, {
-        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, "ApprovalTimer", "Approve", "Reject", *STAGE_EVENTS)),
+        **refusing(S.ROLLING_BACK, (*GATE_EVENTS, *APPROVAL_EVENTS, *STAGE_EVENTS)),
         **refusing(S.ROLLING_BACK, ("Promote", "Pause", "Resume", "Abort")),
         "Rollback": Refused(f"Release {REF} is already rolling back."),
         "RollbackStarted": Moves(S.ROLLING_BACK, (), SAME, Action.POLL_ROLLBACK,
