@@ -152,16 +152,18 @@ async def _group_members(catalog) -> dict[str, frozenset[str]]:
 
     from bot.slack.chat import SlackGroups
 
-    client = AsyncWebClient(token=settings.bot_token,
-                            base_url=settings.slack_api_url or AsyncWebClient.BASE_URL)
+    client = AsyncWebClient(
+        token=settings.bot_token, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL
+    )
     directory = SlackGroups(client)
     found = {}
     for group in sorted(groups):
         try:
             found[group] = await directory.members(group)
         except IntegrationError as exc:
-            typer.secho(f"could not read user group {group}: {exc}", fg=typer.colors.YELLOW,
-                        err=True)
+            typer.secho(
+                f"could not read user group {group}: {exc}", fg=typer.colors.YELLOW, err=True
+            )
     return found
 
 
@@ -287,8 +289,10 @@ def _refuse_broken_policies(path: Path, catalog) -> None:
     errors = [p for p in policy_problems(catalog) if p.severity == "error"]
     if errors:
         text = path.read_text()
-        lines = [f"{path}:{line_of(text, p.path) or '?'}: {'.'.join(map(str, p.path))}: "
-                 f"{p.message}" for p in errors]
+        lines = [
+            f"{path}:{line_of(text, p.path) or '?'}: {'.'.join(map(str, p.path))}: {p.message}"
+            for p in errors
+        ]
         raise _fail("\n".join(["the catalog's policies cannot work:", *lines]), code=1)
 
 

@@ -22,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog_file import load_catalog
 from bot.clock import SystemClock
+from bot.core.access import groups_used
 from bot.core.catalog import Catalog
 from bot.core.ports import Clock
 from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
 from bot.engine.stage_runner import StageRunner
-from bot.core.access import groups_used
 from bot.services.commands import CommandRouter
 from bot.services.facts import FactsFinder
 from bot.services.groups import GroupCache

@@ -83,7 +83,8 @@ def test_the_policies_example_in_the_readme_is_a_valid_catalog(tmp_path):
     text = (REPO / "README.md").read_text().split("## Policies", 1)[1]
     snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
     snippet += (
-        "\nservices:\n  checkout: {repository: acme/checkout, environments: [staging, production]}\n"
+        "\nservices:\n"
+        "  checkout: {repository: acme/checkout, environments: [staging, production]}\n"
     )
     catalog = parse_catalog(snippet, "README.md")
     assert catalog.environments["production"].requires == "staging"

@@ -52,7 +52,11 @@ class Environment(_Strict):
 
     @model_validator(mode="after")
     def _one_way_to_say_approvals(self) -> Environment:
-        if self.approval is not None and self.approvals and self.approvals != self.approval.required:
+        if (
+            self.approval is not None
+            and self.approvals
+            and self.approvals != self.approval.required
+        ):
             raise ValueError(
                 f"approvals: {self.approvals} and approval.required: {self.approval.required} "
                 "disagree; keep one"
@@ -316,13 +320,17 @@ class Catalog(_Strict):
         problems: list[tuple[tuple[str | int, ...], str]] = []
         envs, services = set(self.environments), set(self.services)
 
-        def known(loc: tuple[str | int, ...], names: tuple[str, ...], declared: set[str],
-                  what: str) -> None:
+        def known(
+            loc: tuple[str | int, ...], names: tuple[str, ...], declared: set[str], what: str
+        ) -> None:
             for position, name in enumerate(names):
                 if name not in declared:
-                    problems.append(((*loc, position),
-                                     f"unknown {what} {name!r} (declared: "
-                                     f"{', '.join(sorted(declared))})"))
+                    problems.append(
+                        (
+                            (*loc, position),
+                            f"unknown {what} {name!r} (declared: {', '.join(sorted(declared))})",
+                        )
+                    )
 
         for index, grant in enumerate(self.grants):
             known(("grants", index, "services"), grant.services, services, "service")
@@ -336,17 +344,29 @@ class Catalog(_Strict):
                 continue
             if env.requires not in envs:
                 # `requires` is one name, not a list: its path has no position.
-                problems.append((("environments", env.name, "requires"),
-                                 f"unknown environment {env.requires!r} (declared: "
-                                 f"{', '.join(sorted(envs))})"))
+                problems.append(
+                    (
+                        ("environments", env.name, "requires"),
+                        f"unknown environment {env.requires!r} (declared: "
+                        f"{', '.join(sorted(envs))})",
+                    )
+                )
             elif position[env.requires] >= position[env.name]:
-                problems.append((("environments", env.name, "requires"),
-                                 f"{env.requires!r} must come before {env.name!r} (order)"))
+                problems.append(
+                    (
+                        ("environments", env.name, "requires"),
+                        f"{env.requires!r} must come before {env.name!r} (order)",
+                    )
+                )
         for svc in self.services.values():
             for env_name in svc.approvals:
                 if env_name not in svc.environments:
-                    problems.append((("services", svc.name, "approvals", env_name),
-                                     f"{svc.name} is not deployed to {env_name!r}"))
+                    problems.append(
+                        (
+                            ("services", svc.name, "approvals", env_name),
+                            f"{svc.name} is not deployed to {env_name!r}",
+                        )
+                    )
         return problems
 
     # Look-ups used across the bot.
@@ -373,8 +393,9 @@ class Catalog(_Strict):
 
     def all_grants(self) -> tuple[Grant, ...]:
         """`roles:` (everywhere) and `grants:` (scoped) as one list."""
-        everywhere = tuple(Grant(role=role, users=users) for role, users in self.roles.items()
-                           if users)
+        everywhere = tuple(
+            Grant(role=role, users=users) for role, users in self.roles.items() if users
+        )
         return everywhere + self.grants
 
     def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:

@@ -49,26 +49,32 @@ def policy_problems(
             where = _policy_path(catalog, service.name, environment)
             who = ", ".join(sorted(people)) or "nobody"
             if len(people) < policy.required:
-                problems.append(PolicyProblem(
-                    where,
-                    f"{service.name} in {environment} needs "
-                    f"{plural(policy.required, 'approval')} but only "
-                    f"{plural(len(people), 'person', 'people')} may approve ({who})",
-                ))
+                problems.append(
+                    PolicyProblem(
+                        where,
+                        f"{service.name} in {environment} needs "
+                        f"{plural(policy.required, 'approval')} but only "
+                        f"{plural(len(people), 'person', 'people')} may approve ({who})",
+                    )
+                )
             elif len(people) == policy.required:
-                problems.append(PolicyProblem(
-                    where,
-                    f"{service.name} in {environment} needs every one of its {len(people)} "
-                    f"approvers ({who}); a release one of them requests can never be approved",
-                    "warning",
-                ))
+                problems.append(
+                    PolicyProblem(
+                        where,
+                        f"{service.name} in {environment} needs every one of its {len(people)} "
+                        f"approvers ({who}); a release one of them requests can never be approved",
+                        "warning",
+                    )
+                )
     for group in sorted(uncounted):
-        problems.append(PolicyProblem(
-            ("groups", group),
-            f"cannot count the members of user group {group} without Slack: set "
-            "SLACK_BOT_TOKEN to check approval policies that use it",
-            "warning",
-        ))
+        problems.append(
+            PolicyProblem(
+                ("groups", group),
+                f"cannot count the members of user group {group} without Slack: set "
+                "SLACK_BOT_TOKEN to check approval policies that use it",
+                "warning",
+            )
+        )
     return problems
 
 

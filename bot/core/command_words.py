@@ -47,7 +47,6 @@ def environment_named(word: str, service: Service, catalog: Catalog, example: st
     return env.name
 
 
-
 def any_environment(word: str, catalog: Catalog, example: str) -> str:
     env = catalog.environment(word)
     if env is None:

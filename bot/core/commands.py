@@ -90,8 +90,7 @@ class Help:
 
 
 Command = (
-    Deploy | RollbackCommand | ReleaseAction | Status | ListActive | History | Help
-    | PolicyCommand
+    Deploy | RollbackCommand | ReleaseAction | Status | ListActive | History | Help | PolicyCommand
 )
 
 DEPLOY_EXAMPLE = "/deploy checkout canary 10% to production"

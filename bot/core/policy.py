@@ -81,7 +81,8 @@ class EnvLock:
 
     def describe(self) -> str:
         return (
-            f"locked by <@{self.owner}> until {self.expires_at.strftime('%a %H:%M UTC')}: "
+            f"locked by <@{self.owner}> until "
+            f"{self.expires_at.strftime('%a %d %b %H:%M UTC')}: "
             f"{self.reason}"
         )
 
@@ -148,16 +149,22 @@ def approval_people(
     people it escalated to."""
     people = people_in(catalog, policy.eligible, service, environment, groups)
     admins = people_in(catalog, ADMINS, service, environment, groups)
-    extra = people_in(catalog, policy.escalate_to, service, environment, groups) if escalated else frozenset()
+    extra = (
+        people_in(catalog, policy.escalate_to, service, environment, groups)
+        if escalated
+        else frozenset()
+    )
     return people | admins | extra
 
 
-def _approval(
-    catalog: Catalog, user_id: str, act: Act, release: Release, facts: Facts
-) -> Decision:
+def _approval(catalog: Catalog, user_id: str, act: Act, release: Release, facts: Facts) -> Decision:
     policy = catalog.approval_policy(release.service, release.environment)
     eligible = approval_people(
-        catalog, policy, release.service, release.environment, facts.groups,
+        catalog,
+        policy,
+        release.service,
+        release.environment,
+        facts.groups,
         escalated=facts.escalated,
     )
     verb = "approve" if act is Act.APPROVE else "reject"
@@ -170,12 +177,23 @@ def _approval(
         )
     if release.requested_by == user_id:
         others = sorted(eligible - {user_id})
+        if act is Act.REJECT:
+            needs = f"To stop your own release, abort it: `/release abort {release.ref}`."
+        elif others:
+            needs = "Ask another approver: " + ", ".join(f"<@{u}>" for u in others) + "."
+        else:
+            needs = "Nobody else may approve it: ask an admin to add an approver to the catalog."
         return refuse(
             "approval.not_requester",
             f"You requested release {release.ref}, so you cannot {verb} it yourself.",
-            ("Ask another approver: " + ", ".join(f"<@{u}>" for u in others) + ".")
-            if others
-            else "Nobody else may approve it: ask an admin to add an approver to the catalog.",
+            needs,
+        )
+    completes = act is Act.APPROVE and release.approvals_missing <= 1
+    if completes and facts.freeze is not None and release.break_glass is None:
+        return refuse(
+            "freeze.window",
+            f"Approving would start release {release.ref} during {facts.freeze.describe()}.",
+            "Approve after the freeze, or redeploy it with break-glass, an incident and a reason.",
         )
     if act is Act.APPROVE and policy.not_commit_authors and user_id in release.authors:
         return refuse(
@@ -184,20 +202,32 @@ def _approval(
             "an approver who did not.",
             "Ask an approver who is not an author of the change.",
         )
-    rule = "approval.escalated" if facts.escalated and user_id not in people_in(
-        catalog, policy.eligible, release.service, release.environment, facts.groups
-    ) else f"approval.{verb}"
+    rule = (
+        "approval.escalated"
+        if facts.escalated
+        and user_id
+        not in people_in(
+            catalog, policy.eligible, release.service, release.environment, facts.groups
+        )
+        else f"approval.{verb}"
+    )
     return allow(rule, f"eligible to {verb} under the {release.environment} approval policy")
 
 
 def _role_check(
-    catalog: Catalog, user_id: str, act: Act, service: str, environment: str,
+    catalog: Catalog,
+    user_id: str,
+    act: Act,
+    service: str,
+    environment: str,
     groups: GroupMembers,
 ) -> Decision:
     roles = roles_in(catalog, user_id, service, environment, groups)
     granted = roles & ROLE_GRANTS[act]
     if granted:
-        return allow(f"rbac.{act.value}", f"allowed as {', '.join(sorted(r.value for r in granted))}")
+        return allow(
+            f"rbac.{act.value}", f"allowed as {', '.join(sorted(r.value for r in granted))}"
+        )
     wanted = " or ".join(sorted(r.value for r in ROLE_GRANTS[act]))
     has = ", ".join(sorted(r.value for r in roles)) or "no role"
     return refuse(

@@ -19,9 +19,18 @@ MAX_LOCK_S = 7 * 86400
 DEFAULT_LOCK_S = 2 * 3600
 ALL = ("all", "everything", "*")
 ACT_WORDS = {
-    "deploy": "deploy", "approve": "approve", "reject": "reject", "promote": "promote",
-    "pause": "pause", "resume": "resume", "abort": "abort", "rollback": "rollback",
-    "roll-back": "rollback", "lock": "lock", "unlock": "unlock", "freeze": "freeze",
+    "deploy": "deploy",
+    "approve": "approve",
+    "reject": "reject",
+    "promote": "promote",
+    "pause": "pause",
+    "resume": "resume",
+    "abort": "abort",
+    "rollback": "rollback",
+    "roll-back": "rollback",
+    "lock": "lock",
+    "unlock": "unlock",
+    "freeze": "freeze",
     "unfreeze": "unfreeze",
 }
 
@@ -70,8 +79,13 @@ class Where:
 
 
 PolicyCommand = (
-    LockEnvironment | UnlockEnvironment | FreezeEnvironments | UnfreezeEnvironments | WhoAmI
-    | WhoCan | Where
+    LockEnvironment
+    | UnlockEnvironment
+    | FreezeEnvironments
+    | UnfreezeEnvironments
+    | WhoAmI
+    | WhoCan
+    | Where
 )
 
 
@@ -109,8 +123,7 @@ def _lock(words: list[str], catalog: Catalog) -> LockEnvironment:
     service, environment, rest = _service_and_environment(words, catalog, example)
     rest, duration = _take_duration(rest, example)
     if not rest:
-        raise UsageError("Say why you lock it: the reason is shown to everyone it stops.",
-                         example)
+        raise UsageError("Say why you lock it: the reason is shown to everyone it stops.", example)
     return LockEnvironment(service, environment, " ".join(rest), duration or DEFAULT_LOCK_S)
 
 
@@ -132,7 +145,8 @@ def _who_can(words: list[str], catalog: Catalog) -> WhoCan:
     act = ACT_WORDS.get(words[0].lower())
     if act is None:
         raise UsageError(
-            f"`{words[0]}` is not an action; use one of {', '.join(sorted(set(ACT_WORDS.values())))}.",
+            f"`{words[0]}` is not an action; use one of "
+            f"{', '.join(sorted(set(ACT_WORDS.values())))}.",
             example,
         )
     service = service_named(words[1], catalog, example)
@@ -167,5 +181,5 @@ def _take_duration(words: list[str], example: str) -> tuple[list[str], int | Non
 
 
 def _looks_like_duration(word: str) -> bool:
-    """"for 2h" is a duration; "for the migration" is part of the reason."""
+    """ "for 2h" is a duration; "for the migration" is part of the reason."""
     return bool(word) and word[0].isdigit()

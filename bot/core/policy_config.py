@@ -212,7 +212,7 @@ def check_group_ids(groups: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def parse_weekday_time(text: str) -> tuple[int, time]:
-    """"fri 16:00" -> (4, 16:00)."""
+    """ "fri 16:00" -> (4, 16:00)."""
     parts = text.strip().lower().split()
     if len(parts) != 2 or parts[0][:3] not in WEEKDAYS:
         raise ValueError(f"{text!r}: write a day and a time, like 'fri 16:00'")

@@ -353,7 +353,12 @@ class LockRepository(Protocol):
     async def active(self, service: str, environment: str, now: datetime) -> EnvLock | None: ...
 
     async def add(
-        self, service: str, environment: str, owner: str, reason: str, now: datetime,
+        self,
+        service: str,
+        environment: str,
+        owner: str,
+        reason: str,
+        now: datetime,
         until: datetime,
     ) -> EnvLock:
         """Raises LockHeld when (service, environment) is locked already."""

@@ -418,8 +418,10 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
         return r, facts
     if r.auto_approve:
         facts.append(
-            Fact("release.auto_approved",
-                 f"Approved automatically: CI is green and {r.environment}'s policy asks no more")
+            Fact(
+                "release.auto_approved",
+                f"Approved automatically: CI is green and {r.environment}'s policy asks no more",
+            )
         )
     return _start_rollout(r, now), facts
 
@@ -434,9 +436,7 @@ def _approval_times(r: Release) -> dict[str, datetime | None]:
     start, timing = r.approval_requested_at, r.approval_timing
     if start is None:
         return {}
-    expires = (
-        start + timedelta(seconds=timing.expires_after_s) if timing.expires_after_s else None
-    )
+    expires = start + timedelta(seconds=timing.expires_after_s) if timing.expires_after_s else None
     reminders = sorted(
         expires - timedelta(seconds=before) for before in timing.remind_before_s if expires
     )
@@ -491,8 +491,11 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
             )
         )
     reminders_due = 0
-    while (remind := _approval_times(replace(r, reminders_sent=r.reminders_sent + reminders_due))
-           .get("remind")) and remind <= now:
+    while (
+        remind := _approval_times(replace(r, reminders_sent=r.reminders_sent + reminders_due)).get(
+            "remind"
+        )
+    ) and remind <= now:
         reminders_due += 1
     if reminders_due:
         r = replace(r, reminders_sent=r.reminders_sent + reminders_due)

@@ -53,7 +53,9 @@ class FactsFinder:
                 proven = await uow.releases.has_succeeded(service, required, version)
         return Facts(
             groups=self._groups(),
-            active_release=await uow.releases.active_for(service, environment) if exclusive else None,
+            active_release=(
+                await uow.releases.active_for(service, environment) if exclusive else None
+            ),
             lock=await uow.locks.active(service, environment, now),
             freeze=await self.freeze(uow, service, environment, now),
             version=version,
@@ -66,5 +68,6 @@ class FactsFinder:
             groups=self._groups(),
             deployed_release=await uow.releases.deployed_for(release.service, release.environment),
             lock=await uow.locks.active(release.service, release.environment, now),
+            freeze=await self.freeze(uow, release.service, release.environment, now),
             escalated=release.escalated,
         )

@@ -52,31 +52,62 @@ class PolicyActions:
                 return DUPLICATE
             record = Recorder(uow, now)
             current = await uow.locks.active(service, environment, now)
-            decision = decide(self._catalog, request.user_id, Act.LOCK, service=service,
-                              environment=environment,
-                              facts=Facts(groups=self._facts.groups(), lock=current))
+            decision = decide(
+                self._catalog,
+                request.user_id,
+                Act.LOCK,
+                service=service,
+                environment=environment,
+                facts=Facts(groups=self._facts.groups(), lock=current),
+            )
             problem = decision.message if not decision.allowed else ""
             if not problem and current is not None:
                 problem = f"{service} in {environment} is {current.describe()} already."
                 decision = refuse("lock.held", problem)
             if not problem:
                 try:
-                    lock = await uow.locks.add(service, environment, request.user_id, reason, now,
-                                               now + timedelta(seconds=command.duration_s))
+                    lock = await uow.locks.add(
+                        service,
+                        environment,
+                        request.user_id,
+                        reason,
+                        now,
+                        now + timedelta(seconds=command.duration_s),
+                    )
                 except LockHeld:
                     problem = f"{service} in {environment} was locked a moment ago."
             if problem:
-                await record.refuse(request, f"{request.via}.lock", rule=decision.rule,
-                                    reason=problem, service=service, environment=environment)
+                await record.refuse(
+                    request,
+                    f"{request.via}.lock",
+                    rule=decision.rule,
+                    reason=problem,
+                    service=service,
+                    environment=environment,
+                )
                 await uow.commit()
                 return Outcome(False, problem)
-            await record.audit(request, f"{request.via}.lock", rule=decision.rule, reason=reason,
-                               service=service, environment=environment,
-                               details={"until": lock.expires_at.isoformat()})
-            await self._announce(uow, request, "lock_notice", {
-                "service": service, "environment": environment, "owner": request.user_id,
-                "reason": reason, "until": lock.expires_at.isoformat(),
-            })
+            await record.audit(
+                request,
+                f"{request.via}.lock",
+                rule=decision.rule,
+                reason=reason,
+                service=service,
+                environment=environment,
+                details={"until": lock.expires_at.isoformat()},
+            )
+            await self._announce(
+                uow,
+                request,
+                "lock_notice",
+                {
+                    "service": service,
+                    "environment": environment,
+                    "owner": request.user_id,
+                    "reason": reason,
+                    "until": lock.expires_at.isoformat(),
+                },
+            )
             await uow.commit()
         return Outcome(True, f"locked {service}/{environment}")
 
@@ -88,25 +119,49 @@ class PolicyActions:
                 return DUPLICATE
             record = Recorder(uow, now)
             current = await uow.locks.active(service, environment, now)
-            decision = decide(self._catalog, request.user_id, Act.UNLOCK, service=service,
-                              environment=environment,
-                              facts=Facts(groups=self._facts.groups(), lock=current))
+            decision = decide(
+                self._catalog,
+                request.user_id,
+                Act.UNLOCK,
+                service=service,
+                environment=environment,
+                facts=Facts(groups=self._facts.groups(), lock=current),
+            )
             if decision.allowed and current is None:
                 decision = refuse("lock.none", f"{service} in {environment} is not locked.")
             if not decision.allowed:
-                await record.refuse(request, f"{request.via}.unlock", rule=decision.rule,
-                                    reason=decision.message, service=service,
-                                    environment=environment)
+                await record.refuse(
+                    request,
+                    f"{request.via}.unlock",
+                    rule=decision.rule,
+                    reason=decision.message,
+                    service=service,
+                    environment=environment,
+                )
                 await uow.commit()
                 return Outcome(False, decision.message)
             await uow.locks.lift(current, request.user_id, now)
-            await record.audit(request, f"{request.via}.unlock", rule=decision.rule,
-                               reason=current.reason, service=service, environment=environment,
-                               details={"owner": current.owner})
-            await self._announce(uow, request, "unlock_notice", {
-                "service": service, "environment": environment, "by": request.user_id,
-                "owner": current.owner, "broken": decision.rule == "lock.break",
-            })
+            await record.audit(
+                request,
+                f"{request.via}.unlock",
+                rule=decision.rule,
+                reason=current.reason,
+                service=service,
+                environment=environment,
+                details={"owner": current.owner},
+            )
+            await self._announce(
+                uow,
+                request,
+                "unlock_notice",
+                {
+                    "service": service,
+                    "environment": environment,
+                    "by": request.user_id,
+                    "owner": current.owner,
+                    "broken": decision.rule == "lock.break",
+                },
+            )
             await uow.commit()
         return Outcome(True, f"unlocked {service}/{environment}")
 
@@ -120,19 +175,36 @@ class PolicyActions:
             record = Recorder(uow, now)
             decision = self._may_freeze(request.user_id, Act.FREEZE, scope)
             if not decision.allowed:
-                await record.refuse(request, f"{request.via}.freeze", rule=decision.rule,
-                                    reason=decision.message, environment=scope or "*")
+                await record.refuse(
+                    request,
+                    f"{request.via}.freeze",
+                    rule=decision.rule,
+                    reason=decision.message,
+                    environment=scope or "*",
+                )
                 await uow.commit()
                 return Outcome(False, decision.message)
             until = now + timedelta(seconds=command.duration_s) if command.duration_s else None
             await uow.freezes.add(scope, reason, request.user_id, now, until)
-            await record.audit(request, f"{request.via}.freeze", rule=decision.rule,
-                               reason=reason, environment=scope or "*",
-                               details={"until": until.isoformat() if until else None})
-            await self._announce(uow, request, "freeze_notice", {
-                "scope": scope or "every environment", "by": request.user_id, "reason": reason,
-                "until": until.isoformat() if until else None,
-            })
+            await record.audit(
+                request,
+                f"{request.via}.freeze",
+                rule=decision.rule,
+                reason=reason,
+                environment=scope or "*",
+                details={"until": until.isoformat() if until else None},
+            )
+            await self._announce(
+                uow,
+                request,
+                "freeze_notice",
+                {
+                    "scope": scope or "every environment",
+                    "by": request.user_id,
+                    "reason": reason,
+                    "until": until.isoformat() if until else None,
+                },
+            )
             await uow.commit()
         return Outcome(True, "frozen")
 
@@ -153,73 +225,126 @@ class PolicyActions:
                     "themselves; break glass to deploy during one.",
                 )
             if not decision.allowed:
-                await record.refuse(request, f"{request.via}.unfreeze", rule=decision.rule,
-                                    reason=decision.message, environment=scope or "*")
+                await record.refuse(
+                    request,
+                    f"{request.via}.unfreeze",
+                    rule=decision.rule,
+                    reason=decision.message,
+                    environment=scope or "*",
+                )
                 await uow.commit()
                 return Outcome(False, decision.message)
-            await record.audit(request, f"{request.via}.unfreeze", rule=decision.rule,
-                               environment=scope or "*", details={"lifted": lifted})
-            await self._announce(uow, request, "unfreeze_notice", {
-                "scope": scope or "every environment", "by": request.user_id,
-            })
+            await record.audit(
+                request,
+                f"{request.via}.unfreeze",
+                rule=decision.rule,
+                environment=scope or "*",
+                details={"lifted": lifted},
+            )
+            await self._announce(
+                uow,
+                request,
+                "unfreeze_notice",
+                {
+                    "scope": scope or "every environment",
+                    "by": request.user_id,
+                },
+            )
             await uow.commit()
         return Outcome(True, "unfrozen")
 
     async def whoami(self, request: Request, _command: WhoAmI) -> Outcome:
         grants = holdings(self._catalog, request.user_id, self._facts.groups())
-        return await self._answer(request, "whoami", {
-            "user": request.user_id,
-            "grants": [{"role": h.role.value, "scope": h.scope, "via": h.via} for h in grants],
-        })
+        return await self._answer(
+            request,
+            "whoami",
+            {
+                "user": request.user_id,
+                "grants": [{"role": h.role.value, "scope": h.scope, "via": h.via} for h in grants],
+            },
+        )
 
     async def who_can(self, request: Request, command: WhoCan) -> Outcome:
         act = Act(command.act)
         groups = self._facts.groups()
         if act in (Act.APPROVE, Act.REJECT):
             policy = self._catalog.approval_policy(command.service, command.environment)
-            people = approval_people(self._catalog, policy, command.service, command.environment,
-                                     groups)
-            rule = (f"the {command.environment} approval policy (never their own release; "
-                    f"{policy.required} needed)")
+            people = approval_people(
+                self._catalog, policy, command.service, command.environment, groups
+            )
+            rule = (
+                f"the {command.environment} approval policy (never their own release; "
+                f"{policy.required} needed)"
+            )
         else:
-            people = people_in(self._catalog, People(roles=tuple(ROLE_GRANTS[act])),
-                               command.service, command.environment, groups)
+            people = people_in(
+                self._catalog,
+                People(roles=tuple(ROLE_GRANTS[act])),
+                command.service,
+                command.environment,
+                groups,
+            )
             rule = "roles " + ", ".join(sorted(r.value for r in ROLE_GRANTS[act]))
-        return await self._answer(request, "who_can", {
-            "act": act.value, "service": command.service, "environment": command.environment,
-            "people": sorted(people), "rule": rule,
-        })
+        return await self._answer(
+            request,
+            "who_can",
+            {
+                "act": act.value,
+                "service": command.service,
+                "environment": command.environment,
+                "people": sorted(people),
+                "rule": rule,
+            },
+        )
 
     async def where(self, request: Request, command: Where) -> Outcome:
         now = self._clock.now()
         rows = []
         async with self._uow() as uow:
             for environment in self._catalog.services[command.service].environments:
-                facts = await self._facts.for_deploy(uow, command.service, environment, now,
-                                                     None, None)
-                decision = decide(self._catalog, request.user_id, Act.DEPLOY,
-                                  service=command.service, environment=environment, facts=facts)
+                facts = await self._facts.for_deploy(
+                    uow, command.service, environment, now, None, None
+                )
+                decision = decide(
+                    self._catalog,
+                    request.user_id,
+                    Act.DEPLOY,
+                    service=command.service,
+                    environment=environment,
+                    facts=facts,
+                )
                 latest = await uow.releases.latest_for(command.service, environment)
-                rows.append({
-                    "environment": environment,
-                    "allowed": decision.allowed,
-                    "rule": decision.rule,
-                    "why": decision.message if not decision.allowed else "",
-                    "ci_red": bool(latest and latest.reason.startswith("CI is red")),
-                    "last": (f"{latest.ref} {latest.version_to} ({latest.state.label})"
-                             if latest else "never deployed"),
-                })
+                rows.append(
+                    {
+                        "environment": environment,
+                        "allowed": decision.allowed,
+                        "rule": decision.rule,
+                        "why": decision.message if not decision.allowed else "",
+                        "ci_red": bool(latest and latest.reason.startswith("CI is red")),
+                        "last": (
+                            f"{latest.ref} {latest.version_to} ({latest.state.label})"
+                            if latest
+                            else "never deployed"
+                        ),
+                    }
+                )
         return await self._answer(request, "where", {"service": command.service, "rows": rows})
 
     def _may_freeze(self, user_id: str, act: Act, scope: str | None) -> Decision:
         environments = [scope] if scope else list(self._catalog.environments)
         for environment in environments:
-            services = [s.name for s in self._catalog.services.values()
-                        if environment in s.environments] or [""]
+            services = [
+                s.name for s in self._catalog.services.values() if environment in s.environments
+            ] or [""]
             for service in services:
-                decision = decide(self._catalog, user_id, act, service=service,
-                                  environment=environment,
-                                  facts=Facts(groups=self._facts.groups()))
+                decision = decide(
+                    self._catalog,
+                    user_id,
+                    act,
+                    service=service,
+                    environment=environment,
+                    facts=Facts(groups=self._facts.groups()),
+                )
                 if not decision.allowed:
                     return decision
         return decision
@@ -234,9 +359,15 @@ class PolicyActions:
             await uow.commit()
         return Outcome(True, template)
 
-    async def _announce(self, uow: UnitOfWork, request: Request, template: str,
-                        context: dict) -> None:
-        await uow.outbox.enqueue(Outbound(
-            "post", f"announce:{request.key}:{uuid.uuid4().hex[:8]}", template, context,
-            channel=request.channel,
-        ))
+    async def _announce(
+        self, uow: UnitOfWork, request: Request, template: str, context: dict
+    ) -> None:
+        await uow.outbox.enqueue(
+            Outbound(
+                "post",
+                f"announce:{request.key}:{uuid.uuid4().hex[:8]}",
+                template,
+                context,
+                channel=request.channel,
+            )
+        )

@@ -182,7 +182,11 @@ class Releases:
                     "reason": command.break_glass.reason,
                 }
             await record.audit(
-                request, action, rule=decision.rule, release=release, details=details,
+                request,
+                action,
+                rule=decision.rule,
+                release=release,
+                details=details,
                 reason=command.break_glass.reason if command.break_glass else "",
             )
             requested = Fact(
@@ -252,8 +256,13 @@ class Releases:
             return Outcome(True, facts[0].summary if facts else "", updated.id)
 
     async def _lock_after_rollback(
-        self, uow: UnitOfWork, record: Recorder, request: Request, release: Release,
-        reason: str, now: datetime,
+        self,
+        uow: UnitOfWork,
+        record: Recorder,
+        request: Request,
+        release: Release,
+        reason: str,
+        now: datetime,
     ) -> None:
         """Where the catalog says so (lock_on_rollback), a rollback locks the environment, so
         nobody ships the bad version again before someone looked."""
@@ -263,16 +272,30 @@ class Releases:
             return
         why = f"rolled back {release.ref}" + (f": {reason}" if reason else "")
         until = now + timedelta(seconds=ROLLBACK_LOCK_S)
-        await uow.locks.add(release.service, release.environment, request.user_id, why, now,
-                            until)
-        await record.audit(request, f"{request.via}.lock", rule="lock.on_rollback", reason=why,
-                           release=release, details={"until": until.isoformat()})
-        await uow.outbox.enqueue(Outbound(
-            "post", f"announce:{request.key}:rollback-lock", "lock_notice",
-            {"service": release.service, "environment": release.environment,
-             "owner": request.user_id, "reason": why, "until": until.isoformat()},
-            channel=release.channel,
-        ))
+        await uow.locks.add(release.service, release.environment, request.user_id, why, now, until)
+        await record.audit(
+            request,
+            f"{request.via}.lock",
+            rule="lock.on_rollback",
+            reason=why,
+            release=release,
+            details={"until": until.isoformat()},
+        )
+        await uow.outbox.enqueue(
+            Outbound(
+                "post",
+                f"announce:{request.key}:rollback-lock",
+                "lock_notice",
+                {
+                    "service": release.service,
+                    "environment": release.environment,
+                    "owner": request.user_id,
+                    "reason": why,
+                    "until": until.isoformat(),
+                },
+                channel=release.channel,
+            )
+        )
 
     async def preflight(
         self, request: Request, act: Act, release_id: int

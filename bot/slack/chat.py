@@ -147,8 +147,10 @@ class SlackGroups:
             response = await self._client.usergroups_users_list(usergroup=group_id)
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown_error") if exc.response else "unknown_error"
-            raise IntegrationError(f"usergroups.users.list {group_id}: {error}",
-                                   retryable=error not in PERMANENT_ERRORS) from exc
+            raise IntegrationError(
+                f"usergroups.users.list {group_id}: {error}",
+                retryable=error not in PERMANENT_ERRORS,
+            ) from exc
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise IntegrationError(f"Slack unreachable: {type(exc).__name__}") from exc
         return frozenset(response.get("users", []))

@@ -70,7 +70,8 @@ def status_view(release: Release, now: datetime) -> StatusView:
     words = STATE_WORDS[release.state]
     return StatusView(
         headline=f"{STATE_EMOJI[release.state]} *{target}*  ·  release {release.ref}",
-        summary=f"*{words}* · {strategy} · {versions}" + (
+        summary=f"*{words}* · {strategy} · {versions}"
+        + (
             f" · :rotating_light: *break-glass* {release.break_glass.incident}"
             if release.break_glass
             else ""

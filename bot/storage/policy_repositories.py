@@ -34,7 +34,12 @@ class SqlLocks:
         return _lock(row) if row else None
 
     async def add(
-        self, service: str, environment: str, owner: str, reason: str, now: datetime,
+        self,
+        service: str,
+        environment: str,
+        owner: str,
+        reason: str,
+        now: datetime,
         until: datetime,
     ) -> EnvLock:
         key = f"{service}/{environment}"
@@ -48,8 +53,15 @@ class SqlLocks:
                 new_id = (
                     await self._session.execute(
                         insert(LockRow)
-                        .values(service=service, environment=environment, owner=owner,
-                                reason=reason, created_at=now, expires_at=until, active_key=key)
+                        .values(
+                            service=service,
+                            environment=environment,
+                            owner=owner,
+                            reason=reason,
+                            created_at=now,
+                            expires_at=until,
+                            active_key=key,
+                        )
                         .returning(LockRow.id)
                     )
                 ).scalar_one()
@@ -86,8 +98,13 @@ class SqlFreezes:
     async def add(
         self, environment: str | None, reason: str, by: str, now: datetime, until: datetime | None
     ) -> Freeze:
-        row = FreezeRow(environment=environment or ALL_ENVIRONMENTS, reason=reason, created_by=by,
-                        created_at=now, expires_at=until)
+        row = FreezeRow(
+            environment=environment or ALL_ENVIRONMENTS,
+            reason=reason,
+            created_by=by,
+            created_at=now,
+            expires_at=until,
+        )
         self._session.add(row)
         await self._session.flush()
         return _freeze(row)
@@ -110,8 +127,9 @@ class SqlFreezes:
 
 
 def _lock(row: LockRow) -> EnvLock:
-    return EnvLock(row.id, row.service, row.environment, row.owner, row.reason, row.created_at,
-                   row.expires_at)
+    return EnvLock(
+        row.id, row.service, row.environment, row.owner, row.reason, row.created_at, row.expires_at
+    )
 
 
 def _freeze(row: FreezeRow) -> Freeze:

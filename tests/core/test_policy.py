@@ -231,6 +231,8 @@ def expected(who: str, act: Act, environment: str, condition: str) -> tuple[bool
         return False, "lock.environment"  # only the lock's owner deploys, admins included
     if act is Act.DEPLOY and condition == "frozen":
         return False, "freeze.window"  # rollbacks (and everything else) go on
+    if act is Act.APPROVE and condition == "frozen":
+        return False, "freeze.window"  # the last approval would start it during the freeze
     if act is Act.UNLOCK and condition == "locked":
         return (True, "lock.break") if role == "admin" else (False, "lock.owner")
     if act in (Act.APPROVE, Act.REJECT):
@@ -263,7 +265,7 @@ def needs_words(rule: str, act: Act, environment: str) -> tuple[str, ...]:
     if rule.startswith("approval."):
         return (f"You may not {act.value} release #12", "the approver role", "Ask one of them")
     if rule == "lock.environment":
-        return (f"<@{LOCKER}>", "db migration", "until Mon 11:00 UTC", "/release unlock")
+        return (f"<@{LOCKER}>", "db migration", "until Mon 23 Nov 11:00 UTC", "/release unlock")
     if rule == "lock.owner":
         return (f"<@{LOCKER}>", "db migration", f"Ask <@{LOCKER}>", "wait for it to expire")
     if rule == "freeze.window":
@@ -537,7 +539,10 @@ def test_self_approval_is_refused(act: Act):
     decision = run(ADMIN, act, the_release=own)
     assert_refusal(decision, "approval.not_requester")
     assert decision.reason == f"You requested release #12, so you cannot {act.value} it yourself."
-    assert decision.needs == f"Ask another approver: <@{APPROVER}>."
+    if act is Act.REJECT:
+        assert decision.needs == "To stop your own release, abort it: `/release abort #12`."
+    else:
+        assert decision.needs == f"Ask another approver: <@{APPROVER}>."
 
 
 def test_self_approval_when_nobody_else_may_approve():
@@ -564,7 +569,8 @@ def test_only_the_locks_owner_deploys():
         decision = run(user, Act.DEPLOY, lock=lock(), proven=True)
         assert_refusal(decision, "lock.environment")
         assert decision.reason == (
-            f"checkout in production is locked by <@{LOCKER}> until Mon 11:00 UTC: db migration."
+            f"checkout in production is locked by <@{LOCKER}> until Mon 23 Nov 11:00 UTC: "
+            "db migration."
         )
         assert decision.needs == (
             f"Wait for it to expire, ask <@{LOCKER}> to `/release unlock checkout production`, "
@@ -581,7 +587,8 @@ def test_unlock_by_the_owner_by_an_admin_and_by_others():
         decision = run(user, Act.UNLOCK, lock=lock())
         assert_refusal(decision, "lock.owner")
         assert decision.reason == (
-            f"checkout in production is locked by <@{LOCKER}> until Mon 11:00 UTC: db migration; "
+            f"checkout in production is locked by <@{LOCKER}> until Mon 23 Nov 11:00 UTC: "
+            "db migration; "
             f"only <@{LOCKER}> or an admin may lift it."
         )
         assert decision.needs == f"Ask <@{LOCKER}>, or wait for it to expire."

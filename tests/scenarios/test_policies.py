@@ -30,8 +30,11 @@ async def bot(database_url: str) -> AsyncIterator[BotHarness]:
 
 
 def releases(bot: BotHarness):
-    return [m for m in bot.slack.messages(CHANNEL) if m.bot_id and m.blocks and
-            m.blocks[0].get("block_id") == "status_head"]
+    return [
+        m
+        for m in bot.slack.messages(CHANNEL)
+        if m.bot_id and m.blocks and m.blocks[0].get("block_id") == "status_head"
+    ]
 
 
 def thread(message) -> list[str]:
@@ -52,8 +55,11 @@ async def test_staging_is_approved_by_green_ci_and_production_ships_what_staging
     bot: BotHarness,
 ):
     await bot.command("U0ALICE", "/deploy checkout to production")
-    assert any("Nothing has succeeded in staging yet, and production comes after it" in t
-               and "/deploy checkout to staging" in t for t in bot.replies_to("U0ALICE"))
+    assert any(
+        "Nothing has succeeded in staging yet, and production comes after it" in t
+        and "/deploy checkout to staging" in t
+        for t in bot.replies_to("U0ALICE")
+    )
     await bot.command("U0ALICE", "/deploy checkout v2.0.0 to production")
     assert any("v2.0.0 has not succeeded in staging yet" in t for t in bot.replies_to("U0ALICE"))
     await ship_to_staging(bot)
@@ -71,8 +77,10 @@ async def test_two_approvers_one_from_a_slack_group_and_a_double_click_counts_on
     await ask_production(bot, user="U0BOB")
     status = releases(bot)[-1]
     await bot.click("U0BOB", status, "release_approve")
-    assert any("You requested release #2, so you cannot approve it yourself" in t
-               for t in bot.replies_to("U0BOB"))
+    assert any(
+        "You requested release #2, so you cannot approve it yourself" in t
+        for t in bot.replies_to("U0BOB")
+    )
     # carol (on-call) is not eligible until the request is escalated
     await bot.click("U0CAROL", status, "release_approve")
     assert any("You may not approve release #2" in t for t in bot.replies_to("U0CAROL"))
@@ -124,7 +132,9 @@ async def test_an_unanswered_request_escalates_reminds_and_lapses(bot: BotHarnes
     await bot.advance(40 * 60, step=60)
     status = releases(bot)[-1]
     texts = thread(status)
-    reminders = [i for i, t in enumerate(texts) if "Reminder: release #2 still needs 1 approval" in t]
+    reminders = [
+        i for i, t in enumerate(texts) if "Reminder: release #2 still needs 1 approval" in t
+    ]
     lapsed = [i for i, t in enumerate(texts) if "the request lapsed" in t]
     assert len(reminders) == 2 and lapsed and max(reminders) < lapsed[0]
     assert "rejected" in status.text.lower() and "approval expired" in str(status.blocks)
@@ -150,14 +160,18 @@ async def test_a_freeze_refuses_deploys_allows_rollbacks_and_records_break_glass
     await bot.command("U0CAROL", "/rollback checkout production checkout errors")
     await bot.run_until(lambda: "rolled back" in releases(bot)[-1].text, limit_s=60)
 
-    await bot.command("U0ALICE", "/deploy checkout v2.0.0 to production break-glass INC-42 "
-                      "payments fail without the fix")
+    await bot.command(
+        "U0ALICE",
+        "/deploy checkout v2.0.0 to production break-glass INC-42 payments fail without the fix",
+    )
     assert any("locked by <@U0CAROL>" in t for t in bot.replies_to("U0ALICE")), (
         "production locks on rollback: the break-glass waits for the lock"
     )
     await bot.command("U0CAROL", "/release unlock checkout production")
-    await bot.command("U0ALICE", "/deploy checkout v2.0.0 to production break-glass INC-42 "
-                      "payments fail without the fix")
+    await bot.command(
+        "U0ALICE",
+        "/deploy checkout v2.0.0 to production break-glass INC-42 payments fail without the fix",
+    )
     await bot.advance(3)
     glass = releases(bot)[-1]
     assert ":rotating_light: *break-glass* INC-42" in str(glass.blocks)
@@ -166,7 +180,9 @@ async def test_a_freeze_refuses_deploys_allows_rollbacks_and_records_break_glass
     rows = await export_rows(bot.runtime.db)
     deploys = [r for r in rows if r["action"] == "command.deploy"]
     assert [r["rule"] for r in deploys[-3:]] == [
-        "freeze.window", "lock.environment", "freeze.break_glass"
+        "freeze.window",
+        "lock.environment",
+        "freeze.break_glass",
     ]
     assert json.loads(deploys[-1]["details"])["break_glass"]["incident"] == "INC-42"
 
@@ -176,8 +192,9 @@ async def test_locks_and_stop_the_line_freezes_from_chat(bot: BotHarness):
     notice = bot.slack.messages(CHANNEL)[-1].text
     assert ":lock: <@U0BOB> locked *checkout* in *staging*" in notice
     await bot.command("U0ALICE", "/deploy checkout to staging")
-    assert any("locked by <@U0BOB>" in t and "schema migration" in t
-               for t in bot.replies_to("U0ALICE"))
+    assert any(
+        "locked by <@U0BOB>" in t and "schema migration" in t for t in bot.replies_to("U0ALICE")
+    )
     await bot.command("U0ALICE", "/release unlock checkout staging")
     assert any("only <@U0BOB> or an admin may lift it" in t for t in bot.replies_to("U0ALICE"))
     await bot.command("U0DAVE", "/release unlock checkout staging")
@@ -222,8 +239,9 @@ async def test_a_tampered_button_is_refused_and_nothing_changes(bot: BotHarness)
     payload = json.loads(parse_qs(first.request_body.decode())["payload"][0])
     payload["trigger_id"] = "tampered.1"
     payload["actions"][0].update(action_id="release_approve", value="2")
-    await bot.slack.send_signed(urlencode({"payload": json.dumps(payload)}).encode(),
-                                "application/x-www-form-urlencoded")
+    await bot.slack.send_signed(
+        urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
+    )
     await bot.settle()
     assert any("You may not approve release #2" in t for t in bot.replies_to("U0CAROL"))
     assert "waiting for approval" in releases(bot)[-1].text
