@@ -12,6 +12,7 @@ Catalog settings (all optional):
   metrics: {error_rate: 0.002, latency_p99_ms: 180}
   degraded_metrics: {error_rate: 0.08}
   degrade_at: ["10%"]        analysis after these steps sees the degraded metrics ("*": all)
+  authors: {checkout: [bob]} who wrote the commits shipped (for not_commit_authors)
 
 Operation ids carry their own start time and outcome, so a restart loses nothing.
 """
@@ -53,6 +54,7 @@ class SimulatedSettings:
     metrics: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     degraded_metrics: dict[str, float] = field(default_factory=dict)
     degrade_at: tuple[str, ...] = ()
+    authors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per service
 
     @classmethod
     def from_catalog(cls, settings: dict[str, Any]) -> SimulatedSettings:
@@ -67,6 +69,8 @@ class SimulatedSettings:
         for name in ("checks", "failing_checks", "fail_steps", "degrade_at"):
             if name in values:
                 values[name] = tuple(str(v) for v in values[name])
+        if "authors" in values:
+            values["authors"] = {svc: tuple(names) for svc, names in values["authors"].items()}
         return cls(**values)
 
 
@@ -101,7 +105,7 @@ class SimulatedBackend:
             for name in (*self.settings.checks, *self._extra_failing())
         )
         state = "failed" if any(c.state == "failure" for c in checks) else "passed"
-        return CiStatus(state, checks)
+        return CiStatus(state, checks, authors=tuple(self.settings.authors.get(target.service, ())))
 
     def _extra_failing(self) -> tuple[str, ...]:
         return tuple(c for c in self.settings.failing_checks if c not in self.settings.checks)

@@ -225,6 +225,9 @@ class Catalog(_Strict):
     roles: dict[Role, tuple[str, ...]] = {}
     grants: tuple[Grant, ...] = ()
     freezes: tuple[FreezeWindow, ...] = ()
+    # Slack user ID -> the names the CI system knows them by (logins, emails), so "the
+    # approver must not be an author of the commits" can be checked.
+    identities: dict[str, tuple[str, ...]] = {}
     backends: dict[str, Backend] = {"simulated": Backend(type="simulated")}
 
     @model_validator(mode="before")
@@ -241,6 +244,14 @@ class Catalog(_Strict):
                     for key, value in entries.items()
                 }
         return data
+
+    @field_validator("identities")
+    @classmethod
+    def _identity_keys(cls, identities: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for user in identities:
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                raise ValueError(f"{user!r} is not a Slack user ID like U0ALICE")
+        return identities
 
     @field_validator("roles")
     @classmethod
@@ -397,6 +408,17 @@ class Catalog(_Strict):
             Grant(role=role, users=users) for role, users in self.roles.items() if users
         )
         return everywhere + self.grants
+
+    def slack_users(self, identities: tuple[str, ...]) -> tuple[str, ...]:
+        """CI identities -> Slack user IDs (an identity that is a Slack ID counts as itself)."""
+        wanted = {identity.lower() for identity in identities}
+        found = [
+            user
+            for user, names in self.identities.items()
+            if user.lower() in wanted or wanted & {name.lower() for name in names}
+        ]
+        found += [i for i in identities if re.fullmatch(r"[UW][A-Z0-9]{2,}", i) and i not in found]
+        return tuple(sorted(set(found)))
 
     def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:
         override = self.services[service].approvals.get(environment)

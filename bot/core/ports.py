@@ -52,6 +52,7 @@ class CiStatus:
     state: Literal["passed", "failed", "pending"]
     checks: tuple[CiCheck, ...] = ()
     retry_in_s: int = 10
+    authors: tuple[str, ...] = ()  # who wrote the commits shipped, as the CI system names them
 
     @property
     def summary(self) -> str:

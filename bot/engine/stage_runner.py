@@ -141,6 +141,7 @@ class StageRunner:
                         pending=status.state == "pending",
                         summary=status.summary,
                         retry_in_s=status.retry_in_s,
+                        authors=self._catalog.slack_users(status.authors),
                     )
                 )
                 return events

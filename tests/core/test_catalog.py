@@ -597,3 +597,14 @@ def test_secrets_nested_in_backend_settings_are_refused_too():
     with pytest.raises(ValidationError, match=r"'hooks\[0\].secret' looks like a secret"):
         Backend(type="webhook", settings={"hooks": [{"secret": "s3cr3t"}]})
     Backend(type="github", settings={"auth": {"token_env": "GITHUB_TOKEN"}})
+
+
+def test_ci_identities_map_to_slack_users():
+    catalog = Catalog.model_validate({
+        **GOOD,
+        "identities": {"U0BOB": ["bob-gh", "Bob@Acme.test"], "U0FRANK": ["frank"]},
+    })
+    assert catalog.slack_users(("bob@acme.test", "unknown", "U0ALICE")) == ("U0ALICE", "U0BOB")
+    assert catalog.slack_users(()) == ()
+    with pytest.raises(ValidationError, match="'bob' is not a Slack user ID"):
+        Catalog.model_validate({**GOOD, "identities": {"bob": ["bob-gh"]}})

@@ -246,3 +246,35 @@ async def test_a_tampered_button_is_refused_and_nothing_changes(bot: BotHarness)
     assert any("You may not approve release #2" in t for t in bot.replies_to("U0CAROL"))
     assert "waiting for approval" in releases(bot)[-1].text
     assert "approved by" not in str(releases(bot)[-1].blocks)
+
+
+async def test_an_author_of_the_change_may_not_approve_it(database_url):
+    text = POLICY_CATALOG.read_text()
+    text = text.replace(
+        "      eligible: {roles: [approver], groups: [S0APPROVERS]}",
+        "      eligible: {roles: [approver], groups: [S0APPROVERS]}\n"
+        "      not_commit_authors: true",
+    )
+    text = text.replace(
+        "      head_versions: {checkout: v2.0.0}",
+        "      head_versions: {checkout: v2.0.0}\n      authors: {checkout: [bob-gh]}",
+    )
+    text += "identities:\n  U0BOB: [bob-gh, bob@acme.test]\n"
+    from bot.catalog_file import parse_catalog
+
+    bot = await BotHarness.start(database_url, parse_catalog(text))
+    try:
+        await ship_to_staging(bot)
+        await ask_production(bot)
+        status = releases(bot)[-1]
+        await bot.click("U0BOB", status, "release_approve")
+        assert any(
+            "You wrote commits in v2.0.0" in t and "did not" in t for t in bot.replies_to("U0BOB")
+        )
+        await bot.click("U0FRANK", status, "release_approve")
+        await bot.click("U0DAVE", status, "release_approve")
+        assert "rolling out" in releases(bot)[-1].text
+        rows = await export_rows(bot.runtime.db)
+        assert any(r["rule"] == "approval.not_author" and r["actor_id"] == "U0BOB" for r in rows)
+    finally:
+        await bot.stop()
