@@ -600,10 +600,12 @@ def test_secrets_nested_in_backend_settings_are_refused_too():
 
 
 def test_ci_identities_map_to_slack_users():
-    catalog = Catalog.model_validate({
-        **GOOD,
-        "identities": {"U0BOB": ["bob-gh", "Bob@Acme.test"], "U0FRANK": ["frank"]},
-    })
+    catalog = Catalog.model_validate(
+        {
+            **GOOD,
+            "identities": {"U0BOB": ["bob-gh", "Bob@Acme.test"], "U0FRANK": ["frank"]},
+        }
+    )
     assert catalog.slack_users(("bob@acme.test", "unknown", "U0ALICE")) == ("U0ALICE", "U0BOB")
     assert catalog.slack_users(()) == ()
     with pytest.raises(ValidationError, match="'bob' is not a Slack user ID"):
