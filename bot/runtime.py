@@ -69,6 +69,7 @@ class Runtime:
     metrics: Metrics
     registry: Registry
     router: CommandRouter
+    groups: GroupCache
     emulator: Emulator | None = None
 
     async def settle(self) -> None:
@@ -120,9 +121,9 @@ async def build_runtime(
     renderer = SlackRenderer(clock)
     chat = SlackChat(client)
     registry = Registry(catalog, clock)
-    progress = Progress(unit_of_work, clock, settings.status_refresh_s)
     groups = GroupCache(SlackGroups(client), groups_used(catalog), clock)
     facts = FactsFinder(catalog, groups.snapshot)
+    progress = Progress(unit_of_work, clock, settings.status_refresh_s, facts)
     releases = Releases(catalog, unit_of_work, clock, facts)
     queries = Queries(catalog, unit_of_work, clock)
     policies = PolicyActions(catalog, unit_of_work, clock, facts)
@@ -176,6 +177,7 @@ async def build_runtime(
         metrics,
         registry,
         router,
+        groups,
         emulator,
     )
 
@@ -233,6 +235,7 @@ async def serve(runtime: Runtime, *, ready: asyncio.Event | None = None) -> None
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    await runtime.groups.refresh(force=True)  # decisions need group members from the start
     scheduler = runtime.engine.start(settings.tick_seconds)
     socket_handler = None
     if settings.mode == "socket":

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.durations import parse_duration
-from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, People, Role
+from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, Role
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 SECRET_KEY_HINTS = ("token", "secret", "password", "apikey", "api_key", "private_key")
@@ -423,11 +423,3 @@ class Catalog(_Strict):
     def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:
         override = self.services[service].approvals.get(environment)
         return override or self.environments[environment].approval_policy
-
-    def known_people(self, people: People, service: str, environment: str) -> frozenset[str]:
-        """The user IDs `people` names without asking Slack (groups are left out)."""
-        found = set(people.users)
-        for grant in self.all_grants():
-            if grant.role in people.roles and grant.covers(service, environment):
-                found.update(grant.users)
-        return frozenset(found)

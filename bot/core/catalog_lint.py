@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.catalog import Catalog
+from bot.core.policy import approval_people
+from bot.core.policy_config import Role
 from bot.core.wording import plural
 
 
@@ -31,19 +33,17 @@ def policy_problems(
             policy = catalog.approval_policy(service.name, environment)
             if not policy.required:
                 continue
-            people = set(catalog.known_people(policy.eligible, service.name, environment))
-            # Groups named directly, and groups granted an eligible role here.
+            # The same people the policy lets approve (admins included), with the group
+            # members known; groups named directly or granted an eligible role are tracked.
+            people = set(approval_people(catalog, policy, service.name, environment, members))
+            eligible_roles = {*policy.eligible.roles, Role.ADMIN}
             groups = set(policy.eligible.groups) | {
                 group
                 for grant in catalog.all_grants()
-                if grant.role in policy.eligible.roles and grant.covers(service.name, environment)
+                if grant.role in eligible_roles and grant.covers(service.name, environment)
                 for group in grant.groups
             }
-            for group in groups:
-                if group in members:
-                    people |= members[group]
-                else:
-                    uncounted.add(group)
+            uncounted |= {group for group in groups if group not in members}
             if any(group not in members for group in groups):
                 continue
             where = _policy_path(catalog, service.name, environment)

@@ -17,6 +17,7 @@ from bot.core.command_words import service_named as _service
 from bot.core.policy_commands import POLICY_SUBCOMMANDS, PolicyCommand, parse_policy
 from bot.core.release import BreakGlass
 from bot.core.strategies import StrategyChoice
+from bot.core.wording import plain_text
 
 VERSION = re.compile(
     r"^(v?\d+(\.\d+){1,3}([-+][0-9A-Za-z.-]+)?|v\d+([-+][0-9A-Za-z.-]+)?|[0-9a-f]{7,40})$",
@@ -136,7 +137,7 @@ def _parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
     percent: int | None = None
     flag: str | None = None
     batches: int | None = None
-    rest, break_glass = _take_break_glass(words[1:])
+    rest, break_glass = _take_break_glass(words[1:], catalog)
     i = 0
     while i < len(rest):
         word, lowered = rest[i], rest[i].lower()
@@ -348,21 +349,39 @@ def _target(
 
 
 BREAK_GLASS_WORDS = ("break-glass", "breakglass", "break_glass")
+INCIDENT = re.compile(r"[A-Za-z0-9#._/-]{1,40}")
 BREAK_GLASS_EXAMPLE = "/deploy checkout v1.4.3 to production break-glass INC-123 checkout is down"
 
 
-def _take_break_glass(words: list[str]) -> tuple[list[str], BreakGlass | None]:
+def _take_break_glass(words: list[str], catalog: Catalog) -> tuple[list[str], BreakGlass | None]:
     """`... break-glass INC-123 why it cannot wait`: the incident and the reason end the line."""
     for at, word in enumerate(words):
-        if word.lower() in BREAK_GLASS_WORDS:
-            incident, reason = words[at + 1 : at + 2], " ".join(words[at + 2 :])
-            if not incident or not reason:
+        if word.lower() not in BREAK_GLASS_WORDS:
+            continue
+        incident, reason_words = words[at + 1 : at + 2], words[at + 2 :]
+        if not incident or not reason_words:
+            raise UsageError(
+                "Breaking glass needs an incident reference and a reason, after the word.",
+                BREAK_GLASS_EXAMPLE,
+                "deploy",
+            )
+        if not INCIDENT.fullmatch(incident[0]):
+            raise UsageError(
+                f"`{plain_text(incident[0])}` does not look like an incident reference "
+                "(INC-123, #4521).",
+                BREAK_GLASS_EXAMPLE,
+                "deploy",
+            )
+        for position, reason_word in enumerate(reason_words[:-1]):
+            following = reason_words[position + 1]
+            if reason_word.lower() in ENV_PREPOSITIONS and catalog.environment(following):
                 raise UsageError(
-                    "Breaking glass needs an incident reference and a reason, after the word.",
+                    "Put `break-glass INCIDENT reason` last, after the environment: everything "
+                    "after the incident is the reason.",
                     BREAK_GLASS_EXAMPLE,
                     "deploy",
                 )
-            return words[:at], BreakGlass(incident[0], reason)
+        return words[:at], BreakGlass(incident[0], plain_text(" ".join(reason_words)))
     return words, None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.core.policy_config import FreezeWindow, parse_weekday_time
+from bot.core.wording import slack_time
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Freeze:
     by: str | None = None
 
     def describe(self) -> str:
-        until = f" until {self.until.strftime('%a %Y-%m-%d %H:%M %Z')}" if self.until else ""
+        until = f" until {slack_time(self.until)}" if self.until else ""
         who = f" (declared by <@{self.by}>)" if self.by else ""
         why = f": {self.reason}" if self.reason else ""
         return f"the {self.name} freeze{until}{who}{why}"

@@ -18,7 +18,8 @@ from bot.core.access import GroupMembers, people_in, roles_in
 from bot.core.catalog import Catalog
 from bot.core.freezes import Freeze
 from bot.core.policy_config import ApprovalPolicy, People, Role
-from bot.core.release import BreakGlass, Release
+from bot.core.release import BreakGlass, Release, State
+from bot.core.wording import slack_time
 
 
 class Act(StrEnum):
@@ -80,11 +81,7 @@ class EnvLock:
     expires_at: datetime
 
     def describe(self) -> str:
-        return (
-            f"locked by <@{self.owner}> until "
-            f"{self.expires_at.strftime('%a %d %b %H:%M UTC')}: "
-            f"{self.reason}"
-        )
+        return f"locked by <@{self.owner}> until {slack_time(self.expires_at)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +120,8 @@ def decide(
     if act in APPROVAL_ACTS:
         assert release is not None
         return _approval(catalog, user_id, act, release, facts)
+    if act is Act.UNLOCK and facts.lock is not None and facts.lock.owner == user_id:
+        return allow("lock.own", "your own lock")  # whatever your role, e.g. rollback-only
     granted = _role_check(catalog, user_id, act, service, environment, facts.groups)
     if not granted.allowed:
         return granted
@@ -188,6 +187,13 @@ def _approval(catalog: Catalog, user_id: str, act: Act, release: Release, facts:
             f"You requested release {release.ref}, so you cannot {verb} it yourself.",
             needs,
         )
+    if act is Act.APPROVE and policy.not_commit_authors and release.state is State.AWAITING_CI:
+        return refuse(
+            "approval.too_early",
+            f"Release {release.ref} is waiting for CI, which names the authors of the change, "
+            "and this environment's policy wants an approver who is not one of them.",
+            "Approve once CI has reported; the Approve button appears then.",
+        )
     completes = act is Act.APPROVE and release.approvals_missing <= 1
     if completes and facts.freeze is not None and release.break_glass is None:
         return refuse(
@@ -248,6 +254,12 @@ def _deploy(
             f"{service} in {environment} is {lock.describe()}.",
             f"Wait for it to expire, ask <@{lock.owner}> to `/release unlock {service} "
             f"{environment}`, or an admin to break it.",
+        )
+    if facts.freeze is None and facts.break_glass is not None:
+        return refuse(
+            "freeze.none",
+            f"Nothing is frozen in {service}/{environment}, so there is no glass to break.",
+            f"Deploy as usual, without `break-glass`: `/deploy {service} to {environment}`.",
         )
     if facts.freeze is not None:
         glass = facts.break_glass
@@ -327,3 +339,27 @@ def _eligible_words(policy: ApprovalPolicy) -> str:
     parts += [f"<@{user}>" for user in policy.eligible.users]
     parts += [f"<!subteam^{group}>" for group in policy.eligible.groups]
     return ", ".join(parts) or "nobody in particular"
+
+
+def required_approvals(policy: ApprovalPolicy, break_glass: BreakGlass | None) -> int:
+    """Breaking glass needs one approval more than the environment's policy."""
+    return policy.required + (1 if break_glass else 0)
+
+
+def may_start(release: Release, facts: Facts) -> Decision:
+    """A release that waited at its gate (CI, approvals) may start its rollout only if no
+    freeze and no other person's lock arrived meanwhile."""
+    if facts.freeze is not None and release.break_glass is None:
+        return refuse(
+            "freeze.window",
+            f"{release.service} in {release.environment} is frozen: {facts.freeze.describe()}.",
+            "Deploy again after the freeze, or break glass with an incident and a reason.",
+        )
+    lock = facts.lock
+    if lock is not None and lock.owner != release.requested_by:
+        return refuse(
+            "lock.environment",
+            f"{release.service} in {release.environment} is {lock.describe()}.",
+            f"Deploy again once <@{lock.owner}> has unlocked it or the lock expires.",
+        )
+    return allow("gate.clear", "nothing holds the rollout back")

@@ -13,6 +13,7 @@ from bot.core.command_words import (
     environment_named,
     service_named,
 )
+from bot.core.wording import plain_text
 
 POLICY_SUBCOMMANDS = ("lock", "unlock", "freeze", "unfreeze", "whoami", "who-can", "where")
 MAX_LOCK_S = 7 * 86400
@@ -124,7 +125,9 @@ def _lock(words: list[str], catalog: Catalog) -> LockEnvironment:
     rest, duration = _take_duration(rest, example)
     if not rest:
         raise UsageError("Say why you lock it: the reason is shown to everyone it stops.", example)
-    return LockEnvironment(service, environment, " ".join(rest), duration or DEFAULT_LOCK_S)
+    return LockEnvironment(
+        service, environment, plain_text(" ".join(rest)), duration or DEFAULT_LOCK_S
+    )
 
 
 def _freeze(words: list[str], catalog: Catalog) -> FreezeEnvironments:
@@ -135,7 +138,7 @@ def _freeze(words: list[str], catalog: Catalog) -> FreezeEnvironments:
     rest, duration = _take_duration(words[1:], example)
     if not rest:
         raise UsageError("Say why: the reason is shown to everyone the freeze stops.", example)
-    return FreezeEnvironments(environment, " ".join(rest), duration)
+    return FreezeEnvironments(environment, plain_text(" ".join(rest)), duration)
 
 
 def _who_can(words: list[str], catalog: Catalog) -> WhoCan:
@@ -174,12 +177,14 @@ def _scope(word: str, catalog: Catalog, example: str) -> str | None:
 def _take_duration(words: list[str], example: str) -> tuple[list[str], int | None]:
     """`... for 2h ...` -> the words without it, and 7200."""
     for at, word in enumerate(words[:-1]):
-        if word.lower() == "for" and _looks_like_duration(words[at + 1]):
-            seconds = bounded_duration(words[at + 1], MAX_LOCK_S, example)
-            return words[:at] + words[at + 2 :], seconds
+        amount = words[at + 1]
+        if word.lower() != "for" or not amount[:1].isdigit():
+            continue  # "for the migration" is part of the reason
+        if amount.isdigit():  # "for 2 hours", "for 1 day", "for 90"
+            raise UsageError(
+                f"`for {amount}` needs a unit written with the number: for 30m, for 2h, for 1d.",
+                example,
+            )
+        seconds = bounded_duration(amount, MAX_LOCK_S, example)
+        return words[:at] + words[at + 2 :], seconds
     return words, None
-
-
-def _looks_like_duration(word: str) -> bool:
-    """ "for 2h" is a duration; "for the migration" is part of the reason."""
-    return bool(word) and word[0].isdigit()

@@ -196,6 +196,12 @@ class WeeklySpan(_Strict):
         parse_weekday_time(value)
         return value.lower()
 
+    @model_validator(mode="after")
+    def _not_all_week(self) -> WeeklySpan:
+        if parse_weekday_time(self.start) == parse_weekday_time(self.end):
+            raise ValueError("a weekly freeze that ends when it starts would last all week")
+        return self
+
 
 def check_user_ids(users: tuple[str, ...]) -> tuple[str, ...]:
     for user in users:

@@ -364,6 +364,8 @@ class LockRepository(Protocol):
     ) -> EnvLock:
         """Raises LockHeld when (service, environment) is locked already."""
 
+    async def extend(self, lock: EnvLock, reason: str, until: datetime) -> EnvLock: ...
+
     async def lift(self, lock: EnvLock, by: str, now: datetime) -> None: ...
 
 

@@ -47,6 +47,7 @@ GATED_STATES = frozenset({State.AWAITING_CI, State.AWAITING_APPROVAL})
 
 
 REJECT_REASON_MIN = 3
+CI_RED = "CI is red: "
 
 
 class InvalidTransition(Exception):
@@ -125,6 +126,10 @@ class Release:
         return f"#{self.id}" if self.id is not None else "(new)"
 
     @property
+    def refused_by_ci(self) -> bool:
+        return self.state is State.REJECTED and self.reason.startswith(CI_RED)
+
+    @property
     def resolved(self) -> bool:
         return bool(self.version_to)
 
@@ -170,6 +175,15 @@ class CiChecked:
     summary: str = ""
     retry_in_s: int = 10
     authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StartRefused:
+    """The policy would not let the rollout start after all (a freeze or lock arrived while
+    the release waited at its gate): it ends, refused, with the rule that stopped it."""
+
+    rule: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,7 @@ Event = (
     VersionsResolved
     | CiChecked
     | ApprovalTimer
+    | StartRefused
     | Approve
     | Reject
     | StageStarting
@@ -327,6 +342,7 @@ class Fact:
     outcome: str = "ok"
     details: dict[str, Any] = field(default_factory=dict)
     notify: bool = True
+    rule: str = ""  # the policy rule behind it, when one decided it
 
 
 # Engine actions: what a due release is waiting for.
@@ -393,7 +409,7 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
     if e.pending:
         return replace(r, ci_summary=e.summary, due_at=now + timedelta(seconds=e.retry_in_s)), []
     if not e.passed:
-        ended = _end(r, State.REJECTED, now, reason=f"CI is red: {e.summary}")
+        ended = _end(r, State.REJECTED, now, reason=f"{CI_RED}{e.summary}")
         return replace(ended, ci_summary=e.summary), [
             Fact(
                 "release.ci_failed",
@@ -421,6 +437,7 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
             Fact(
                 "release.auto_approved",
                 f"Approved automatically: CI is green and {r.environment}'s policy asks no more",
+                rule="approval.auto_ci_green",
             )
         )
     return _start_rollout(r, now), facts
@@ -452,6 +469,20 @@ def _approval_times(r: Release) -> dict[str, datetime | None]:
     }
 
 
+def _start_refused(r: Release, e: StartRefused, now: datetime) -> tuple[Release, list[Fact]]:
+    if r.state is not State.RUNNING or r.touched_traffic:
+        raise InvalidTransition(f"Release {r.ref} has started already; it cannot be held back.")
+    ended = _end(_skip_rest(r, now), State.REJECTED, now, reason=e.reason)
+    return ended, [
+        Fact(
+            "release.start_refused",
+            f"Release {r.ref} did not start: {e.reason}",
+            outcome="refused",
+            rule=e.rule,
+        )
+    ]
+
+
 def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, {State.AWAITING_APPROVAL}, "time its approval request")
     times = _approval_times(r)
@@ -472,6 +503,7 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
                 f"{said} within {waited}: the request lapsed. "
                 "Deploy again when approvers are around.",
                 outcome="refused",
+                rule="approval.expired",
             )
         ]
     facts: list[Fact] = []
@@ -488,6 +520,7 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
                 "approval.escalated",
                 f"{waiting}: {r.approval_timing.escalate_to}, "
                 f"can one of you approve {r.version_to} for {r.environment}?",
+                rule="approval.escalated",
             )
         )
     reminders_due = 0
@@ -507,6 +540,7 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
                 f"Reminder: release {r.ref} still needs "
                 f"{plural(r.approvals_missing, 'approval')} to deploy {r.version_to} to "
                 f"{r.environment}" + (f"; the request lapses in {lapses}." if lapses else "."),
+                rule="approval.reminder",
             )
         )
     return replace(r, due_at=approval_due(r)), facts
@@ -514,6 +548,7 @@ def _approval_timer(r: Release, e: ApprovalTimer, now: datetime) -> tuple[Releas
 
 def _approve(r: Release, e: Approve, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, GATED_STATES, "approve it")
+    _not_lapsed(r, now)
     if e.user_id in r.approved_by:
         raise InvalidTransition(f"You already approved release {r.ref}; it counts once.")
     approvals = (*r.approvals, Approval(e.user_id, now, e.reason))
@@ -542,6 +577,7 @@ def reject_reason_problem(reason: str) -> str | None:
 
 def _reject(r: Release, e: Reject, now: datetime) -> tuple[Release, list[Fact]]:
     _require(r, GATED_STATES, "reject it")
+    _not_lapsed(r, now)
     if reject_reason_problem(e.reason):
         raise InvalidTransition(f"A rejection of release {r.ref} needs a reason of a few words.")
     ended = _end(r, State.REJECTED, now, reason=e.reason, by=e.user_id)
@@ -775,6 +811,7 @@ def _rollback_failed(r: Release, e: RollbackFailed, now: datetime) -> tuple[Rele
 
 _HANDLERS: dict[type, Any] = {
     ApprovalTimer: _approval_timer,
+    StartRefused: _start_refused,
     VersionsResolved: _versions_resolved,
     CiChecked: _ci_checked,
     Approve: _approve,
@@ -902,6 +939,17 @@ def _end(r: Release, state: State, now: datetime, *, reason: str, by: str | None
     return replace(
         r, state=state, finished_at=now, due_at=None, reason=reason, ended_by=by, paused_by=None
     )
+
+
+def _not_lapsed(r: Release, now: datetime) -> None:
+    """An approval that arrives after the request expired does not count, even if the engine
+    has not closed the request yet."""
+    expires = _approval_times(r).get("expire")
+    if expires is not None and expires <= now:
+        raise InvalidTransition(
+            f"The approval request for release {r.ref} lapsed at "
+            f"{expires.strftime('%H:%M UTC')}; deploy again to ask anew."
+        )
 
 
 def _starting(stage: Stage) -> bool:

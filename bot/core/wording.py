@@ -13,3 +13,14 @@ def plain_text(text: str, limit: int = 500) -> str:
     and no Slack control sequences (`<!channel>`, `<@U…>`, links) it could smuggle in."""
     cleaned = " ".join(text.split()).replace("<", "‹").replace(">", "›")
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def slack_time(moment) -> str:
+    """A moment as Slack shows it, in each reader's own time zone (UTC where it cannot)."""
+    from datetime import UTC
+
+    utc = moment.astimezone(UTC)
+    return (
+        f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|"
+        f"{utc.strftime('%a %d %b %H:%M UTC')}>"
+    )

@@ -32,9 +32,9 @@ class Engine:
 
     async def tick(self) -> int:
         """One pass: due releases, then the outbox. Returns how many rows were handled."""
+        if self._groups is not None:  # Slack calls stay outside the engine's lock
+            await self._groups.refresh()
         async with self._lock:
-            if self._groups is not None:
-                await self._groups.refresh()
             try:
                 handled = await self._runner.run_due()
             finally:  # messages owed go out even when advancing releases failed

@@ -21,11 +21,19 @@ class GroupCache:
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
         self._members: dict[str, frozenset[str]] = {}
+        self._read_at: dict[str, datetime] = {}
         self._fetched_at: datetime | None = None
         self.last_error: str | None = None
 
     def snapshot(self) -> Mapping[str, frozenset[str]]:
-        return dict(self._members)
+        """Members as last read; a group not read for three lifetimes is dropped, so someone
+        removed from it in Slack does not keep its grants while Slack is unreachable."""
+        oldest = self._clock.now() - 3 * self._ttl
+        return {
+            group: members
+            for group, members in self._members.items()
+            if self._read_at[group] >= oldest
+        }
 
     async def refresh(self, *, force: bool = False) -> bool:
         """Re-reads every group when the cache is older than its time to live. A group that
@@ -40,6 +48,7 @@ class GroupCache:
         for group in self._groups:
             try:
                 self._members[group] = await self._directory.members(group)
+                self._read_at[group] = now
             except IntegrationError as exc:
                 errors.append(f"{group}: {exc}")
         self.last_error = "; ".join(errors) or None

@@ -61,10 +61,15 @@ class PolicyActions:
                 facts=Facts(groups=self._facts.groups(), lock=current),
             )
             problem = decision.message if not decision.allowed else ""
-            if not problem and current is not None:
+            mine = current is not None and current.owner == request.user_id
+            if not problem and current is not None and not mine:
                 problem = f"{service} in {environment} is {current.describe()} already."
                 decision = refuse("lock.held", problem)
-            if not problem:
+            if not problem and mine:
+                lock = await uow.locks.extend(
+                    current, reason, now + timedelta(seconds=command.duration_s)
+                )
+            elif not problem:
                 try:
                     lock = await uow.locks.add(
                         service,
@@ -76,6 +81,7 @@ class PolicyActions:
                     )
                 except LockHeld:
                     problem = f"{service} in {environment} was locked a moment ago."
+                    decision = refuse("lock.held", problem)
             if problem:
                 await record.refuse(
                     request,
@@ -219,10 +225,19 @@ class PolicyActions:
             lifted = await uow.freezes.lift(scope, request.user_id, now) if decision.allowed else 0
             if decision.allowed and not lifted:
                 where = scope or "every environment"
+                wider = scope is not None and any(
+                    f.name.endswith("(every environment)")
+                    for f in await uow.freezes.active(scope, now)
+                )
                 decision = refuse(
                     "freeze.none",
-                    f"No freeze declared in chat holds {where}. Catalog freeze windows end by "
-                    "themselves; break glass to deploy during one.",
+                    f"No freeze was declared in chat on {where} alone."
+                    + (
+                        " A freeze on every environment holds it: `/release unfreeze all`."
+                        if wider
+                        else " Catalog freeze windows end by themselves; break glass to deploy "
+                        "during one."
+                    ),
                 )
             if not decision.allowed:
                 await record.refuse(
@@ -320,7 +335,7 @@ class PolicyActions:
                         "allowed": decision.allowed,
                         "rule": decision.rule,
                         "why": decision.message if not decision.allowed else "",
-                        "ci_red": bool(latest and latest.reason.startswith("CI is red")),
+                        "ci_red": bool(latest and latest.refused_by_ci),
                         "last": (
                             f"{latest.ref} {latest.version_to} ({latest.state.label})"
                             if latest

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from bot.core.ports import Clock, UnitOfWork
 from bot.core.release import Event, InvalidTransition, Release, transition
+from bot.services.facts import FactsFinder
+from bot.services.gate import hold_at_gate
 from bot.services.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -18,10 +20,15 @@ class Progress:
     the status message is still refreshed this often, so its elapsed times move."""
 
     def __init__(
-        self, unit_of_work: Callable[[], UnitOfWork], clock: Clock, refresh_s: float = 15.0
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        refresh_s: float = 15.0,
+        facts: FactsFinder | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._clock = clock
+        self._facts = facts
         self._refresh = timedelta(seconds=refresh_s)
         self._refreshed: dict[int, datetime] = {}
 
@@ -40,11 +47,15 @@ class Progress:
             record = Recorder(uow, now)
             changed = told = False
             for event in events:
+                before = release
                 try:
                     release, facts = transition(release, event, now)
                 except InvalidTransition as exc:
                     log.info("release %s: dropped %s: %s", release_id, type(event).__name__, exc)
                     continue
+                if self._facts is not None:
+                    release, held = await hold_at_gate(uow, self._facts, before, release, now)
+                    facts = facts + held
                 changed = True
                 if facts:
                     await record.facts(release, facts)

@@ -119,6 +119,7 @@ class Recorder:
                 request if fact.actor else None,
                 fact.kind,
                 outcome=fact.outcome,
+                rule=fact.rule,
                 reason=fact.summary,
                 release=release,
                 details=fact.details,

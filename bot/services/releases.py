@@ -6,12 +6,12 @@ Each runs in one transaction: load -> policy -> transition -> save + audit + out
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Deploy, RollbackCommand
-from bot.core.policy import Act, decide
+from bot.core.policy import Act, decide, required_approvals
 from bot.core.policy_config import ApprovalPolicy
 from bot.core.ports import Clock, LockHeld, Outbound, UnitOfWork
 from bot.core.release import (
@@ -32,6 +32,7 @@ from bot.core.release import (
 from bot.core.strategies import PlanError, plan_stages
 from bot.core.wording import plain_text
 from bot.services.facts import FactsFinder
+from bot.services.gate import hold_at_gate
 from bot.services.recorder import Recorder
 from bot.services.requests import Request
 
@@ -144,7 +145,7 @@ class Releases:
                 stages=stages,
                 created_at=now,
                 updated_at=now,
-                approvals_required=policy.required + (1 if command.break_glass else 0),
+                approvals_required=required_approvals(policy, command.break_glass),
                 auto_approve=policy.auto_when_ci_green,
                 approval_timing=approval_timing(policy),
                 break_glass=command.break_glass,
@@ -230,6 +231,9 @@ class Releases:
                 await uow.commit()
                 return Outcome(False, problem)
             verdict = await self._judge(uow, request, act, release, reason, now)
+            if verdict.updated is not None:
+                held, refused = await hold_at_gate(uow, self._facts, release, verdict.updated, now)
+                verdict = replace(verdict, updated=held, facts=[*verdict.facts, *refused])
             if verdict.updated is not None and verdict.updated.state is State.ROLLING_BACK:
                 await self._clear_the_way(uow, record, request, verdict.updated, now)
             if verdict.updated is not None:
@@ -272,7 +276,12 @@ class Releases:
             return
         why = f"rolled back {release.ref}" + (f": {reason}" if reason else "")
         until = now + timedelta(seconds=ROLLBACK_LOCK_S)
-        await uow.locks.add(release.service, release.environment, request.user_id, why, now, until)
+        try:
+            await uow.locks.add(
+                release.service, release.environment, request.user_id, why, now, until
+            )
+        except LockHeld:
+            return  # someone locked it a moment ago: the rollback goes on regardless
         await record.audit(
             request,
             f"{request.via}.lock",
@@ -336,7 +345,9 @@ class Releases:
             blocker, Abort(request.user_id, f"superseded by the rollback of {release.ref}"), now
         )
         await uow.releases.save(aborted)
-        await record.facts(aborted, facts, request)
+        await record.facts(
+            aborted, [replace(f, rule="rollback.supersedes") for f in facts], request
+        )
 
     async def _judge(
         self,

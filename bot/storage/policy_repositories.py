@@ -69,6 +69,14 @@ class SqlLocks:
             raise LockHeld(key) from exc
         return EnvLock(new_id, service, environment, owner, reason, now, until)
 
+    async def extend(self, lock: EnvLock, reason: str, until: datetime) -> EnvLock:
+        await self._session.execute(
+            update(LockRow).where(LockRow.id == lock.id).values(reason=reason, expires_at=until)
+        )
+        return EnvLock(
+            lock.id, lock.service, lock.environment, lock.owner, reason, lock.created_at, until
+        )
+
     async def lift(self, lock: EnvLock, by: str, now: datetime) -> None:
         await self._session.execute(
             update(LockRow)

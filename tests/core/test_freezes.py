@@ -14,6 +14,10 @@ import pytest
 from bot.core.freezes import Freeze, active_freeze, window_freeze
 from bot.core.policy_config import FreezeWindow
 
+# Times as Slack shows them (each reader's zone; the fallback is UTC).
+MON_30_NOV_0700 = "<!date^1796022000^{date_short_pretty} {time}|Mon 30 Nov 07:00 UTC>"
+MON_23_NOV_1200 = "<!date^1795435200^{date_short_pretty} {time}|Mon 23 Nov 12:00 UTC>"
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -215,11 +219,11 @@ def test_a_window_for_both_a_service_and_an_environment_needs_both():
     [
         (
             Freeze("weekend", utc("2026-11-30T07:00"), "nobody around to watch it"),
-            "the weekend freeze until Mon 2026-11-30 07:00 UTC: nobody around to watch it",
+            "the weekend freeze until " + MON_30_NOV_0700 + ": nobody around to watch it",
         ),
         (
             Freeze("weekend", utc("2026-11-30T07:00")),
-            "the weekend freeze until Mon 2026-11-30 07:00 UTC",
+            "the weekend freeze until " + MON_30_NOV_0700,
         ),
         (
             Freeze("stop-the-line", None, "payments outage", by="U0CAROL"),
@@ -227,7 +231,7 @@ def test_a_window_for_both_a_service_and_an_environment_needs_both():
         ),
         (
             Freeze("stop-the-line", utc("2026-11-23T12:00"), by="U0CAROL"),
-            "the stop-the-line freeze until Mon 2026-11-23 12:00 UTC (declared by <@U0CAROL>)",
+            "the stop-the-line freeze until " + MON_23_NOV_1200 + " (declared by <@U0CAROL>)",
         ),
     ],
 )
@@ -239,5 +243,5 @@ def test_a_catalog_window_describes_itself_through_its_freeze():
     freeze = window_freeze(WEEKEND, utc("2026-11-28T12:00"))
     assert freeze is not None and freeze.by is None
     assert freeze.describe() == (
-        "the weekend freeze until Mon 2026-11-30 07:00 UTC: nobody around to watch it"
+        "the weekend freeze until " + MON_30_NOV_0700 + ": nobody around to watch it"
     )

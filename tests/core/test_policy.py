@@ -29,6 +29,10 @@ from bot.core.policy import (
 from bot.core.release import BreakGlass, CiChecked, Release, State, transition
 from bot.core.stages import Stage, StageStatus
 
+# Times as Slack shows them (each reader's zone; the fallback is UTC).
+MON_30_NOV_0700 = "<!date^1796022000^{date_short_pretty} {time}|Mon 30 Nov 07:00 UTC>"
+MON_23_NOV_1100 = "<!date^1795431600^{date_short_pretty} {time}|Mon 23 Nov 11:00 UTC>"
+
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
 DEPLOYER = "U0DEPLOY"
@@ -265,11 +269,20 @@ def needs_words(rule: str, act: Act, environment: str) -> tuple[str, ...]:
     if rule.startswith("approval."):
         return (f"You may not {act.value} release #12", "the approver role", "Ask one of them")
     if rule == "lock.environment":
-        return (f"<@{LOCKER}>", "db migration", "until Mon 23 Nov 11:00 UTC", "/release unlock")
+        return (
+            f"<@{LOCKER}>",
+            "db migration",
+            "until " + MON_23_NOV_1100,
+            "/release unlock",
+        )
     if rule == "lock.owner":
         return (f"<@{LOCKER}>", "db migration", f"Ask <@{LOCKER}>", "wait for it to expire")
     if rule == "freeze.window":
-        return ("the weekend freeze until Mon 2026-11-30 07:00 UTC", "break-glass", "incident")
+        return (
+            "the weekend freeze until " + MON_30_NOV_0700 + "",
+            "break-glass",
+            "incident",
+        )
     raise AssertionError(f"no words listed for {rule}")
 
 
@@ -569,7 +582,7 @@ def test_only_the_locks_owner_deploys():
         decision = run(user, Act.DEPLOY, lock=lock(), proven=True)
         assert_refusal(decision, "lock.environment")
         assert decision.reason == (
-            f"checkout in production is locked by <@{LOCKER}> until Mon 23 Nov 11:00 UTC: "
+            f"checkout in production is locked by <@{LOCKER}> until {MON_23_NOV_1100}: "
             "db migration."
         )
         assert decision.needs == (
@@ -579,7 +592,7 @@ def test_only_the_locks_owner_deploys():
 
 
 def test_unlock_by_the_owner_by_an_admin_and_by_others():
-    assert_allowed(run(LOCKER, Act.UNLOCK, lock=lock()), "rbac.unlock")
+    assert_allowed(run(LOCKER, Act.UNLOCK, lock=lock()), "lock.own")
     broken = run(ADMIN, Act.UNLOCK, lock=lock())
     assert_allowed(broken, "lock.break")
     assert broken.reason == f"an admin breaks <@{LOCKER}>'s lock"
@@ -587,7 +600,7 @@ def test_unlock_by_the_owner_by_an_admin_and_by_others():
         decision = run(user, Act.UNLOCK, lock=lock())
         assert_refusal(decision, "lock.owner")
         assert decision.reason == (
-            f"checkout in production is locked by <@{LOCKER}> until Mon 23 Nov 11:00 UTC: "
+            f"checkout in production is locked by <@{LOCKER}> until {MON_23_NOV_1100}: "
             "db migration; "
             f"only <@{LOCKER}> or an admin may lift it."
         )
@@ -599,7 +612,7 @@ def test_unlock_by_the_owner_by_an_admin_and_by_others():
 
 
 def test_an_admin_who_owns_the_lock_lifts_it_as_owner():
-    assert_allowed(run(ADMIN, Act.UNLOCK, lock=lock(owner=ADMIN)), "rbac.unlock")
+    assert_allowed(run(ADMIN, Act.UNLOCK, lock=lock(owner=ADMIN)), "lock.own")
 
 
 def test_a_lock_does_not_stop_rollbacks_or_the_release_in_flight():
@@ -614,7 +627,7 @@ def test_deploys_are_refused_during_a_freeze_naming_the_window_and_break_glass()
     decision = run(DEPLOYER, Act.DEPLOY, freeze=WEEKEND, proven=True)
     assert_refusal(decision, "freeze.window")
     assert decision.reason == (
-        "checkout in production is frozen: the weekend freeze until Mon 2026-11-30 07:00 UTC: "
+        "checkout in production is frozen: the weekend freeze until " + MON_30_NOV_0700 + ": "
         "no deploys on weekends. Rollbacks are still allowed."
     )
     assert decision.needs == (
@@ -639,7 +652,7 @@ def test_break_glass_with_an_incident_and_a_reason_deploys_during_a_freeze():
     decision = run(DEPLOYER, Act.DEPLOY, freeze=WEEKEND, break_glass=glass, proven=True)
     assert_allowed(decision, "freeze.break_glass")
     assert decision.reason == (
-        "break-glass deploy during the weekend freeze until Mon 2026-11-30 07:00 UTC: "
+        "break-glass deploy during the weekend freeze until " + MON_30_NOV_0700 + ": "
         "no deploys on weekends for INC-4711"
     )
 
@@ -652,9 +665,16 @@ def test_break_glass_needs_both_an_incident_and_a_reason(glass: BreakGlass):
     assert_refusal(decision, "freeze.window", "break-glass INC-123")
 
 
-def test_break_glass_without_a_freeze_is_an_ordinary_deploy():
+def test_break_glass_without_a_freeze_is_refused():
     glass = BreakGlass("INC-4711", "urgent")
-    assert_allowed(run(DEPLOYER, Act.DEPLOY, break_glass=glass), "rbac.deploy")
+    decision = run(DEPLOYER, Act.DEPLOY, break_glass=glass)
+    assert_refusal(decision, "freeze.none")
+    assert "no glass to break" in decision.reason and "without `break-glass`" in decision.needs
+
+
+def test_a_rollback_only_owner_may_lift_their_own_lock():
+    owner = "U0ROLLBACK"
+    assert_allowed(run(owner, Act.UNLOCK, lock=lock(owner=owner)), "lock.own")
 
 
 def test_break_glass_does_not_skip_roles_locks_the_active_release_or_order():

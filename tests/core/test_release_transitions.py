@@ -1673,3 +1673,11 @@ def test_release_ref_and_helpers():
     assert release.stage_started_at() is None
     assert not release.touched_traffic
     assert step_running().release.touched_traffic
+
+
+def test_an_approval_after_the_request_lapsed_does_not_count():
+    timing = ApprovalTiming(expires_after_s=3600)
+    run = awaiting_approval(approvals=2, approval_timing=timing)
+    run.do(Approve(APPROVER), after=60)
+    with pytest.raises(InvalidTransition, match=r"The approval request for release #12 lapsed"):
+        transition(run.release, Approve(OTHER_APPROVER), run.now + timedelta(hours=2))

@@ -278,3 +278,41 @@ async def test_an_author_of_the_change_may_not_approve_it(database_url):
         assert any(r["rule"] == "approval.not_author" and r["actor_id"] == "U0BOB" for r in rows)
     finally:
         await bot.stop()
+
+
+async def test_a_freeze_or_lock_that_arrives_while_a_release_waits_stops_its_start(
+    bot: BotHarness,
+):
+    await bot.command("U0ALICE", "/deploy checkout v2.0.0 to staging")  # CI pending 2 s
+    await bot.command("U0CAROL", "/release freeze staging incident INC-9 for 1h")
+    await bot.advance(3)  # CI green: staging is auto-approved, but it is frozen now
+    staging = releases(bot)[-1]
+    assert "rejected" in staging.text.lower()
+    assert any("did not start" in t and "frozen" in t for t in thread(staging))
+    await bot.command("U0CAROL", "/release unfreeze staging")
+    await ship_to_staging(bot)
+
+    await ask_production(bot)
+    production = releases(bot)[-1]
+    await bot.click("U0BOB", production, "release_approve")
+    await bot.command("U0CAROL", "/release lock checkout production investigating for 2h")
+    await bot.click("U0FRANK", production, "release_approve")
+    production = releases(bot)[-1]
+    assert "rejected" in production.text.lower()
+    assert any("did not start" in t and "locked by <@U0CAROL>" in t for t in thread(production))
+    rows = await export_rows(bot.runtime.db)
+    refused = [r for r in rows if r["action"] == "release.start_refused"]
+    assert [r["rule"] for r in refused] == ["freeze.window", "lock.environment"]
+
+
+async def test_break_glass_needs_a_freeze_and_locks_can_be_extended_by_their_owner(
+    bot: BotHarness,
+):
+    await bot.command("U0ALICE", "/deploy checkout to staging break-glass INC-1 just because")
+    assert any("no glass to break" in t for t in bot.replies_to("U0ALICE"))
+    await bot.command("U0BOB", "/release lock checkout staging migration for 1h")
+    await bot.command("U0BOB", "/release lock checkout staging migration, part two for 3h")
+    notices = [m.text for m in bot.slack.messages(CHANNEL) if ":lock:" in m.text]
+    assert len(notices) == 2 and "part two" in notices[-1]
+    await bot.command("U0BOB", "/release lock checkout staging forever for 1 day")
+    assert any("`for 1` needs a unit" in t for t in bot.replies_to("U0BOB"))
