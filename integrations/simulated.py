@@ -85,6 +85,9 @@ class SimulatedBackend:
         self._flags: dict[tuple[str, str, str], int | None] = {}
         self._operations: dict[str, str] = {}
 
+    async def health(self) -> str | None:
+        return None
+
     # CI
 
     async def resolve_version(self, target: Target, ref: str | None) -> str:
@@ -92,7 +95,7 @@ class SimulatedBackend:
             return ref
         return self.settings.head_versions.get(target.service, "v1.0.1")
 
-    async def status(self, target: Target, version: str) -> CiStatus:
+    async def status(self, target: Target, version: str, since: str | None = None) -> CiStatus:
         first = self._ci_first_seen.setdefault((target.service, version), self._clock.now())
         waited = (self._clock.now() - first).total_seconds()
         if waited < self.settings.ci_seconds:

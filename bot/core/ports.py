@@ -69,7 +69,17 @@ class CI(Protocol):
     async def resolve_version(self, target: Target, ref: str | None) -> str:
         """The version to ship for `ref`, or the head of the default branch when None."""
 
-    async def status(self, target: Target, version: str) -> CiStatus: ...
+    async def status(self, target: Target, version: str, since: str | None = None) -> CiStatus:
+        """CI's verdict on `version`; `since` (the version running now) lets the adapter name
+        the authors of every commit being shipped, not just the last one."""
+
+
+class Probe(Protocol):
+    """Every adapter can say whether its system answers (for /readyz and /release
+    integrations)."""
+
+    async def health(self) -> str | None:
+        """None when reachable and usable, else what is wrong (no secrets in it)."""
 
 
 # Deployment backends
@@ -169,6 +179,33 @@ class FlagStore(Protocol):
 
     async def rollout(self, target: Target, flag: str) -> int | None:
         """The flag's current percentage in the target environment, None when disabled."""
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """A release as a deployment system of record (GitHub Deployments) should show it."""
+
+    target: Target
+    release_id: int
+    version: str
+    state: Literal["queued", "in_progress", "success", "failure", "inactive", "error"]
+    description: str
+    log_url: str = ""
+
+
+class DeploymentMirror(Protocol):
+    async def record(self, record: DeploymentRecord) -> None:
+        """Create the deployment if it does not exist yet (found by release id), then add the
+        status. Safe to call again with the same record."""
+
+
+class OperationStore(Protocol):
+    """Results that backends report back to the bot (webhook callbacks), kept in the
+    database so any replica can read what another received."""
+
+    async def put(self, key: str, status: OperationStatus) -> None: ...
+
+    async def get(self, key: str) -> OperationStatus | None: ...
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,9 @@ class StageRunner:
                     version = version or await ports.ci.resolve_version(target, None)
                     running = release.version_from or await ports.deployer.current_version(target)
                     events.append(VersionsResolved(version, running))
-                status = await ports.ci.status(target, version)
+                status = await ports.ci.status(
+                    target, version, release.version_from or running_version(events)
+                )
                 events.append(
                     CiChecked(
                         passed=status.state == "passed",
@@ -229,6 +231,11 @@ class StageRunner:
                 status = await ports.deployer.poll(target, release.rollback_operation)
                 return _rollback_outcome(status, progress=True)
         raise AssertionError(f"unhandled action {action}")
+
+
+def running_version(events: list[Event]) -> str | None:
+    resolved = [e for e in events if isinstance(e, VersionsResolved)]
+    return resolved[-1].version_from if resolved else None
 
 
 def _stage_outcome(index: int, status: OperationStatus, *, progress: bool) -> list[Event]:

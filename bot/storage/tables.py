@@ -159,3 +159,14 @@ class FreezeRow(SQLModel, table=True):
     expires_at: datetime | None = _time()
     lifted_at: datetime | None = _time()
     lifted_by: str | None = Field(default=None, sa_column=Column(String(32)))
+
+
+class OperationRow(SQLModel, table=True):
+    """What a backend reported about an operation (e.g. a webhook deployer's callback)."""
+
+    __tablename__ = "operations"
+
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

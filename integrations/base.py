@@ -1,0 +1,148 @@
+"""What every real adapter shares: secrets named in the catalog, one HTTP client with timeouts,
+retries with backoff for idempotent calls, and errors translated at the boundary.
+
+Adapters raise only bot.core.ports.IntegrationError; messages never contain secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+
+from bot.core.ports import IntegrationError
+
+T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class SettingsProblem(ValueError):
+    """A backend's catalog settings cannot work (a missing URL, an unset secret variable)."""
+
+
+def secret(settings: Mapping[str, Any], name: str, env: Mapping[str, str]) -> str | None:
+    """The secret a backend names with `NAME_env: VARIABLE` or `NAME_file: PATH`."""
+    if variable := settings.get(f"{name}_env"):
+        value = env.get(str(variable))
+        if not value:
+            raise SettingsProblem(f"{name}_env names {variable}, which is not set")
+        return value.strip()
+    if path := settings.get(f"{name}_file"):
+        try:
+            return Path(str(path)).read_text().strip()
+        except OSError as exc:
+            raise SettingsProblem(f"{name}_file {path}: cannot read it ({exc.strerror})") from exc
+    return None
+
+
+def required(settings: Mapping[str, Any], name: str, kind: str) -> Any:
+    if settings.get(name) in (None, ""):
+        raise SettingsProblem(f"a {kind} backend needs `{name}` in its settings")
+    return settings[name]
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+
+class Http:
+    """JSON over HTTP with a timeout; errors become IntegrationError (retryable when a retry
+    could help: timeouts, connection errors, 429 and 5xx)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 10.0,
+        ssl: Any = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._name = name
+        self._headers = dict(headers or {})
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._ssl = ssl
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        expect: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> Response:
+        url = f"{self.base_url}{path}"
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    params=params,
+                    data=data,
+                    headers={**self._headers, **(headers or {})},
+                    ssl=self._ssl,
+                ) as response,
+            ):
+                text = await response.text()
+                body = _json(text)
+                if response.status not in expect:
+                    raise IntegrationError(
+                        f"{self._name}: {method} {path} answered {response.status}: "
+                        f"{_short(body, text)}",
+                        retryable=response.status in RETRYABLE_STATUS,
+                    )
+                return Response(response.status, body, dict(response.headers))
+        except IntegrationError:
+            raise
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise IntegrationError(
+                f"{self._name}: {method} {path} failed: {type(exc).__name__}"
+            ) from exc
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    base_delay_s: float = 0.2,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Retry an idempotent call on retryable IntegrationErrors, with jittered backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except IntegrationError as exc:
+            if not exc.retryable or attempt == attempts:
+                raise
+            await sleep(base_delay_s * 2 ** (attempt - 1) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return text
+
+
+def _short(body: Any, text: str) -> str:
+    if isinstance(body, dict):
+        for key in ("message", "error", "details", "detail", "title"):
+            if body.get(key):
+                return str(body[key])[:200]
+    return text[:200]
