@@ -15,11 +15,21 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from bot.core.ports import IntegrationError
+from bot.core.ports import Clock, IntegrationError, OperationStore
 
 T = TypeVar("T")
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What the registry hands every adapter's `build(settings, context)`."""
+
+    clock: Clock
+    env: Mapping[str, str]  # where `*_env` secrets are read from (os.environ in production)
+    operations: OperationStore | None = None  # results backends report back (webhook callbacks)
+    public_url: str = ""  # the bot's own base URL, for callbacks
 
 
 class SettingsProblem(ValueError):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core.catalog import Metric
+from bot.core.analysis import judge
 from bot.core.ports import (
     AnalysisRequest,
     AnalysisResult,
@@ -32,7 +32,6 @@ from bot.core.ports import (
     CiStatus,
     Clock,
     IntegrationError,
-    Measurement,
     OperationStatus,
     RollbackRequest,
     StepRequest,
@@ -163,7 +162,7 @@ class SimulatedBackend:
         )
         values = {**self.settings.metrics, **(self.settings.degraded_metrics if degraded else {})}
         return AnalysisResult(
-            tuple(_judge(metric, values.get(metric.name)) for metric in request.metrics)
+            tuple(judge(metric, values.get(metric.name)) for metric in request.metrics)
         )
 
     # Flag store
@@ -176,20 +175,6 @@ class SimulatedBackend:
 
     async def rollout(self, target: Target, flag: str) -> int | None:
         return self._flags.get((target.service, target.environment, flag))
-
-
-def _judge(metric: Metric, value: float | None) -> Measurement:
-    limits = []
-    if metric.max is not None:
-        limits.append(f"max {metric.max:g}")
-    if metric.min is not None:
-        limits.append(f"min {metric.min:g}")
-    if value is None:
-        return Measurement(metric.name, None, ", ".join(limits), passed=False)
-    passed = (metric.max is None or value <= metric.max) and (
-        metric.min is None or value >= metric.min
-    )
-    return Measurement(metric.name, value, ", ".join(limits), passed)
 
 
 _OPERATION = re.compile(

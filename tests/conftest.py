@@ -10,6 +10,7 @@ import pytest
 from bot.catalog_file import load_catalog
 from bot.core.catalog import Catalog
 from tests.support.databases import postgres_database, sqlite_database
+from tests.support.peer_processes import PeerUnavailable
 from tests.support.peers import missing, postgres_available
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,3 +53,51 @@ async def bot(database_url: str, example_catalog: Catalog) -> AsyncIterator:
         yield harness
     finally:
         await harness.stop()
+
+
+@pytest.fixture(scope="session")
+def peer_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Starts a peer process on first use (unless .ci/run gave its address in the
+    environment) and stops it when the session ends."""
+    from tests.support.peer_processes import STARTERS
+
+    started: dict[str, object] = {}
+    failures: dict[str, str] = {}
+    workdir = tmp_path_factory.mktemp("peers")
+
+    def get(name: str, variable: str) -> dict[str, str]:
+        import os
+
+        if os.environ.get(variable):
+            return dict(os.environ)
+        if name in failures:
+            missing(failures[name])
+        if name not in started:
+            try:
+                started[name] = STARTERS[name](workdir)
+            except PeerUnavailable as exc:
+                failures[name] = f"{name}: {exc}"
+                missing(failures[name])
+        return started[name].env  # type: ignore[attr-defined]
+
+    yield get
+    for peer in started.values():
+        peer.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def prometheus_env(peer_processes) -> dict[str, str]:
+    """PROMETHEUS_URL and PROMETHEUS_TARGETS_DIR of a real Prometheus."""
+    return peer_processes("prometheus", "PROMETHEUS_URL")
+
+
+@pytest.fixture
+def prism_env(peer_processes) -> dict[str, str]:
+    """PRISM_GITHUB_URL: Prism serving GitHub's REST API description."""
+    return peer_processes("prism", "PRISM_GITHUB_URL")
+
+
+@pytest.fixture
+def unleash_env(peer_processes) -> dict[str, str]:
+    """UNLEASH_URL and UNLEASH_ADMIN_TOKEN of a real unleash-server."""
+    return peer_processes("unleash", "UNLEASH_URL")

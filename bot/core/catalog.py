@@ -121,6 +121,12 @@ def _check_percent_steps(steps: tuple[int, ...]) -> tuple[int, ...]:
     return steps
 
 
+# Placeholders a metric's query may use, filled per release. Double braces, because PromQL
+# uses single ones for label matchers.
+QUERY_PLACEHOLDERS = ("service", "environment", "version", "repository", "window")
+QUERY_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
 class Metric(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     max: float | None = None
@@ -131,12 +137,25 @@ class Metric(_Strict):
     def _has_threshold(self) -> Metric:
         if self.max is None and self.min is None:
             raise ValueError(f"metric {self.name!r} needs a threshold: max or min")
+        unknown = [
+            name
+            for name in QUERY_PLACEHOLDER.findall(self.query or "")
+            if name not in QUERY_PLACEHOLDERS
+        ]
+        if unknown:
+            raise ValueError(
+                f"metric {self.name!r}: unknown placeholder {{{{{unknown[0]}}}}} in query; "
+                f"known: {', '.join(QUERY_PLACEHOLDERS)}"
+            )
         return self
 
 
 class Analysis(_Strict):
     interval: Seconds = 60
     failure_limit: int = Field(default=0, ge=0)
+    # Measurements per analysis stage; once taken the stage passes early. None: measure every
+    # `interval` until the bake time is over.
+    count: int | None = Field(default=None, ge=1)
     metrics: tuple[Metric, ...] = ()
 
     _interval = field_validator("interval", mode="before")(_duration)

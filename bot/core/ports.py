@@ -144,9 +144,10 @@ class Measurement:
     value: float | None
     threshold: str
     passed: bool
+    note: str = ""  # why there is no value (no data, a query error), in the monitor's words
 
     def describe(self) -> str:
-        shown = "no data" if self.value is None else f"{self.value:g}"
+        shown = self.note or "no data" if self.value is None else f"{self.value:g}"
         return f"{self.name} {shown} ({self.threshold})"
 
 

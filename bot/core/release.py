@@ -96,6 +96,7 @@ class Release:
     auto_rollback: bool = True
     analysis_interval_s: int = 60
     failure_limit: int = 0
+    analysis_count: int | None = None
     flag: str | None = None
     exclusive: bool = True
     id: int | None = None
@@ -667,8 +668,11 @@ def _analysis_checked(r: Release, e: AnalysisChecked, now: datetime) -> tuple[Re
         else f"Analysis check failed, tolerated ({checked.checks_failed} of {r.failure_limit} "
         f"allowed): {e.summary}"
     )
-    fact = Fact("analysis.passed", said, details=details, notify=_bake_over(stage, now))
-    if _bake_over(stage, now):
+    enough = _bake_over(stage, now) or (
+        r.analysis_count is not None and checked.checks_done >= r.analysis_count
+    )
+    fact = Fact("analysis.passed", said, details=details, notify=enough)
+    if enough:
         done = replace(checked, status=StageStatus.SUCCEEDED, finished_at=now)
         return _advance(r, done, now, fact)
     due = now + timedelta(seconds=max(1, r.analysis_interval_s))

@@ -152,6 +152,7 @@ class Releases:
                 auto_rollback=environment.auto_rollback,
                 analysis_interval_s=service.analysis.interval,
                 failure_limit=service.analysis.failure_limit,
+                analysis_count=service.analysis.count,
                 exclusive=not service.concurrent_releases,
                 due_at=now,
             )

@@ -117,6 +117,7 @@ def new_release(
     approvals: int = 0,
     auto_rollback: bool = True,
     failure_limit: int = 0,
+    analysis_count: int | None = None,
     analysis: bool = True,
     interval: int = 60,
     version_to: str = "",
@@ -144,6 +145,7 @@ def new_release(
         auto_rollback=auto_rollback,
         analysis_interval_s=interval,
         failure_limit=failure_limit,
+        analysis_count=analysis_count,
         flag=flag,
         id=RELEASE_ID,
         due_at=T0,
@@ -1087,6 +1089,25 @@ def test_failure_limit_exceeded_fails_on_the_next_bad_check():
     assert run.state is State.ROLLING_BACK
     assert run.release.stages[1].checks_failed == 2
     assert run.release.reason == "analysis failed at 10%: error_rate 0.03"
+
+
+def test_analysis_count_ends_the_stage_after_that_many_measurements():
+    run = analysing(analysis_count=2)
+    run.do(AnalysisChecked(1, True, "error_rate 0"), after=60)
+    assert run.release.current == 1, "one measurement of two: still watching"
+    run.do(AnalysisChecked(1, True, "error_rate 0"), after=60)
+    assert run.release.stages[1].status is StageStatus.SUCCEEDED
+    assert run.release.current == 2, "two of two taken well before the 300 s bake is over"
+    assert run.kinds[-2] == "analysis.passed"
+
+
+def test_without_a_count_analysis_runs_until_the_bake_time_is_over():
+    run = analysing()
+    for _ in range(4):
+        run.do(AnalysisChecked(1, True, "error_rate 0"), after=60)
+        assert run.release.current == 1
+    run.do(AnalysisChecked(1, True, "error_rate 0"), after=60)
+    assert run.release.current == 2
 
 
 def test_step_failure_rolls_back_and_names_the_stage():
