@@ -44,10 +44,12 @@ from bot.slack.render import SlackRenderer
 from bot.storage import migrate
 from bot.storage.claims import OutboxClaims, ReleaseClaims
 from bot.storage.database import create_engine, session_factory
+from bot.storage.operations import SqlOperations
 from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.web.app import create_web_app
 from bot.web.metrics import Metrics
 from bot.web.slack_events import slack_events_handler
+from integrations.base import BackendContext
 from integrations.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,15 @@ async def build_runtime(
     client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=10, retry_handlers=[])
     renderer = SlackRenderer(clock)
     chat = SlackChat(client)
-    registry = Registry(catalog, clock)
+    registry = Registry(
+        catalog,
+        BackendContext(
+            clock=clock,
+            env=os.environ,
+            operations=SqlOperations(sessions, clock),
+            public_url=settings.public_url,
+        ),
+    )
     groups = GroupCache(SlackGroups(client), groups_used(catalog), clock)
     facts = FactsFinder(catalog, groups.snapshot)
     progress = Progress(unit_of_work, clock, settings.status_refresh_s, facts)
@@ -138,6 +148,8 @@ async def build_runtime(
         renderer,
         clock,
         update_interval_s=settings.update_interval_s,
+        catalog=catalog,
+        adapters_for=registry.adapters_for,
     )
     engine = Engine(runner, dispatcher, groups)
     engine_ref.append(engine)

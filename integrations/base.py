@@ -30,6 +30,7 @@ class BackendContext:
     env: Mapping[str, str]  # where `*_env` secrets are read from (os.environ in production)
     operations: OperationStore | None = None  # results backends report back (webhook callbacks)
     public_url: str = ""  # the bot's own base URL, for callbacks
+    production_environments: frozenset[str] = frozenset()
 
 
 class SettingsProblem(ValueError):
@@ -115,6 +116,7 @@ class Http:
                         f"{self._name}: {method} {path} answered {response.status}: "
                         f"{_short(body, text)}",
                         retryable=response.status in RETRYABLE_STATUS,
+                        status=response.status,
                     )
                 return Response(response.status, body, dict(response.headers))
         except IntegrationError:

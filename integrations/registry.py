@@ -1,29 +1,88 @@
-"""Builds the adapters each service's catalog entry names, once per backend."""
+"""Builds the adapters each service's catalog entry names, once per backend, and reports
+whether each backend answers (for /readyz and `/release integrations`)."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
 from bot.core.catalog import Catalog
-from bot.core.ports import Adapters, Clock
-from integrations.simulated import SimulatedBackend, SimulatedSettings
+from bot.core.ports import Adapters, IntegrationError
+from integrations.base import BackendContext, SettingsProblem
+
+# Backend type -> the module whose `build(settings, context)` makes it.
+BACKEND_TYPES = {
+    "simulated": "integrations.simulated",
+    "github": "integrations.github",
+    "prometheus": "integrations.prometheus",
+    "unleash": "integrations.unleash",
+    "argo-rollouts": "integrations.argo_rollouts",
+    "webhook": "integrations.webhook",
+}
+
+# What each role of a service needs its backend to do.
+ROLE_METHODS = {
+    "ci": "status",
+    "deployer": "start_step",
+    "monitor": "analyze",
+    "flags": "set_rollout",
+    "deployments": "record",
+}
 
 
-class UnknownBackendType(ValueError):
+class UnknownBackendType(SettingsProblem):
     pass
 
 
-def build_backend(kind: str, settings: dict, clock: Clock) -> object:
-    if kind == "simulated":
-        return SimulatedBackend(SimulatedSettings.from_catalog(settings), clock)
-    raise UnknownBackendType(f"backend type {kind!r} is not supported (known: simulated)")
+def build_backend(kind: str, settings: Mapping[str, Any], context: BackendContext) -> Any:
+    module = BACKEND_TYPES.get(kind)
+    if module is None:
+        raise UnknownBackendType(
+            f"backend type {kind!r} is not supported (known: {', '.join(BACKEND_TYPES)})"
+        )
+    return importlib.import_module(module).build(dict(settings), context)
+
+
+@dataclass(frozen=True)
+class BackendHealth:
+    name: str
+    type: str
+    ok: bool
+    problem: str = ""  # what is wrong now; never a secret
+    checked_at: datetime | None = None
+    last_error: str = ""  # the last problem seen, kept after recovery
+    last_error_at: datetime | None = None
 
 
 class Registry:
-    def __init__(self, catalog: Catalog, clock: Clock) -> None:
+    def __init__(self, catalog: Catalog, context: BackendContext) -> None:
         self._catalog = catalog
-        self.backends = {
-            name: build_backend(backend.type, backend.settings, clock)
-            for name, backend in catalog.backends.items()
-        }
+        production = frozenset(n for n, e in catalog.environments.items() if e.production)
+        context = replace(context, production_environments=production)
+        self._context = context
+        self.backends: dict[str, Any] = {}
+        for name, backend in catalog.backends.items():
+            try:
+                self.backends[name] = build_backend(backend.type, backend.settings, context)
+            except SettingsProblem as exc:
+                raise SettingsProblem(f"backends.{name}: {exc}") from exc
+        self._check_roles()
+        self._health: dict[str, BackendHealth] = {}
+
+    def _check_roles(self) -> None:
+        for service in self._catalog.services.values():
+            for role, ref in service.backends.model_dump().items():
+                method = ROLE_METHODS[role]
+                if ref is not None and not hasattr(self.backends[ref], method):
+                    kind = self._catalog.backends[ref].type
+                    raise SettingsProblem(
+                        f"services.{service.name}.backends.{role}: backend {ref!r} "
+                        f"(type {kind}) cannot act as {role}"
+                    )
 
     def adapters_for(self, service: str) -> Adapters:
         refs = self._catalog.services[service].backends
@@ -32,4 +91,34 @@ class Registry:
             deployer=self.backends[refs.deployer],
             monitor=self.backends[refs.monitor],
             flags=self.backends[refs.flags],
+            deployments=self.backends[refs.deployments] if refs.deployments else None,
         )
+
+    async def check_health(self, timeout_s: float = 5.0) -> list[BackendHealth]:
+        """Asks every backend at once; one that does not answer in time is down."""
+        names = list(self.backends)
+        problems = await asyncio.gather(*(self._probe(name, timeout_s) for name in names))
+        now = self._context.clock.now()
+        for name, problem in zip(names, problems, strict=True):
+            before = self._health.get(name)
+            self._health[name] = BackendHealth(
+                name=name,
+                type=self._catalog.backends[name].type,
+                ok=problem is None,
+                problem=problem or "",
+                checked_at=now,
+                last_error=problem or (before.last_error if before else ""),
+                last_error_at=now if problem else (before.last_error_at if before else None),
+            )
+        return [self._health[name] for name in names]
+
+    async def _probe(self, name: str, timeout_s: float) -> str | None:
+        health = getattr(self.backends[name], "health", None)
+        if health is None:
+            return None
+        try:
+            return await asyncio.wait_for(health(), timeout_s)
+        except TimeoutError:
+            return f"no answer within {timeout_s:g}s"
+        except IntegrationError as exc:
+            return str(exc)

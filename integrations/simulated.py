@@ -37,6 +37,7 @@ from bot.core.ports import (
     StepRequest,
     Target,
 )
+from integrations.base import BackendContext, SettingsProblem
 
 DEFAULT_METRICS = {"error_rate": 0.002, "latency_p99_ms": 180.0}
 
@@ -187,3 +188,10 @@ def _parse_operation(operation_id: str) -> tuple[float, int, str, str]:
     if match is None:
         raise IntegrationError(f"unknown operation {operation_id!r}", retryable=False)
     return float(match["start"]), int(match["seconds"]), match["outcome"], match["label"]
+
+
+def build(settings: dict[str, Any], context: BackendContext) -> SimulatedBackend:
+    try:
+        return SimulatedBackend(SimulatedSettings.from_catalog(settings), context.clock)
+    except (TypeError, ValueError) as exc:
+        raise SettingsProblem(str(exc)) from exc

@@ -166,6 +166,7 @@ class BackendRefs(_Strict):
     deployer: str = "simulated"
     monitor: str = "simulated"
     flags: str = "simulated"
+    deployments: str | None = None  # a backend that records releases (GitHub Deployments)
 
 
 class Service(_Strict):
@@ -335,7 +336,7 @@ class Catalog(_Strict):
                     )
                 )
             for kind, ref in svc.backends.model_dump().items():
-                if ref not in self.backends:
+                if ref is not None and ref not in self.backends:
                     declared = ", ".join(self.backends) or "none"
                     problems.append(
                         (

@@ -22,9 +22,10 @@ from bot.core.wording import plural
 class IntegrationError(Exception):
     """A backend call failed. `retryable` says whether trying again later may help."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, status: int | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.status = status  # the HTTP status the system answered, when it answered
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class CiStatus:
             return "failing: " + ", ".join(failing)
         if pending:
             return "pending: " + ", ".join(pending)
+        if not self.checks and self.state == "pending":
+            return "no checks reported yet"
         return f"{plural(len(self.checks), 'check')} passed"
 
 
@@ -217,6 +220,7 @@ class Adapters:
     deployer: Deployer
     monitor: Monitor
     flags: FlagStore
+    deployments: DeploymentMirror | None = None
 
 
 # Chat
@@ -283,7 +287,7 @@ class Outbound:
     """A message the bot owes someone, written in the same transaction as the change behind it.
     `template` and `context` are rendered by the chat layer when it is sent."""
 
-    kind: Literal["status", "thread", "ephemeral", "respond", "post"]
+    kind: Literal["status", "thread", "ephemeral", "respond", "post", "mirror"]
     key: str
     template: str = ""
     context: dict[str, Any] = field(default_factory=dict)

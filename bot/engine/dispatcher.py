@@ -8,9 +8,22 @@ reached chat before a crash is first looked up by its key, so it is not posted t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.core.ports import Chat, ChatError, Clock, OutboxItem, OutboxQueue, Renderer
+from bot.core.catalog import Catalog
+from bot.core.ports import (
+    Adapters,
+    Chat,
+    ChatError,
+    Clock,
+    DeploymentRecord,
+    IntegrationError,
+    OutboxItem,
+    OutboxQueue,
+    Renderer,
+    Target,
+)
 from bot.core.release import Release
 from bot.services.progress import Progress
 
@@ -29,7 +42,11 @@ class OutboxDispatcher:
         clock: Clock,
         *,
         update_interval_s: float = 1.0,
+        catalog: Catalog | None = None,
+        adapters_for: Callable[[str], Adapters] | None = None,
     ) -> None:
+        self._catalog = catalog
+        self._adapters_for = adapters_for
         self._claims = claims
         self._progress = progress
         self._chat = chat
@@ -54,6 +71,8 @@ class OutboxDispatcher:
                 await self._send(item)
             except ChatError as exc:
                 await self._failed(item, exc)
+            except IntegrationError as exc:
+                await self._backend_failed(item, exc)
             except Exception as exc:  # a bug in one row must not block the others
                 log.exception("outbox %s (%s) failed to render or send", item.id, item.kind)
                 await self._claims.give_up(item, f"{type(exc).__name__}: {exc}")
@@ -81,8 +100,39 @@ class OutboxDispatcher:
                     item.response_url, message, replace_original=item.replace_original
                 )
                 await self._claims.sent(item)
+            case "mirror":
+                await self._mirror(item)
             case _:
                 await self._claims.give_up(item, f"unknown outbox kind {item.kind!r}")
+
+    async def _mirror(self, item: OutboxItem) -> None:
+        """Record the release's new state in the deployment system of record, if any."""
+        release = await self._release(item)
+        if release is None:
+            return
+        adapters = self._adapters_for(release.service) if self._adapters_for else None
+        if adapters is None or adapters.deployments is None or self._catalog is None:
+            await self._claims.sent(item)
+            return
+        repository = self._catalog.services[release.service].repository
+        await adapters.deployments.record(
+            DeploymentRecord(
+                target=Target(release.service, release.environment, repository),
+                release_id=release.id,
+                version=release.version_to,
+                state=item.context["state"],
+                description=item.context["description"],
+            )
+        )
+        await self._claims.sent(item)
+
+    async def _backend_failed(self, item: OutboxItem, exc: IntegrationError) -> None:
+        if not exc.retryable or item.attempts >= MAX_ATTEMPTS:
+            log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
+            await self._claims.give_up(item, str(exc))
+            return
+        delay = min(300, 2**item.attempts)
+        await self._claims.retry_at(item, self._clock.now() + timedelta(seconds=delay), str(exc))
 
     async def _status(self, item: OutboxItem) -> None:
         if await self._claims.newer_status_pending(item):

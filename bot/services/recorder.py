@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.audit import AuditEvent
+from bot.core.deployments import deployment_state
 from bot.core.ports import Outbound, UnitOfWork
 from bot.core.release import Fact, Release
 from bot.services.requests import Request
@@ -142,6 +143,23 @@ class Recorder:
                     )
                 )
         await self.status_changed(release)
+        await self._mirror(release)
+
+    async def _mirror(self, release: Release) -> None:
+        """Owe the deployment system of record each state the release reaches, once."""
+        recorded = deployment_state(release)
+        if recorded is None or release.id is None:
+            return
+        state, description = recorded
+        await self._uow.outbox.enqueue(
+            Outbound(
+                "mirror",
+                f"mirror:{release.id}:{state}",
+                "",
+                {"state": state, "description": description},
+                release_id=release.id,
+            )
+        )
 
     async def status_changed(self, release: Release) -> None:
         await self._uow.outbox.enqueue(
