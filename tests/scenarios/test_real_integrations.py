@@ -1,0 +1,157 @@
+"""The release flow on real integrations: GitHub (a stateful stand-in built from GitHub's
+OpenAPI description) gates on CI and records deployments; a real Prometheus, scraping a test
+app whose error rate the test sets, judges each canary step."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from bot.core.analysis import render_query
+from bot.core.catalog import Catalog
+from tests.support.fake_github import FakeGitHub
+from tests.support.harness import BotHarness
+from tests.support.metrics_app import MetricsApp, error_rate_query, wait_until_measured
+
+WINDOW = "5s"
+
+
+def catalog(github_url: str, prometheus_url: str, run: str) -> Catalog:
+    return Catalog.model_validate(
+        {
+            "environments": {"staging": {"order": 1, "approval": {"auto_when_ci_green": True}}},
+            "roles": {"deployer": ["U0ALICE"], "oncall": ["U0CAROL"]},
+            "services": {
+                "checkout": {
+                    "repository": "acme/checkout",
+                    "environments": ["staging"],
+                    "canary": {"steps": [10, 50, 100], "bake": "10s"},
+                    "analysis": {
+                        "interval": WINDOW,
+                        "count": 2,
+                        "metrics": [{"name": "error_rate", "max": 0.05}],
+                    },
+                    "backends": {
+                        "ci": "github",
+                        "deployer": "simulated",
+                        "monitor": "prometheus",
+                        "flags": "simulated",
+                        "deployments": "github",
+                    },
+                }
+            },
+            "backends": {
+                "simulated": {
+                    "type": "simulated",
+                    "settings": {"step_seconds": 2, "running_versions": {"checkout": "v1.4.2"}},
+                },
+                "github": {
+                    "type": "github",
+                    "settings": {
+                        "api_url": github_url,
+                        "token_env": "RELEASEBOT_TEST_GITHUB_TOKEN",
+                        "required_checks": {"checkout": ["build"]},
+                    },
+                },
+                "prometheus": {
+                    "type": "prometheus",
+                    "settings": {
+                        "url": prometheus_url,
+                        "queries": {"error_rate": error_rate_query(run)},
+                    },
+                },
+            },
+        }
+    )
+
+
+@pytest.fixture
+def checkout_app(prometheus_env: dict[str, str]) -> Iterator[MetricsApp]:
+    app = MetricsApp().start(prometheus_env["PROMETHEUS_TARGETS_DIR"])
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture
+async def github() -> AsyncIterator[FakeGitHub]:
+    fake = await FakeGitHub(token="ghp_scenario").start()
+    fake.commit("v1.4.2", author="bob")
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+async def bot(database_url, github, checkout_app, prometheus_env, monkeypatch):
+    monkeypatch.setenv("RELEASEBOT_TEST_GITHUB_TOKEN", github.token)
+    harness = await BotHarness.start(
+        database_url, catalog(github.url, prometheus_env["PROMETHEUS_URL"], checkout_app.run)
+    )
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+def error_rate_is(prometheus_env: dict[str, str], app: MetricsApp, rate: float) -> None:
+    app.set("checkout", error_rate=rate)
+    query = render_query(error_rate_query(app.run), {"service": "checkout", "window": WINDOW})
+    wait_until_measured(prometheus_env["PROMETHEUS_URL"], query, rate)
+
+
+def thread(bot: BotHarness) -> list[str]:
+    return [reply.text for reply in bot.status_message().replies]
+
+
+async def test_red_ci_is_refused_naming_the_failing_check(bot, github):
+    github.check("v1.5.0", "build", "success")
+    github.check("v1.5.0", "unit-tests", "failure")
+    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await bot.advance(2)
+    status = bot.status_message()
+    assert "rejected" in status.text.lower()
+    assert "CI is red: failing: unit-tests" in str(status.blocks)
+    assert any("CI gate refused" in r and "unit-tests" in r for r in thread(bot))
+
+
+async def test_green_ci_and_a_healthy_canary_pass_analysis_at_each_step(
+    bot, github, checkout_app, prometheus_env
+):
+    error_rate_is(prometheus_env, checkout_app, 0.0)
+    github.check("v1.5.0", "build", "success")
+    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await bot.run_until(lambda: ": live (" in bot.status_message().text, limit_s=180)
+    replies = thread(bot)
+    passed = [r for r in replies if "Analysis passed" in r]
+    assert len(passed) == 2, replies  # after 10% and after 50%
+    assert all("error_rate 0 (max 0.05)" in r for r in passed)
+    [deployment] = github.deployments
+    assert deployment["ref"] == "v1.5.0" and deployment["environment"] == "staging"
+    release_id = deployment["payload"]["releasebot_release_id"]
+    assert github.states_of(release_id) == ["queued", "in_progress", "success"]
+
+
+async def test_an_error_rate_jump_fails_analysis_at_10_percent_and_rolls_back(
+    bot, github, checkout_app, prometheus_env
+):
+    error_rate_is(prometheus_env, checkout_app, 0.2)
+    github.check("v1.5.0", "build", "success")
+    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=180)
+    replies = thread(bot)
+    assert any("Analysis failed" in r and "error_rate 0.2 (max 0.05)" in r for r in replies)
+    assert any("checkout in staging is on v1.4.2 again" in r for r in replies)
+    assert "analysis failed at 10%" in str(bot.status_message().blocks)
+
+
+async def test_a_required_check_not_reported_yet_keeps_the_release_waiting(bot, github):
+    github.check("v1.5.0", "lint", "success")
+    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await bot.advance(30)
+    assert "waiting for ci" in bot.status_message().text, "lint alone is not enough"
+    github.check("v1.5.0", "build", "success")
+    await bot.run_until(lambda: "rolling out" in bot.status_message().text, limit_s=60)
