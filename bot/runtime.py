@@ -49,6 +49,7 @@ from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.web.app import create_web_app
 from bot.web.metrics import Metrics
 from bot.web.slack_events import slack_events_handler
+from bot.web.webhook_callbacks import webhook_callback_handler
 from integrations.base import BackendContext
 from integrations.registry import Registry
 
@@ -122,12 +123,13 @@ async def build_runtime(
     client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=10, retry_handlers=[])
     renderer = SlackRenderer(clock)
     chat = SlackChat(client)
+    operations = SqlOperations(sessions, clock)
     registry = Registry(
         catalog,
         BackendContext(
             clock=clock,
             env=os.environ,
-            operations=SqlOperations(sessions, clock),
+            operations=operations,
             public_url=settings.public_url,
         ),
     )
@@ -135,7 +137,7 @@ async def build_runtime(
     facts = FactsFinder(catalog, groups.snapshot)
     progress = Progress(unit_of_work, clock, settings.status_refresh_s, facts)
     releases = Releases(catalog, unit_of_work, clock, facts)
-    queries = Queries(catalog, unit_of_work, clock)
+    queries = Queries(catalog, unit_of_work, clock, registry)
     policies = PolicyActions(catalog, unit_of_work, clock, facts)
     router = CommandRouter(catalog, unit_of_work, clock, releases, queries, policies)
     runner = StageRunner(
@@ -168,12 +170,26 @@ async def build_runtime(
     async def readiness() -> dict[str, str]:
         return await _readiness(db)
 
+    async def integrations() -> dict[str, dict]:
+        return {
+            health.name: {
+                "type": health.type,
+                "ok": health.ok,
+                "problem": health.problem,
+                "last_error": health.last_error,
+                "last_error_at": health.last_error_at.isoformat() if health.last_error_at else None,
+            }
+            for health in await registry.check_health()
+        }
+
     web_app = create_web_app(
         metrics=metrics,
         readiness=readiness,
+        integrations=integrations,
         slack_events=slack_events_handler(bolt, signing_secret, clock, metrics)
         if settings.mode != "socket"
         else None,
+        webhook_callbacks=webhook_callback_handler(registry.callback_secrets(), operations, clock),
     )
     if emulator is not None:
         _mount_emulator(web_app, emulator)

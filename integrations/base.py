@@ -31,6 +31,7 @@ class BackendContext:
     operations: OperationStore | None = None  # results backends report back (webhook callbacks)
     public_url: str = ""  # the bot's own base URL, for callbacks
     production_environments: frozenset[str] = frozenset()
+    name: str = ""  # the backend's name in the catalog
 
 
 class SettingsProblem(ValueError):

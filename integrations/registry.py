@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 from bot.core.catalog import Catalog
-from bot.core.ports import Adapters, IntegrationError
+from bot.core.ports import Adapters, BackendHealth, IntegrationError
 from integrations.base import BackendContext, SettingsProblem
 
 # Backend type -> the module whose `build(settings, context)` makes it.
@@ -47,17 +46,6 @@ def build_backend(kind: str, settings: Mapping[str, Any], context: BackendContex
     return importlib.import_module(module).build(dict(settings), context)
 
 
-@dataclass(frozen=True)
-class BackendHealth:
-    name: str
-    type: str
-    ok: bool
-    problem: str = ""  # what is wrong now; never a secret
-    checked_at: datetime | None = None
-    last_error: str = ""  # the last problem seen, kept after recovery
-    last_error_at: datetime | None = None
-
-
 class Registry:
     def __init__(self, catalog: Catalog, context: BackendContext) -> None:
         self._catalog = catalog
@@ -67,7 +55,9 @@ class Registry:
         self.backends: dict[str, Any] = {}
         for name, backend in catalog.backends.items():
             try:
-                self.backends[name] = build_backend(backend.type, backend.settings, context)
+                self.backends[name] = build_backend(
+                    backend.type, backend.settings, replace(context, name=name)
+                )
             except SettingsProblem as exc:
                 raise SettingsProblem(f"backends.{name}: {exc}") from exc
         self._check_roles()
@@ -93,6 +83,14 @@ class Registry:
             flags=self.backends[refs.flags],
             deployments=self.backends[refs.deployments] if refs.deployments else None,
         )
+
+    def callback_secrets(self) -> dict[str, bytes]:
+        """Backend name -> the key its deploy script signs callbacks with."""
+        return {
+            name: backend.signing_secret
+            for name, backend in self.backends.items()
+            if isinstance(getattr(backend, "signing_secret", None), bytes)
+        }
 
     async def check_health(self, timeout_s: float = 5.0) -> list[BackendHealth]:
         """Asks every backend at once; one that does not answer in time is down."""

@@ -15,7 +15,16 @@ from bot.core.command_words import (
 )
 from bot.core.wording import plain_text
 
-POLICY_SUBCOMMANDS = ("lock", "unlock", "freeze", "unfreeze", "whoami", "who-can", "where")
+POLICY_SUBCOMMANDS = (
+    "lock",
+    "unlock",
+    "freeze",
+    "unfreeze",
+    "whoami",
+    "who-can",
+    "where",
+    "integrations",
+)
 MAX_LOCK_S = 7 * 86400
 DEFAULT_LOCK_S = 2 * 3600
 ALL = ("all", "everything", "*")
@@ -68,6 +77,11 @@ class WhoAmI:
 
 
 @dataclass(frozen=True)
+class Integrations:
+    """Which backends are configured, whether they answer, and their last error."""
+
+
+@dataclass(frozen=True)
 class WhoCan:
     act: str
     service: str
@@ -85,6 +99,7 @@ PolicyCommand = (
     | FreezeEnvironments
     | UnfreezeEnvironments
     | WhoAmI
+    | Integrations
     | WhoCan
     | Where
 )
@@ -109,6 +124,8 @@ def parse_policy(sub: str, words: list[str], catalog: Catalog) -> PolicyCommand:
             return UnfreezeEnvironments(_scope(words[0], catalog, example))
         case "whoami":
             return WhoAmI()
+        case "integrations":
+            return Integrations()
         case "who-can":
             return _who_can(words, catalog)
         case "where":

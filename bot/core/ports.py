@@ -213,6 +213,23 @@ class OperationStore(Protocol):
 
 
 @dataclass(frozen=True)
+class BackendHealth:
+    """Whether one configured backend answers, for /readyz and `/release integrations`."""
+
+    name: str
+    type: str
+    ok: bool
+    problem: str = ""  # what is wrong now; never a secret
+    checked_at: datetime | None = None
+    last_error: str = ""  # the last problem seen, kept after recovery
+    last_error_at: datetime | None = None
+
+
+class IntegrationHealth(Protocol):
+    async def check_health(self) -> list[BackendHealth]: ...
+
+
+@dataclass(frozen=True)
 class Adapters:
     """The backends one service uses, as its catalog entry names them."""
 

@@ -9,10 +9,12 @@ Every request carries three headers:
     <hex> = HMAC-SHA256(key = the backend's secret as UTF-8 bytes,
                         message = b"v1:" + timestamp + b":" + raw body bytes)
 
-The raw body is the exact bytes on the wire (a GET signs an empty body). A receiver rejects a
-request whose timestamp is more than MAX_SKEW_S away from its own clock, in either direction,
-so a captured request cannot be replayed later; within the window it dedupes on the delivery id
-(bot -> script) or on the operation's state (script -> bot, see bot/web/webhook_callbacks.py).
+The raw body is the exact bytes on the wire (a GET signs an empty body, so its query string is
+not covered). A receiver rejects a request whose timestamp is more than MAX_SKEW_S away from
+its own clock, in either direction, so a captured request cannot be replayed later; within the
+window it dedupes: bot -> script on the delivery id, which the headers do not sign but which
+always equals the signed body's "idempotency_key" (trust the body's copy); script -> bot on the
+operation's state (see bot/web/webhook_callbacks.py).
 
 Operation ids are `webhook:{backend}:{idempotency key}`: the same key always names the same
 operation, and a callback may only touch operations of the backend whose secret signed it.

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Help, History, ListActive, Status
-from bot.core.ports import Clock, UnitOfWork
+from bot.core.ports import Clock, IntegrationHealth, UnitOfWork
 from bot.core.wording import plural
 from bot.services.recorder import Recorder
 from bot.services.releases import DUPLICATE, Outcome
@@ -16,11 +16,16 @@ from bot.services.views import release_summary
 
 class Queries:
     def __init__(
-        self, catalog: Catalog, unit_of_work: Callable[[], UnitOfWork], clock: Clock
+        self,
+        catalog: Catalog,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        health: IntegrationHealth | None = None,
     ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
+        self._health = health
 
     async def status(self, request: Request, query: Status) -> Outcome:
         async with self._uow() as uow:
@@ -100,6 +105,46 @@ class Queries:
             )
             await uow.commit()
         return Outcome(True, f"{len(releases)} release(s)")
+
+    async def integrations(self, request: Request) -> Outcome:
+        backends = await self._health.check_health() if self._health else []
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE
+            record = Recorder(uow, self._clock.now())
+            await record.audit(
+                request,
+                f"{request.via}.integrations",
+                details={"down": [b.name for b in backends if not b.ok]},
+            )
+            await record.reply(
+                request,
+                "integrations",
+                {
+                    "backends": [
+                        {
+                            "name": b.name,
+                            "type": b.type,
+                            "ok": b.ok,
+                            "problem": b.problem,
+                            "last_error": b.last_error,
+                            "last_error_at": b.last_error_at.isoformat() if b.last_error_at else "",
+                            "used_by": self._used_by(b.name),
+                        }
+                        for b in backends
+                    ]
+                },
+            )
+            await uow.commit()
+        return Outcome(True, "integrations sent")
+
+    def _used_by(self, backend: str) -> list[str]:
+        return [
+            f"{service.name} ({role})"
+            for service in self._catalog.services.values()
+            for role, ref in service.backends.model_dump().items()
+            if ref == backend
+        ]
 
     async def help(self, request: Request, query: Help) -> Outcome:
         async with self._uow() as uow:

@@ -155,3 +155,33 @@ async def test_a_required_check_not_reported_yet_keeps_the_release_waiting(bot, 
     assert "waiting for ci" in bot.status_message().text, "lint alone is not enough"
     github.check("v1.5.0", "build", "success")
     await bot.run_until(lambda: "rolling out" in bot.status_message().text, limit_s=60)
+
+
+async def test_integrations_lists_each_backend_and_what_is_wrong(bot, github):
+    await bot.command("U0ALICE", "/release integrations")
+    [answer] = bot.replies_to("U0ALICE")
+    assert "3 configured, all reachable" in answer
+    assert "*github* (github) used by checkout (ci), checkout (deployments)" in answer
+    assert "*prometheus* (prometheus) used by checkout (monitor)" in answer
+
+    github.token = "rotated"  # the bot's token no longer works
+    await bot.command("U0ALICE", "/release integrations")
+    answer = bot.replies_to("U0ALICE")[-1]
+    assert "1 not reachable" in answer
+    assert ":x: *github*" in answer and "answered 401: Bad credentials" in answer
+    assert "ghp_scenario" not in answer
+
+
+async def test_readyz_reports_integrations_without_failing_on_them(bot, github):
+    import aiohttp
+
+    github.token = "rotated"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{bot.base_url}/readyz") as response:
+            body = await response.json()
+    assert response.status == 200, "a backend being down must not take the bot out of service"
+    assert body["status"] == "ok" and body["checks"]["database"] == "ok"
+    assert body["integrations"]["prometheus"]["ok"] is True
+    github_health = body["integrations"]["github"]
+    assert github_health["ok"] is False and "401" in github_health["problem"]
+    assert github_health["last_error_at"]
