@@ -37,7 +37,7 @@ back a template that is not the stable one, `poll` sends promoteFull once the co
 caught up. That flag is the only write `poll` makes; sending it twice changes nothing.
 
 Operation ids ("argo:NAMESPACE/NAME:KIND:PERCENT:VERSION") hold all that polling needs.
-Needs Argo Rollouts v1.0 or later (Rollout status is a subresource).
+Needs Argo Rollouts v0.10 or later, where a Rollout's status is a subresource.
 """
 
 from __future__ import annotations

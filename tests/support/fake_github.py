@@ -47,6 +47,8 @@ def _json_schema(schema: Any) -> Any:
         return schema
     converted = {k: _json_schema(v) for k, v in schema.items() if k not in ("nullable", "example")}
     if schema.get("nullable"):
+        if "enum" in converted:
+            converted["enum"] = [*converted["enum"], None]
         if "type" in converted:
             converted["type"] = [converted["type"], "null"]
         else:
@@ -168,6 +170,7 @@ class FakeGitHub:
         answer["author"]["login"] = commit.author
         answer["committer"]["login"] = commit.author
         answer["commit"]["author"]["email"] = f"{commit.author}@example.com"
+        answer["files"] = []  # the spec's example file lacks its own required contents_url
         return answer
 
     def _combined_status(self, match, query, body):
