@@ -29,6 +29,7 @@ from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
 from bot.engine.stage_runner import StageRunner
+from bot.services.ci_events import CiEvents
 from bot.services.commands import CommandRouter
 from bot.services.facts import FactsFinder
 from bot.services.groups import GroupCache
@@ -47,6 +48,7 @@ from bot.storage.database import create_engine, session_factory
 from bot.storage.operations import SqlOperations
 from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.web.app import create_web_app
+from bot.web.github_webhooks import github_webhook_handler
 from bot.web.metrics import Metrics
 from bot.web.slack_events import slack_events_handler
 from bot.web.webhook_callbacks import webhook_callback_handler
@@ -190,6 +192,11 @@ async def build_runtime(
         if settings.mode != "socket"
         else None,
         webhook_callbacks=webhook_callback_handler(registry.callback_secrets(), operations, clock),
+        github_webhooks=github_webhook_handler(
+            registry.webhook_secrets(), CiEvents(catalog, unit_of_work, clock).repository_changed
+        )
+        if registry.webhook_secrets()
+        else None,
     )
     if emulator is not None:
         _mount_emulator(web_app, emulator)

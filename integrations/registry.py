@@ -92,6 +92,14 @@ class Registry:
             if isinstance(getattr(backend, "signing_secret", None), bytes)
         }
 
+    def webhook_secrets(self) -> list[bytes]:
+        """The keys GitHub signs its webhooks with, one per backend that names one."""
+        return [
+            backend.webhook_secret
+            for backend in self.backends.values()
+            if isinstance(getattr(backend, "webhook_secret", None), bytes)
+        ]
+
     async def check_health(self, timeout_s: float = 5.0) -> list[BackendHealth]:
         """Asks every backend at once; one that does not answer in time is down."""
         names = list(self.backends)

@@ -89,3 +89,16 @@ def test_the_policies_example_in_the_readme_is_a_valid_catalog(tmp_path):
     catalog = parse_catalog(snippet, "README.md")
     assert catalog.environments["production"].requires == "staging"
     assert {window.name for window in catalog.freezes} == {"holidays", "weekend"}
+
+
+def test_readme_documents_every_backend_type_and_its_catalog_block():
+    from bot.core.catalog import Service
+    from integrations.registry import BACKEND_TYPES
+
+    text = (REPO / "README.md").read_text().split("## Integrations", 1)[1].split("\n## ", 1)[0]
+    for kind in BACKEND_TYPES:
+        assert f"| `{kind}` |" in text, f"README's Integrations table lacks {kind}"
+    snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
+    service = yaml.safe_load(snippet)["services"]["checkout"]
+    parsed = Service.model_validate({"name": "checkout", **service})
+    assert parsed.analysis.count == 5 and "{{window}}" in parsed.analysis.metrics[1].query

@@ -758,10 +758,10 @@ def _rollback(r: Release, e: Rollback, now: datetime) -> tuple[Release, list[Fac
         "roll it back",
     )
     reason = e.reason
-    target = _previous(r)
+    undo = f"Switching flag {r.flag} off" if r.flag else f"Rollback to {_previous(r)}"
     fact = Fact(
         "release.rollback_requested",
-        f"Rollback to {target} requested by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
+        f"{undo} requested by <@{e.user_id}>" + (f": {e.reason}" if e.reason else ""),
         actor=e.user_id,
     )
     if not r.touched_traffic:
@@ -797,7 +797,11 @@ def _rollback_succeeded(
         kind, word = "release.rolled_back", "Rolled back"
     else:
         kind, word = "release.abort_reverted", "Aborted and reverted"
-    summary = f"{word}: {r.service} in {r.environment} is on {_previous(r)} again"
+    summary = (
+        f"{word}: flag {r.flag} is off for {r.service} in {r.environment}"
+        if r.flag
+        else f"{word}: {r.service} in {r.environment} is on {_previous(r)} again"
+    )
     return ended, [Fact(kind, summary, details={"detail": e.detail})]
 
 

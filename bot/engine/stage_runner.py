@@ -156,10 +156,9 @@ class StageRunner:
                 if stage.action == "flag":
                     assert release.flag and stage.percent is not None
                     await ports.flags.set_rollout(target, release.flag, stage.percent)
-                    detail = f"{release.flag} on for {stage.percent}%"
                     return [
-                        StageStarted(stage.index, f"flag-{release.flag}-{stage.percent}", detail),
-                        StageSucceeded(stage.index, detail),
+                        StageStarted(stage.index, f"flag-{release.flag}-{stage.percent}"),
+                        StageSucceeded(stage.index),
                     ]
                 operation = await ports.deployer.start_step(
                     StepRequest(

@@ -20,6 +20,8 @@ class GitHub:
 
     def __init__(self, settings: GitHubSettings, production: frozenset[str]) -> None:
         self.settings = settings
+        secret = settings.webhook_secret
+        self.webhook_secret: bytes | None = secret.encode() if secret else None
         self._api = GitHubApi(settings)
         self._ci = GitHubCI(self._api, settings)
         self._deployments = GitHubDeployments(self._api, production)

@@ -13,6 +13,8 @@ backends:
       build_workflow: build.yml            # dispatched (workflow_dispatch) for a version
                                            #   no check has reported on yet
       poll_seconds: 15                     # how often a pending gate asks again
+      webhook_secret_env: GITHUB_WEBHOOK_SECRET  # verifies GitHub's webhooks sent to
+                                           #   POST /integrations/github/events
 
 A service records its releases as GitHub Deployments with `backends: {deployments: github}`.
 """
@@ -34,6 +36,8 @@ KNOWN = {
     "required_checks",
     "ignored_checks",
     "build_workflow",
+    "webhook_secret_env",
+    "webhook_secret_file",
     "poll_seconds",
     "timeout_s",
 }
@@ -47,6 +51,7 @@ class GitHubSettings:
     required_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignored_checks: tuple[str, ...] = ()
     build_workflow: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     poll_seconds: int = 15
     timeout_s: float = 10.0
 
@@ -76,6 +81,7 @@ class GitHubSettings:
             required_checks={k: tuple(map(str, v)) for k, v in required.items()},
             ignored_checks=tuple(map(str, settings.get("ignored_checks") or ())),
             build_workflow=settings.get("build_workflow"),
+            webhook_secret=secret(settings, "webhook_secret", env),
             poll_seconds=int(settings.get("poll_seconds", cls.poll_seconds)),
             timeout_s=float(settings.get("timeout_s", cls.timeout_s)),
         )

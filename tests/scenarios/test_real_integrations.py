@@ -15,6 +15,7 @@ from tests.support.harness import BotHarness
 from tests.support.metrics_app import MetricsApp, error_rate_query, wait_until_measured
 
 WINDOW = "5s"
+WEBHOOK_SECRET = "whsec-scenario"
 
 
 def catalog(github_url: str, prometheus_url: str, run: str) -> Catalog:
@@ -52,6 +53,8 @@ def catalog(github_url: str, prometheus_url: str, run: str) -> Catalog:
                         "api_url": github_url,
                         "token_env": "RELEASEBOT_TEST_GITHUB_TOKEN",
                         "required_checks": {"checkout": ["build"]},
+                        "webhook_secret_env": "RELEASEBOT_TEST_GITHUB_WEBHOOK_SECRET",
+                        "poll_seconds": 600,  # webhooks move it sooner
                     },
                 },
                 "prometheus": {
@@ -88,6 +91,7 @@ async def github() -> AsyncIterator[FakeGitHub]:
 @pytest.fixture
 async def bot(database_url, github, checkout_app, prometheus_env, monkeypatch):
     monkeypatch.setenv("RELEASEBOT_TEST_GITHUB_TOKEN", github.token)
+    monkeypatch.setenv("RELEASEBOT_TEST_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET)
     harness = await BotHarness.start(
         database_url, catalog(github.url, prometheus_env["PROMETHEUS_URL"], checkout_app.run)
     )
@@ -148,13 +152,56 @@ async def test_an_error_rate_jump_fails_analysis_at_10_percent_and_rolls_back(
     assert "analysis failed at 10%" in str(bot.status_message().blocks)
 
 
+async def github_event(bot, event: str, payload: dict, secret: str = WEBHOOK_SECRET):
+    import hashlib
+    import hmac
+    import json
+
+    import aiohttp
+
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "X-Hub-Signature-256": signature,
+        "Content-Type": "application/json",
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{bot.base_url}/integrations/github/events", data=body, headers=headers) as r,
+    ):
+        return r.status, await r.json()
+
+
+CHECK_SUITE = {
+    "action": "completed",
+    "check_suite": {"head_sha": "0" * 40, "status": "completed", "conclusion": "success"},
+    "repository": {"full_name": "acme/checkout"},
+}
+
+
 async def test_a_required_check_not_reported_yet_keeps_the_release_waiting(bot, github):
     github.check("v1.5.0", "lint", "success")
     await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
     await bot.advance(30)
     assert "waiting for ci" in bot.status_message().text, "lint alone is not enough"
     github.check("v1.5.0", "build", "success")
-    await bot.run_until(lambda: "rolling out" in bot.status_message().text, limit_s=60)
+    await bot.advance(30)
+    assert "waiting for ci" in bot.status_message().text, "the next poll is 10 minutes away"
+    status, answer = await github_event(bot, "check_suite", CHECK_SUITE)
+    assert (status, answer) == (202, {"ok": True, "releases": 1})
+    await bot.advance(1)
+    assert "rolling out" in bot.status_message().text, "the webhook moved it on"
+
+
+async def test_github_webhooks_with_a_bad_signature_are_refused(bot, github):
+    github.check("v1.5.0", "lint", "success")
+    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    status, answer = await github_event(bot, "check_suite", CHECK_SUITE, secret="guess")
+    assert status == 401 and "X-Hub-Signature-256" in answer["error"]
+    status, answer = await github_event(bot, "ping", {"zen": "Keep it logically awesome."})
+    assert (status, answer) == (200, {"ok": True, "pong": True})
 
 
 async def test_integrations_lists_each_backend_and_what_is_wrong(bot, github):
@@ -176,9 +223,9 @@ async def test_readyz_reports_integrations_without_failing_on_them(bot, github):
     import aiohttp
 
     github.token = "rotated"
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{bot.base_url}/readyz") as response:
-            body = await response.json()
+    async with aiohttp.ClientSession() as session, session.get(f"{bot.base_url}/readyz") as answer:
+        body = await answer.json()
+        response = answer
     assert response.status == 200, "a backend being down must not take the bot out of service"
     assert body["status"] == "ok" and body["checks"]["database"] == "ok"
     assert body["integrations"]["prometheus"]["ok"] is True
