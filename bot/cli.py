@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated
 import typer
 
 from bot.catalog_file import CatalogError, line_of, load_catalog
+from bot.clock import SystemClock
 from bot.core.access import groups_used
 from bot.core.catalog_lint import policy_problems
 from bot.core.ports import IntegrationError
@@ -77,7 +79,9 @@ def serve(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _refuse_broken_policies(settings.catalog_path, _check_catalog(settings.catalog_path))
+    catalog = _check_catalog(settings.catalog_path)
+    _refuse_broken_policies(settings.catalog_path, catalog)
+    _build_backends(catalog, settings.catalog_path)  # refuse to start on settings that cannot work
 
     async def main() -> None:
         runtime = await build_runtime(settings)
@@ -116,11 +120,20 @@ def migrate(database_url: DatabaseOption = None) -> None:
 
 
 @config_app.command("check")
-def config_check(file: Annotated[Path, typer.Argument(help="The catalog YAML to check.")]) -> None:
+def config_check(
+    file: Annotated[Path, typer.Argument(help="The catalog YAML to check.")],
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Also ask every backend whether it answers.")
+    ] = False,
+) -> None:
     """Validate a catalog: every problem is printed with its field and line, including
-    policies that cannot work (more approvals than approvers). With SLACK_BOT_TOKEN set, the
-    members of Slack user groups are read and counted too."""
+    policies that cannot work (more approvals than approvers) and backend settings that
+    cannot work (an unknown setting, a secret variable that is not set). With SLACK_BOT_TOKEN
+    set, the members of Slack user groups are read and counted too."""
     catalog = _check_catalog(file)
+    registry = _build_backends(catalog, file)
+    if probe:
+        _probe_backends(registry)
     problems = policy_problems(catalog, asyncio.run(_group_members(catalog)))
     text = file.read_text()
     for problem in problems:
@@ -140,6 +153,38 @@ def config_check(file: Annotated[Path, typer.Argument(help="The catalog YAML to 
         f"{plural(grants, 'role grant')}, {plural(len(catalog.freezes), 'freeze window')}, "
         f"{plural(len(catalog.backends), 'backend')}"
     )
+
+
+def _build_backends(catalog, path: Path):
+    """Every backend the catalog names, built as `serve` would (without calling any)."""
+    from integrations.base import BackendContext, MemoryOperations, SettingsProblem
+    from integrations.registry import Registry
+
+    context = BackendContext(
+        clock=SystemClock(),
+        env=os.environ,
+        operations=MemoryOperations(),
+        public_url=_settings().public_url,
+    )
+    try:
+        return Registry(catalog, context)
+    except SettingsProblem as exc:
+        raise _fail(f"{path}: {exc}", code=1) from None
+
+
+def _probe_backends(registry) -> None:
+    results = asyncio.run(registry.check_health())
+    for health in results:
+        if health.ok:
+            typer.echo(f"backend {health.name} ({health.type}): answers")
+        else:
+            typer.secho(
+                f"backend {health.name} ({health.type}): {health.problem}",
+                fg=typer.colors.RED,
+                err=True,
+            )
+    if not all(health.ok for health in results):
+        raise typer.Exit(1)
 
 
 async def _group_members(catalog) -> dict[str, frozenset[str]]:

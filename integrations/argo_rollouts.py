@@ -57,8 +57,10 @@ from integrations.base import (
     Http,
     Response,
     SettingsProblem,
+    reject_unknown,
     required,
     secret,
+    text_setting,
     with_retries,
 )
 
@@ -121,12 +123,7 @@ def build(
 ) -> ArgoRolloutsDeployer:
     """The deployer a catalog backend of type argo-rollouts names; SettingsProblem if it cannot
     work. `sleep` is the wait between retries of a read."""
-    unknown = set(settings) - KNOWN_SETTINGS
-    if unknown:
-        raise SettingsProblem(
-            f"unknown argo-rollouts setting(s): {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(KNOWN_SETTINGS))}"
-        )
+    reject_unknown(settings, KNOWN_SETTINGS, NAME)
     parsed = ArgoSettings(
         api_url=_api_url(settings),
         namespace=_name(settings, "namespace", "default"),
@@ -157,10 +154,7 @@ def _api_url(settings: Mapping[str, Any]) -> str:
 
 
 def _name(settings: Mapping[str, Any], key: str, default: str) -> str:
-    value = settings.get(key, default)
-    if not isinstance(value, str) or not value.strip():
-        raise SettingsProblem(f"argo-rollouts `{key}` must be a non-empty string")
-    return value.strip()
+    return text_setting(settings, key, default, NAME)
 
 
 def _optional_name(settings: Mapping[str, Any], key: str) -> str | None:

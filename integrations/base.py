@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 
-from bot.core.ports import Clock, IntegrationError, OperationStore
+from bot.core.ports import Clock, IntegrationError, OperationStatus, OperationStore
 
 T = TypeVar("T")
 
@@ -32,6 +32,19 @@ class BackendContext:
     public_url: str = ""  # the bot's own base URL, for callbacks
     production_environments: frozenset[str] = frozenset()
     name: str = ""  # the backend's name in the catalog
+
+
+class MemoryOperations:
+    """An OperationStore in memory, for checking settings without a database."""
+
+    def __init__(self) -> None:
+        self._statuses: dict[str, OperationStatus] = {}
+
+    async def put(self, key: str, status: OperationStatus) -> None:
+        self._statuses[key] = status
+
+    async def get(self, key: str) -> OperationStatus | None:
+        return self._statuses.get(key)
 
 
 class SettingsProblem(ValueError):
@@ -51,6 +64,24 @@ def secret(settings: Mapping[str, Any], name: str, env: Mapping[str, str]) -> st
         except OSError as exc:
             raise SettingsProblem(f"{name}_file {path}: cannot read it ({exc.strerror})") from exc
     return None
+
+
+def reject_unknown(settings: Mapping[str, Any], known: Iterable[str], kind: str) -> None:
+    """A misspelt setting is an error, not a default silently taken."""
+    known = set(known)
+    unknown = set(settings) - known
+    if unknown:
+        raise SettingsProblem(
+            f"unknown {kind} setting(s): {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+
+def text_setting(settings: Mapping[str, Any], name: str, default: str, kind: str) -> str:
+    value = settings.get(name, default)
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsProblem(f"{kind} `{name}` must be a non-empty string")
+    return value.strip()
 
 
 def required(settings: Mapping[str, Any], name: str, kind: str) -> Any:
@@ -124,7 +155,7 @@ class Http:
             raise
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise IntegrationError(
-                f"{self._name}: {method} {path} failed: {type(exc).__name__}"
+                f"{self._name}: {method} {path} {_why(exc, self._timeout)}"
             ) from exc
 
 
@@ -144,6 +175,14 @@ async def with_retries(
                 raise
             await sleep(base_delay_s * 2 ** (attempt - 1) * (0.5 + random.random()))
     raise AssertionError("unreachable")
+
+
+def _why(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"failed: cannot connect to {exc.host}:{exc.port}"
+    if isinstance(exc, TimeoutError):
+        return f"failed: no answer within {timeout.total:g}s"
+    return f"failed: {type(exc).__name__}"
 
 
 def _json(text: str) -> Any:

@@ -33,7 +33,15 @@ from bot.core.ports import (
     IntegrationError,
     Measurement,
 )
-from integrations.base import BackendContext, Http, SettingsProblem, required, secret, with_retries
+from integrations.base import (
+    BackendContext,
+    Http,
+    SettingsProblem,
+    reject_unknown,
+    required,
+    secret,
+    with_retries,
+)
 
 NAME = "prometheus"
 
@@ -131,9 +139,7 @@ def _form(fields: Mapping[str, str]) -> bytes:
 
 
 def build(settings: Mapping[str, Any], context: BackendContext) -> PrometheusMonitor:
-    unknown = set(settings) - {"url", "token_env", "token_file", "timeout_s", "queries"}
-    if unknown:
-        raise SettingsProblem(f"unknown prometheus setting(s): {', '.join(sorted(unknown))}")
+    reject_unknown(settings, ("url", "token_env", "token_file", "timeout_s", "queries"), NAME)
     url = str(required(settings, "url", NAME))
     token = secret(settings, "token", context.env)
     queries = settings.get("queries") or {}

@@ -48,7 +48,9 @@ from integrations.base import (
     Http,
     Response,
     SettingsProblem,
+    reject_unknown,
     secret,
+    text_setting,
     with_retries,
 )
 
@@ -350,9 +352,7 @@ def _part(value: str) -> str:
 
 
 def build(settings: Mapping[str, Any], context: BackendContext) -> UnleashFlagStore:
-    unknown = set(settings) - KNOWN_SETTINGS
-    if unknown:
-        raise SettingsProblem(f"unknown {NAME} setting(s): {', '.join(sorted(unknown))}")
+    reject_unknown(settings, KNOWN_SETTINGS, NAME)
     return UnleashFlagStore(
         UnleashSettings(
             url=_url(settings),
@@ -385,10 +385,7 @@ def _token(settings: Mapping[str, Any], context: BackendContext) -> str:
 
 
 def _text(settings: Mapping[str, Any], name: str, default: str) -> str:
-    value = settings.get(name, default)
-    if not isinstance(value, str) or not value.strip():
-        raise SettingsProblem(f"{NAME} `{name}` must be a non-empty string")
-    return value.strip()
+    return text_setting(settings, name, default, NAME)
 
 
 def _environments(settings: Mapping[str, Any]) -> dict[str, str]:

@@ -71,7 +71,15 @@ from bot.core.webhook_signature import (
     sign,
     verify,
 )
-from integrations.base import BackendContext, Http, Response, SettingsProblem, required, secret
+from integrations.base import (
+    BackendContext,
+    Http,
+    Response,
+    SettingsProblem,
+    reject_unknown,
+    required,
+    secret,
+)
 
 __all__ = ["WebhookDeployer", "WebhookSettings", "build", "sign", "verify"]
 
@@ -116,12 +124,7 @@ class WebhookSettings:
 
     @classmethod
     def from_catalog(cls, settings: Mapping[str, Any], env: Mapping[str, str]) -> WebhookSettings:
-        unknown = set(settings) - KNOWN_SETTINGS
-        if unknown:
-            raise SettingsProblem(
-                f"unknown webhook backend setting(s): {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(KNOWN_SETTINGS))}"
-            )
+        reject_unknown(settings, KNOWN_SETTINGS, "webhook backend")
         return cls(
             url=_http_url("url", required(settings, "url", "webhook")),
             secret=_signing_secret(settings, env),

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.base import SettingsProblem, secret
+from integrations.base import SettingsProblem, reject_unknown, secret
 
 NAME = "github"
 KNOWN = {
@@ -60,12 +60,7 @@ class GitHubSettings:
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any], env: Mapping[str, str]) -> GitHubSettings:
-        unknown = set(settings) - KNOWN
-        if unknown:
-            raise SettingsProblem(
-                f"unknown github setting(s): {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(KNOWN))}"
-            )
+        reject_unknown(settings, KNOWN, NAME)
         token = secret(settings, "token", env)
         if token is None:
             raise SettingsProblem("a github backend needs `token_env` or `token_file`")

@@ -259,3 +259,46 @@ def test_csv_cells_that_look_like_formulas_are_defused(database_url):
     row = json.loads(jsonl.splitlines()[0])
     assert row["reason"].startswith("=HYPERLINK") and row["details"] == {"v": "NaN"}
     assert run("audit", "verify", "--database-url", database_url).exit_code == 0
+
+
+GITHUB_CATALOG = (
+    "environments: {staging: {}}\n"
+    "services: {web: {repository: a/web, environments: [staging], backends: {ci: gh}}}\n"
+    "backends:\n"
+    "  simulated: {type: simulated}\n"
+    "  gh: {type: github, settings: {token_env: RB_TEST_GH_TOKEN, api_url: 'http://127.0.0.1:%d'}}\n"
+)
+
+
+def test_config_check_builds_every_backend_and_names_what_cannot_work(tmp_path, monkeypatch):
+    from tests.support.network import free_port
+
+    monkeypatch.delenv("RB_TEST_GH_TOKEN", raising=False)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(GITHUB_CATALOG % free_port())
+    result = run("config", "check", str(catalog))
+    assert result.exit_code == 1
+    assert "backends.gh: token_env names RB_TEST_GH_TOKEN, which is not set" in result.output
+
+    catalog.write_text(GITHUB_CATALOG.replace("api_url", "api_ur") % free_port())
+    monkeypatch.setenv("RB_TEST_GH_TOKEN", "ghp_secret_value")
+    result = run("config", "check", str(catalog))
+    assert result.exit_code == 1
+    assert "backends.gh: unknown github setting(s): api_ur; known: api_url" in result.output
+
+
+def test_config_check_probe_says_which_backend_does_not_answer(tmp_path, monkeypatch):
+    from tests.support.network import free_port
+
+    port = free_port()
+    monkeypatch.setenv("RB_TEST_GH_TOKEN", "ghp_secret_value")
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(GITHUB_CATALOG % port)
+    result = run("config", "check", str(catalog), "--probe")
+    assert result.exit_code == 1
+    assert "backend simulated (simulated): answers" in result.output
+    assert (
+        f"backend gh (github): github: GET /rate_limit failed: cannot connect to 127.0.0.1:{port}"
+        in result.output
+    )
+    assert "ghp_secret_value" not in result.output

@@ -27,7 +27,6 @@ import copy
 import functools
 import hashlib
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,8 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 from aiohttp import web
+
+from tests.support.network import free_port
 
 SCHEMA_FILE = Path(__file__).parent / "data" / "rollout_crd_subset.json"
 TOKEN = "fake-kubernetes-token"
@@ -93,7 +94,7 @@ class FakeKubernetes:
         app.router.add_get("/apis/apps/v1/namespaces/{namespace}/replicasets", self._list_rs)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        port = _free_port()
+        port = free_port()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         self.url = f"http://127.0.0.1:{port}"
         return self
@@ -683,9 +684,3 @@ def _status(code: int, reason: str, message: str) -> web.Response:
         "code": code,
     }
     return web.json_response(body, status=code)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

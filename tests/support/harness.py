@@ -6,7 +6,6 @@ what Slack would show (the stand-in's messages and recorded Web API calls).
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +16,9 @@ from bot.core.catalog import Catalog
 from bot.emulator import DeliveryResult, Emulator, Message
 from bot.runtime import EMULATOR_PATH, Runtime, build_runtime
 from bot.settings import Settings
+from tests.support.network import free_port
 
 CHANNEL = "C0DEPLOYS"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
