@@ -67,7 +67,11 @@ class Registry:
         for service in self._catalog.services.values():
             for role, ref in service.backends.model_dump().items():
                 method = ROLE_METHODS[role]
-                if ref is not None and not hasattr(self.backends[ref], method):
+                backend = self.backends.get(ref) if ref is not None else None
+                roles = getattr(backend, "roles", None)
+                if backend is not None and (
+                    not hasattr(backend, method) or (roles is not None and role not in roles)
+                ):
                     kind = self._catalog.backends[ref].type
                     raise SettingsProblem(
                         f"services.{service.name}.backends.{role}: backend {ref!r} "

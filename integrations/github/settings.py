@@ -13,6 +13,8 @@ backends:
       build_workflow: build.yml            # dispatched (workflow_dispatch) for a version
                                            #   no check has reported on yet
       poll_seconds: 15                     # how often a pending gate asks again
+      deploy_workflow: deploy.yml          # as a deployer: dispatched per stage and rollback
+      workflow_ref: main                   #   from this branch (see actions.py for inputs)
       webhook_secret_env: GITHUB_WEBHOOK_SECRET  # verifies GitHub's webhooks sent to
                                            #   POST /integrations/github/events
 
@@ -36,6 +38,8 @@ KNOWN = {
     "required_checks",
     "ignored_checks",
     "build_workflow",
+    "deploy_workflow",
+    "workflow_ref",
     "webhook_secret_env",
     "webhook_secret_file",
     "poll_seconds",
@@ -51,6 +55,8 @@ class GitHubSettings:
     required_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignored_checks: tuple[str, ...] = ()
     build_workflow: str | None = None
+    deploy_workflow: str | None = None
+    workflow_ref: str = "main"
     webhook_secret: str | None = field(default=None, repr=False)
     poll_seconds: int = 15
     timeout_s: float = 10.0
@@ -76,6 +82,8 @@ class GitHubSettings:
             required_checks={k: tuple(map(str, v)) for k, v in required.items()},
             ignored_checks=tuple(map(str, settings.get("ignored_checks") or ())),
             build_workflow=settings.get("build_workflow"),
+            deploy_workflow=settings.get("deploy_workflow"),
+            workflow_ref=str(settings.get("workflow_ref") or cls.workflow_ref),
             webhook_secret=secret(settings, "webhook_secret", env),
             poll_seconds=int(settings.get("poll_seconds", cls.poll_seconds)),
             timeout_s=float(settings.get("timeout_s", cls.timeout_s)),

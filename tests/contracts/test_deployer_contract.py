@@ -8,10 +8,16 @@ import pytest
 
 from bot.core.ports import IntegrationError, OperationStatus, RollbackRequest, StepRequest
 from tests.contracts.worlds.argo import argo_world
+from tests.contracts.worlds.github import github_actions_world
 from tests.contracts.worlds.simulated import simulated_world
 from tests.contracts.worlds.webhook import webhook_world
 
-WORLDS = {"simulated": simulated_world, "argo-rollouts": argo_world, "webhook": webhook_world}
+WORLDS = {
+    "simulated": simulated_world,
+    "argo-rollouts": argo_world,
+    "webhook": webhook_world,
+    "github-actions": github_actions_world,
+}
 NETWORKED = [name for name in WORLDS if name != "simulated"]
 
 

@@ -88,3 +88,27 @@ async def test_the_build_workflow_is_dispatched_when_nothing_has_reported(prism_
     adapter = github(prism_env, build_workflow="build.yml")
     status = await adapter._ci._start_build(TARGET, "v1.4.3")  # Prism always reports checks
     assert status.state == "pending" and status.name == "build.yml (started by releasebot)"
+
+
+async def test_a_deploy_workflow_run_is_dispatched_and_polled_by_the_spec(prism_env):
+    from bot.core.ports import StepRequest
+    from integrations.base import MemoryOperations
+
+    adapter = build(
+        {
+            "api_url": prism_env["PRISM_GITHUB_URL"],
+            "token_env": "GH_TOKEN",
+            "deploy_workflow": "deploy.yml",
+        },
+        BackendContext(
+            clock=ManualClock(), env={"GH_TOKEN": "ghp_x"}, operations=MemoryOperations()
+        ),
+    )
+    request = StepRequest(
+        TARGET, 41, 0, "10%", "weight", 10, "v1.4.3", "v1.4.2", "release-41-stage-0"
+    )
+    operation = await adapter.start_step(request)
+    assert operation == "gha:1", "the spec's example run id"
+    assert await adapter.start_step(request) == operation, "the same key: no second run"
+    status = await adapter.poll(TARGET, operation)
+    assert status.state == "running" and status.detail == "workflow run queued"

@@ -81,6 +81,7 @@ class FakeGitHub:
     deployments: list[dict[str, Any]] = field(default_factory=list)
     statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # workflow runs by id
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
@@ -134,6 +135,10 @@ class FakeGitHub:
          "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "_list_statuses"),
         ("post", r"/repos/[^/]+/[^/]+/deployments/(?P<id>\d+)/statuses",
          "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses", "_create_status"),
+        ("post", r"/repos/[^/]+/[^/]+/actions/workflows/(?P<workflow>[^/]+)/dispatches",
+         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", "_dispatch"),
+        ("get", r"/repos/[^/]+/[^/]+/actions/runs/(?P<id>\d+)",
+         "/repos/{owner}/{repo}/actions/runs/{run_id}", "_get_run"),
     ]  # fmt: skip
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -246,6 +251,46 @@ class FakeGitHub:
         )
         self.statuses.setdefault(deployment_id, []).append(status)
         return 201, status
+
+    def _dispatch(self, match, query, body):
+        spec_path = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+        run_id = next(self._ids)
+        self.runs[run_id] = {
+            "workflow": match["workflow"],
+            "ref": body["ref"],
+            "inputs": body.get("inputs", {}),
+            "status": "queued",
+            "conclusion": None,
+        }
+        if not body.get("return_run_details"):
+            return 204, None
+        answer = example(spec_path, "post", 200)
+        answer["workflow_run_id"] = run_id
+        return 200, answer
+
+    def _get_run(self, match, query, body):
+        run = self.runs.get(int(match["id"]))
+        if run is None:
+            return 404, {"message": "Not Found"}
+        answer = example("/repos/{owner}/{repo}/actions/runs/{run_id}", "get", 200)
+        answer.update(id=int(match["id"]), status=run["status"], conclusion=run["conclusion"])
+        return 200, answer
+
+    def finish_runs(self, conclusion: str = "success") -> list[dict[str, Any]]:
+        """Every queued workflow run completes; returns the runs that did."""
+        finished = []
+        for run in self.runs.values():
+            if run["status"] != "completed":
+                run.update(status="completed", conclusion=conclusion)
+                finished.append(run)
+        return finished
+
+    def deployed(self, environment: str, ref: str) -> None:
+        """A deployment of `ref` to `environment` that succeeded, as a workflow records it."""
+        _, deployment = self._create_deployment(
+            None, {}, {"ref": ref, "environment": environment, "payload": {}}
+        )
+        self._create_status({"id": str(deployment["id"])}, {}, {"state": "success"})
 
     def states_of(self, release_id: int) -> list[str]:
         """The deployment statuses recorded for one release, oldest first."""

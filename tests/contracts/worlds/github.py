@@ -44,3 +44,48 @@ async def github_world() -> AsyncIterator[GitHubWorld]:
         yield GitHubWorld(adapter, TARGET, github)
     finally:
         await github.stop()
+
+
+@dataclass
+class GitHubActionsWorld:
+    """GitHub Actions as a deployer: a deploy workflow per stage, whose runs the world
+    finishes, recording a deployment as a deploy workflow would when it changed what runs."""
+
+    adapter: GitHub
+    target: Target
+    github: FakeGitHub
+    failing: bool = False
+
+    async def set_running(self, version: str) -> None:
+        self.github.deployed(self.target.environment, version)
+
+    async def fail_next_step(self) -> None:
+        self.failing = True
+
+    async def finish_operations(self) -> None:
+        for run in self.github.finish_runs("failure" if self.failing else "success"):
+            inputs = run["inputs"]
+            changes_what_runs = inputs["action"] == "rollback" or inputs["percent"] == "100"
+            if not self.failing and changes_what_runs and inputs["version"]:
+                self.github.deployed(inputs["environment"], inputs["version"])
+        self.failing = False
+
+    async def make_unreachable(self) -> None:
+        await self.github.stop()
+
+
+@asynccontextmanager
+async def github_actions_world() -> AsyncIterator[GitHubActionsWorld]:
+    from integrations.base import MemoryOperations
+
+    github = await FakeGitHub(token="ghp_contract").start()
+    adapter = build(
+        {"api_url": github.url, "token_env": "GH", "timeout_s": 2, "deploy_workflow": "deploy.yml"},
+        BackendContext(
+            clock=ManualClock(), env={"GH": github.token}, operations=MemoryOperations()
+        ),
+    )
+    try:
+        yield GitHubActionsWorld(adapter, TARGET, github)
+    finally:
+        await github.stop()
