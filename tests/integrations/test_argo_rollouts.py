@@ -469,7 +469,7 @@ async def test_patches_are_not_retried(kube, deployer):
 
 async def test_an_unreachable_api_is_retryable(kube, deployer):
     await kube.stop()
-    with pytest.raises(IntegrationError, match="failed: ClientConnectorError") as raised:
+    with pytest.raises(IntegrationError, match="failed: cannot connect to 127.0.0.1:") as raised:
         await deployer.poll(TARGET, "argo:checkout-prod/checkout:step:10:v1.4.3")
     assert raised.value.retryable is True
 
@@ -513,7 +513,7 @@ async def test_health_says_what_is_wrong_without_the_token(kube):
     )
     await kube.stop()
     problem = await deployer_for(kube).health()
-    assert problem is not None and "ClientConnectorError" in problem and TOKEN not in problem
+    assert problem is not None and "cannot connect to 127.0.0.1:" in problem and TOKEN not in problem
 
 
 # Settings
