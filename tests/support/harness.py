@@ -33,6 +33,7 @@ class BotHarness:
         port = free_port()
         clock = ManualClock()
         settings.setdefault("update_interval_s", 0)
+        settings.setdefault("public_url", f"http://127.0.0.1:{port}")
         config = Settings(database_url=database_url, host="127.0.0.1", port=port, **settings)
         runtime = await build_runtime(config, clock=clock, catalog=catalog)
         runner = web.AppRunner(runtime.web_app, access_log=None)
