@@ -139,12 +139,14 @@ class Queries:
         return Outcome(True, "integrations sent")
 
     def _used_by(self, backend: str) -> list[str]:
-        return [
-            f"{service.name} ({role})"
-            for service in self._catalog.services.values()
-            for role, ref in service.backends.model_dump().items()
-            if ref == backend
-        ]
+        """Services that use the backend the same way share one entry:
+        "checkout, payments (ci, deployer)"."""
+        by_roles: dict[tuple[str, ...], list[str]] = {}
+        for service in self._catalog.services.values():
+            roles = tuple(r for r, ref in service.backends.model_dump().items() if ref == backend)
+            if roles:
+                by_roles.setdefault(roles, []).append(service.name)
+        return [f"{', '.join(names)} ({', '.join(roles)})" for roles, names in by_roles.items()]
 
     async def help(self, request: Request, query: Help) -> Outcome:
         async with self._uow() as uow:

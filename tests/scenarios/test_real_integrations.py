@@ -208,7 +208,7 @@ async def test_integrations_lists_each_backend_and_what_is_wrong(bot, github):
     await bot.command("U0ALICE", "/release integrations")
     [answer] = bot.replies_to("U0ALICE")
     assert "3 configured, all reachable" in answer
-    assert "*github* (github) used by checkout (ci), checkout (deployments)" in answer
+    assert "*github* (github) used by checkout (ci, deployments)" in answer
     assert "*prometheus* (prometheus) used by checkout (monitor)" in answer
 
     github.token = "rotated"  # the bot's token no longer works
