@@ -181,7 +181,7 @@ async def build_runtime(
                 "last_error": health.last_error,
                 "last_error_at": health.last_error_at.isoformat() if health.last_error_at else None,
             }
-            for health in await registry.check_health()
+            for health in await registry.cached_health()
         }
 
     web_app = create_web_app(

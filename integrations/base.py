@@ -141,7 +141,7 @@ class Http:
                     ssl=self._ssl,
                 ) as response,
             ):
-                text = await response.text()
+                text = await response.text(errors="replace")
                 body = _json(text)
                 if response.status not in expect:
                     raise IntegrationError(

@@ -121,8 +121,16 @@ def _value(metric: Metric, data: Mapping[str, Any]) -> tuple[float | None, str]:
     samples = [s for s in samples if s is not None and not math.isnan(s)]
     if not samples:
         return None, "no data"
-    worst = max(samples) if metric.max is not None else min(samples)
-    return worst, ""
+    return _worst(metric, samples), ""
+
+
+def _worst(metric: Metric, samples: list[float]) -> float:
+    """The series that breaks a threshold, if one does; else the one nearest to breaking."""
+    if metric.max is not None and max(samples) > metric.max:
+        return max(samples)
+    if metric.min is not None and min(samples) < metric.min:
+        return min(samples)
+    return max(samples) if metric.max is not None else min(samples)
 
 
 def _number(text: Any) -> float | None:

@@ -43,7 +43,12 @@ def build_backend(kind: str, settings: Mapping[str, Any], context: BackendContex
         raise UnknownBackendType(
             f"backend type {kind!r} is not supported (known: {', '.join(BACKEND_TYPES)})"
         )
-    return importlib.import_module(module).build(dict(settings), context)
+    try:
+        return importlib.import_module(module).build(dict(settings), context)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, SettingsProblem):
+            raise
+        raise SettingsProblem(f"a setting has the wrong type: {exc}") from exc
 
 
 class Registry:
@@ -62,6 +67,7 @@ class Registry:
                 raise SettingsProblem(f"backends.{name}: {exc}") from exc
         self._check_roles()
         self._health: dict[str, BackendHealth] = {}
+        self._refreshing: asyncio.Task | None = None
 
     def _check_roles(self) -> None:
         for service in self._catalog.services.values():
@@ -104,6 +110,20 @@ class Registry:
             if isinstance(getattr(backend, "webhook_secret", None), bytes)
         ]
 
+    async def cached_health(self, max_age_s: float = 30.0) -> list[BackendHealth]:
+        """What the last check found, without waiting on any backend (for /readyz, which a
+        probe calls often and with a short timeout); a stale answer starts a check."""
+        now = self._context.clock.now()
+        checked = [h.checked_at for h in self._health.values() if h.checked_at]
+        stale = not checked or (now - min(checked)).total_seconds() > max_age_s
+        if stale and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.create_task(self.check_health())
+        return [
+            self._health.get(name)
+            or BackendHealth(name, self._catalog.backends[name].type, False, "not checked yet")
+            for name in self.backends
+        ]
+
     async def check_health(self, timeout_s: float = 5.0) -> list[BackendHealth]:
         """Asks every backend at once; one that does not answer in time is down."""
         names = list(self.backends)
@@ -132,3 +152,5 @@ class Registry:
             return f"no answer within {timeout_s:g}s"
         except IntegrationError as exc:
             return str(exc)
+        except Exception as exc:  # a health check reports; it never takes the caller down
+            return f"health check failed: {type(exc).__name__}"

@@ -31,6 +31,7 @@ from bot.core.ports import (
     CiCheck,
     CiStatus,
     Clock,
+    DeploymentRecord,
     IntegrationError,
     OperationStatus,
     RollbackRequest,
@@ -75,7 +76,7 @@ class SimulatedSettings:
 
 
 class SimulatedBackend:
-    """Implements CI, Deployer, Monitor and FlagStore (bot/core/ports.py)."""
+    """Implements CI, Deployer, Monitor, FlagStore and DeploymentMirror (bot/core/ports.py)."""
 
     def __init__(self, settings: SimulatedSettings, clock: Clock) -> None:
         self.settings = settings
@@ -84,6 +85,8 @@ class SimulatedBackend:
         self._running: dict[tuple[str, str], str] = {}
         self._flags: dict[tuple[str, str, str], int | None] = {}
         self._operations: dict[str, str] = {}
+        # (service, environment, release id) -> (version, the states recorded, in order)
+        self.deployments: dict[tuple[str, str, int], tuple[str, list[str]]] = {}
 
     async def health(self) -> str | None:
         return None
@@ -165,6 +168,14 @@ class SimulatedBackend:
         return AnalysisResult(
             tuple(judge(metric, values.get(metric.name)) for metric in request.metrics)
         )
+
+    # Deployment mirror
+
+    async def record(self, record: DeploymentRecord) -> None:
+        key = (record.target.service, record.target.environment, record.release_id)
+        version, states = self.deployments.setdefault(key, (record.version, []))
+        if not states or states[-1] != record.state:
+            states.append(record.state)
 
     # Flag store
 

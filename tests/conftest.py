@@ -81,8 +81,13 @@ def peer_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         return started[name].env  # type: ignore[attr-defined]
 
     yield get
-    for peer in started.values():
-        peer.stop()  # type: ignore[attr-defined]
+    problems = []
+    for name, peer in started.items():
+        try:
+            peer.stop()  # type: ignore[attr-defined]
+        except Exception as exc:  # stop the others all the same
+            problems.append(f"{name}: {exc}")
+    assert not problems, f"peers did not stop cleanly: {problems}"
 
 
 @pytest.fixture

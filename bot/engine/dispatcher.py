@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.core.catalog import Catalog
+from bot.core.deployments import deployment_state
 from bot.core.ports import (
     Adapters,
     Chat,
@@ -114,16 +115,21 @@ class OutboxDispatcher:
         if adapters is None or adapters.deployments is None or self._catalog is None:
             await self._claims.sent(item)
             return
-        repository = self._catalog.services[release.service].repository
-        await adapters.deployments.record(
-            DeploymentRecord(
-                target=Target(release.service, release.environment, repository),
-                release_id=release.id,
-                version=release.version_to,
-                state=item.context["state"],
-                description=item.context["description"],
+        # The state now, not the one the row was written for: a row retried late must not
+        # record "queued" after "success".
+        recorded = deployment_state(release)
+        if recorded is not None:
+            state, description = recorded
+            repository = self._catalog.services[release.service].repository
+            await adapters.deployments.record(
+                DeploymentRecord(
+                    target=Target(release.service, release.environment, repository),
+                    release_id=release.id,
+                    version=release.version_to,
+                    state=state,
+                    description=description,
+                )
             )
-        )
         await self._claims.sent(item)
 
     async def _backend_failed(self, item: OutboxItem, exc: IntegrationError) -> None:

@@ -9,9 +9,26 @@ from dataclasses import replace
 
 from bot.core.catalog import Catalog
 from bot.core.ports import Clock, ConcurrentUpdate, UnitOfWork
-from bot.core.release import State
+from bot.core.release import Release, State
+from bot.core.stages import StageKind, StageStatus
 
-WAITING = {State.AWAITING_CI, State.RUNNING, State.ROLLING_BACK}
+
+def polls_a_backend(release: Release) -> bool:
+    """Waiting on CI, a deploy step or a rollback: the things an event can answer sooner.
+    Never an analysis or a bake: they measure time, and an early tick would count an extra
+    measurement."""
+    if release.state is State.AWAITING_CI:
+        return True
+    if release.state is State.ROLLING_BACK:
+        return release.rollback_operation is not None
+    stage = release.current_stage
+    return (
+        release.state is State.RUNNING
+        and stage is not None
+        and stage.kind is StageKind.STEP
+        and stage.status is StageStatus.RUNNING
+        and stage.operation_id is not None
+    )
 
 
 class CiEvents:
@@ -34,7 +51,7 @@ class CiEvents:
         async with self._uow() as uow:
             for release in await uow.releases.active():
                 due = release.due_at
-                if release.service not in services or release.state not in WAITING:
+                if release.service not in services or not polls_a_backend(release):
                     continue
                 if due is not None and due <= now:
                     continue

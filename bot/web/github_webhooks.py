@@ -14,15 +14,14 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 EVENTS = {"check_suite", "check_run", "status", "deployment_status", "workflow_run"}
-MAX_BODY = 5 * 1024 * 1024
 
 
 def signature_matches(secrets: Sequence[bytes], body: bytes, header: str) -> bool:
     if not header.startswith("sha256="):
         return False
-    given = header.removeprefix("sha256=")
+    given = header.removeprefix("sha256=").encode("utf-8", "replace")
     return any(
-        hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).hexdigest(), given)
+        hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).hexdigest().encode(), given)
         for secret in secrets
     )
 

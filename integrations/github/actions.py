@@ -4,7 +4,10 @@ workflow (workflow_dispatch) with the stage as inputs, and the workflow run is t
 The workflow declares these inputs (all strings): service, environment, version,
 previous_version, action (weight, batch, deploy_green, switch, flag or rollback), percent,
 stage, release_id, idempotency_key. What runs now is what GitHub's Deployments record as the
-last successful deployment to the environment (the bot mirrors its releases there)."""
+last successful deployment to the environment (the bot mirrors its releases there).
+
+A dispatch whose answer is lost (a timeout) is sent again with the same idempotency_key, so a
+deploy workflow must be idempotent on that input: GitHub has no idempotency key of its own."""
 
 from __future__ import annotations
 

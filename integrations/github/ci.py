@@ -44,7 +44,7 @@ class GitHubCI:
             if name not in reported
         ]
         verdict = _verdict(checks)
-        if not reported and self._settings.build_workflow:
+        if not reported and self._settings.build_workflow and not _is_sha(version):
             checks.append(await self._start_build(target, version))
         return CiStatus(
             verdict,
@@ -54,7 +54,8 @@ class GitHubCI:
         )
 
     async def _start_build(self, target: Target, version: str) -> CiCheck:
-        """Nothing has reported on this version: run the build workflow for it, once."""
+        """Nothing has reported on this version: run the build workflow for it, once per bot
+        process (another replica or a restart may start it once more)."""
         workflow = str(self._settings.build_workflow)
         name = f"{workflow} (started by releasebot)"
         if (target.repository, version) in self._builds_started:
@@ -98,6 +99,11 @@ class GitHubCI:
                 if name not in names:
                     names.append(name)
         return tuple(names)
+
+
+def _is_sha(version: str) -> bool:
+    """workflow_dispatch runs on a branch or a tag, never on a bare commit."""
+    return len(version) >= 7 and all(c in "0123456789abcdef" for c in version.lower())
 
 
 def _author_names(commit: dict[str, Any]) -> Iterable[str]:

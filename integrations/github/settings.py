@@ -50,7 +50,7 @@ KNOWN = {
 @dataclass(frozen=True)
 class GitHubSettings:
     api_url: str = "https://api.github.com"
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     default_branch: str = "main"
     required_checks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     ignored_checks: tuple[str, ...] = ()

@@ -146,3 +146,14 @@ def test_settings_problems_are_named(settings, problem):
     with pytest.raises(SettingsProblem) as raised:
         build(settings, BackendContext(clock=ManualClock(), env={}))
     assert problem in str(raised.value)
+
+
+async def test_with_several_series_the_one_that_breaks_a_threshold_is_judged(prometheus_env, app):
+    two_series = (
+        'label_replace(vector(0.5), "pod", "a", "", "")'
+        ' or label_replace(vector(2), "pod", "b", "", "")'
+    )
+    metric = Metric(name="ready_ratio", min=1, max=3, query=two_series)
+    result = await monitor(prometheus_env, app).analyze(request(metric))
+    assert not result.passed
+    assert result.summary == "ready_ratio 0.5 (max 3, min 1)"

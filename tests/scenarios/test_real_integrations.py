@@ -136,7 +136,11 @@ async def test_green_ci_and_a_healthy_canary_pass_analysis_at_each_step(
     [deployment] = github.deployments
     assert deployment["ref"] == "v1.5.0" and deployment["environment"] == "staging"
     release_id = deployment["payload"]["releasebot_release_id"]
-    assert github.states_of(release_id) == ["queued", "in_progress", "success"]
+    states = github.states_of(release_id)
+    assert states[-1] == "success" and "in_progress" in states
+    lifecycle = ["queued", "in_progress", "success"]
+    assert states == sorted(states, key=lifecycle.index), "never back to an earlier state"
+    assert len(states) == len(set(states)), "each state recorded once"
 
 
 async def test_an_error_rate_jump_fails_analysis_at_10_percent_and_rolls_back(
@@ -220,15 +224,52 @@ async def test_integrations_lists_each_backend_and_what_is_wrong(bot, github):
 
 
 async def test_readyz_reports_integrations_without_failing_on_them(bot, github):
+    import asyncio
+
     import aiohttp
 
+    async def readyz() -> tuple[int, dict]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{bot.base_url}/readyz") as response,
+        ):
+            return response.status, await response.json()
+
     github.token = "rotated"
-    async with aiohttp.ClientSession() as session, session.get(f"{bot.base_url}/readyz") as answer:
-        body = await answer.json()
-        response = answer
-    assert response.status == 200, "a backend being down must not take the bot out of service"
-    assert body["status"] == "ok" and body["checks"]["database"] == "ok"
+    status, body = await readyz()  # answers at once; the backends are asked in the background
+    assert status == 200, "a backend being down must not take the bot out of service"
+    assert body["integrations"]["github"]["problem"] == "not checked yet"
+    for _ in range(200):
+        status, body = await readyz()
+        if body["integrations"]["github"]["problem"] != "not checked yet":
+            break
+        await asyncio.sleep(0.05)
+    assert status == 200 and body["status"] == "ok" and body["checks"]["database"] == "ok"
     assert body["integrations"]["prometheus"]["ok"] is True
     github_health = body["integrations"]["github"]
     assert github_health["ok"] is False and "401" in github_health["problem"]
     assert github_health["last_error_at"]
+
+
+async def test_webhooks_never_hurry_an_analysis(bot, github, checkout_app, prometheus_env):
+    error_rate_is(prometheus_env, checkout_app, 0.0)
+    github.check("v1.5.0", "build", "success")
+    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await bot.run_until(lambda: "10% of traffic" in str(thread(bot)), limit_s=30)
+    status, answer = await github_event(bot, "check_run", CHECK_SUITE)
+    assert (status, answer) == (202, {"ok": True, "releases": 0}), (
+        "an extra tick would count an extra measurement"
+    )
+
+
+async def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(bot):
+    import aiohttp
+
+    headers = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=ünïcode"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{bot.base_url}/integrations/github/events", data=b"{}", headers=headers
+        ) as response,
+    ):
+        assert response.status == 401

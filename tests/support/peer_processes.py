@@ -246,9 +246,9 @@ def _start_all(directory: Path) -> None:
         began = time.monotonic()
         peer = start(directory)
         pids[name] = {"pid": peer.process.pid, "cleanup": peer.cleanup}
+        (directory / "pids.json").write_text(json.dumps(pids))  # so `stop` finds each one
         lines += [f"export {key}={value}" for key, value in peer.env.items()]
         print(f"{name}: {peer.url} (ready in {time.monotonic() - began:.1f}s)", flush=True)
-    (directory / "pids.json").write_text(json.dumps(pids))
     (directory / "peers.env").write_text("\n".join(lines) + "\n")
 
 

@@ -89,3 +89,7 @@ async def github_actions_world() -> AsyncIterator[GitHubActionsWorld]:
         yield GitHubActionsWorld(adapter, TARGET, github)
     finally:
         await github.stop()
+
+
+def recorded_states(world: GitHubWorld, release_id: int) -> list[str]:
+    return world.github.states_of(release_id)

@@ -52,3 +52,8 @@ async def simulated_world() -> AsyncIterator[SimulatedWorld]:
     clock = ManualClock()
     settings = SimulatedSettings(step_seconds=3, ci_seconds=0, authors={"checkout": ("bob",)})
     yield SimulatedWorld(SimulatedBackend(settings, clock), TARGET, clock)
+
+
+def recorded_states(world: SimulatedWorld, release_id: int) -> list[str]:
+    key = (world.target.service, world.target.environment, release_id)
+    return world.adapter.deployments.get(key, ("", []))[1]
