@@ -224,69 +224,195 @@ def audit_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the manifest (default: OUTPUT.manifest.json)."),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Stream the audit trail as CSV or JSON Lines, with the documented columns."""
-    from bot.services.audit_trail import FORMATS, write_export
+    """Stream the audit trail as CSV or JSON Lines, with the documented columns, and write a
+    manifest beside it (range, sequence numbers, chain head, the file's SHA-256), signed
+    with the audit key when one is configured; the head is also kept as a signed
+    checkpoint."""
+    from bot.services.audit_trail import FORMATS, ExportSummary, HashingWriter, write_export
     from bot.storage.audit_reader import AuditFilter, iter_records
-    from bot.storage.database import create_engine
 
     if fmt not in FORMATS:
         raise _fail(f"--format must be csv or jsonl, not {fmt!r}")
     where = AuditFilter(_when(since, "--since"), _when(until, "--until"), service, env)
     url = database_url or _settings().database_url
+    manifest_path = manifest or (Path(f"{output}.manifest.json") if output else None)
+    signer = _audit_signer()
 
-    async def main() -> int:
+    async def main() -> ExportSummary:
+        from bot.services.audit_manifests import make_checkpoint, make_manifest
+        from bot.storage import audit_checkpoints
+        from bot.storage.database import create_engine
+
         engine = create_engine(url)
+        summary = ExportSummary()
         try:
+            head = await audit_checkpoints.head(engine)
             if output:
-                with output.open("w", newline="") as handle:
-                    return await write_export(iter_records(engine, where), fmt, handle)
-            return await write_export(iter_records(engine, where), fmt, sys.stdout)
+                with output.open("w", newline="", encoding="utf-8") as handle:
+                    writer = HashingWriter(handle)
+                    await write_export(iter_records(engine, where), fmt, writer, summary)
+            else:
+                writer = HashingWriter(sys.stdout)
+                await write_export(iter_records(engine, where), fmt, writer, summary)
+            now = datetime.now(UTC)
+            if manifest_path is not None:
+                made = make_manifest(
+                    fmt=fmt,
+                    filters={"since": since, "until": until, "service": service, "env": env},
+                    summary=summary,
+                    head=head,
+                    file_name=output.name if output else "-",
+                    file_sha256=writer.sha256,
+                    file_bytes=writer.size,
+                    now=now,
+                    signer=signer,
+                )
+                manifest_path.write_text(made.to_json())
+            if signer is not None and head.seq:
+                await audit_checkpoints.add(engine, make_checkpoint(head, now, signer))
+            return summary
         finally:
             await engine.dispose()
 
-    count = asyncio.run(main())
-    typer.echo(f"exported {plural(count, 'event')}" + (f" to {output}" if output else ""), err=True)
+    summary = asyncio.run(main())
+    typer.echo(
+        f"exported {plural(summary.count, 'event')}" + (f" to {output}" if output else ""),
+        err=True,
+    )
+    if manifest_path is not None:
+        signed = "signed" if signer else "UNSIGNED (no audit key configured)"
+        typer.echo(f"manifest ({signed}): {manifest_path}", err=True)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(database_url: DatabaseOption = None) -> None:
+    """Sign the chain's head now and keep it as a checkpoint (the engine also does this at
+    intervals): a later rewrite of anything up to it is then detectable."""
+    from bot.services.audit_manifests import make_checkpoint
+    from bot.storage import audit_checkpoints
+    from bot.storage.database import create_engine
+
+    signer = _audit_signer()
+    if signer is None:
+        raise _fail(_NO_AUDIT_KEY, code=1)
+
+    async def main():
+        engine = create_engine(database_url or _settings().database_url)
+        try:
+            head = await audit_checkpoints.head(engine)
+            await audit_checkpoints.add(engine, make_checkpoint(head, datetime.now(UTC), signer))
+            return head
+        finally:
+            await engine.dispose()
+
+    head = asyncio.run(main())
+    typer.echo(f"checkpoint signed: sequence {head.seq}, head {head.hash[:16]}…")
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: DatabaseOption = None) -> None:
-    """Recompute the hash chain; report the first edited, missing or reordered record."""
+def audit_verify(
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="Also check an export's manifest: its signature, its file, its head."),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(help="The exported file (default: the manifest's file, beside it)."),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recompute the hash chain and report the first edited, missing or reordered record;
+    check the signed checkpoints and, with --manifest, an export's manifest, so a chain
+    rebuilt by someone with database rights is found too."""
+    from bot.services.audit_manifests import check_checkpoints, check_manifest
     from bot.services.audit_trail import verify_records
+    from bot.storage import audit_checkpoints
     from bot.storage.audit_reader import iter_records
-    from bot.storage.database import create_engine, session_factory
-    from bot.storage.repositories import audit_head
+    from bot.storage.database import create_engine
 
     url = database_url or _settings().database_url
+    signer = _audit_signer()
+    loaded = _read_manifest(manifest) if manifest else None
+    exported = _read_export(loaded, manifest, export) if loaded and manifest else None
 
     async def main():
         engine = create_engine(url)
         try:
             report = await verify_records(iter_records(engine))
-            async with session_factory(engine)() as session:
-                head = await audit_head(session)
-            return report, head
+            head = await audit_checkpoints.head(engine)
+
+            async def hash_at(seq: int) -> str | None:
+                return await audit_checkpoints.hash_at(engine, seq)
+
+            findings = await check_checkpoints(
+                await audit_checkpoints.all_checkpoints(engine), signer, hash_at
+            )
+            if loaded is not None:
+                findings += await check_manifest(loaded, exported, signer, hash_at)
+            return report, head, findings
         finally:
             await engine.dispose()
 
-    report, (head_seq, head_hash) = asyncio.run(main())
+    report, head, findings = asyncio.run(main())
+    problems = []
     if report.broken:
-        raise _fail(
+        problems.append(
             f"audit chain BROKEN at sequence {report.broken.seq}: {report.broken.why} "
-            f"({plural(report.count, 'record')} verified before it)",
-            code=1,
+            f"({plural(report.count, 'record')} verified before it)"
         )
-    if (report.head_seq, report.head_hash) != (head_seq, head_hash):
-        raise _fail(
+    elif (report.head_seq, report.head_hash) != (head.seq, head.hash):
+        problems.append(
             f"audit chain BROKEN at sequence {report.head_seq + 1}: the chain ends at "
-            f"{report.head_seq} but the head says {head_seq}: records were removed from the end",
-            code=1,
+            f"{report.head_seq} but the head says {head.seq}: records were removed from the end"
         )
+    problems += [f"audit chain BROKEN at {finding}" for finding in findings]
+    if problems:
+        raise _fail("\n".join(problems), code=1)
+    checked = " and the manifest" if loaded else ""
     typer.echo(
         f"audit chain ok: {plural(report.count, 'record')}, "
-        f"head {report.head_seq} {report.head_hash[:16]}…"
+        f"head {report.head_seq} {report.head_hash[:16]}…; signed checkpoints{checked} hold"
     )
+
+
+_NO_AUDIT_KEY = (
+    "no audit key: set RELEASEBOT_AUDIT_HMAC_KEY (or _FILE), or "
+    "RELEASEBOT_AUDIT_ED25519_KEY_FILE (RELEASEBOT_AUDIT_ED25519_PUBLIC_KEY_FILE to verify only)"
+)
+
+
+def _audit_signer():
+    from bot.services.audit_signing import SigningKeyProblem, signer_from_environment
+
+    try:
+        return signer_from_environment(os.environ)
+    except (SigningKeyProblem, ValueError) as exc:
+        raise _fail(f"audit key: {exc}", code=1) from None
+
+
+def _read_manifest(path: Path):
+    from bot.core.audit_manifest import Manifest
+
+    try:
+        return Manifest.from_json(path.read_text())
+    except OSError as exc:
+        raise _fail(f"cannot read the manifest {path}: {exc.strerror}", code=1) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"{path} is not an audit manifest: {exc}", code=1) from None
+
+
+def _read_export(loaded, manifest: Path, export: Path | None) -> bytes | None:
+    path = export or manifest.parent / loaded.file_name
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 @app.command()

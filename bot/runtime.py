@@ -29,6 +29,8 @@ from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
 from bot.engine.stage_runner import StageRunner
+from bot.services.audit_manifests import make_checkpoint
+from bot.services.audit_signing import signer_from_environment
 from bot.services.ci_events import CiEvents
 from bot.services.commands import CommandRouter
 from bot.services.facts import FactsFinder
@@ -42,7 +44,7 @@ from bot.slack.chat import SlackChat, SlackGroups
 from bot.slack.inflight import InFlight
 from bot.slack.listeners import SlackServices, register
 from bot.slack.render import SlackRenderer
-from bot.storage import migrate
+from bot.storage import audit_checkpoints, migrate
 from bot.storage.claims import OutboxClaims, ReleaseClaims
 from bot.storage.database import create_engine, session_factory
 from bot.storage.operations import SqlOperations
@@ -272,6 +274,7 @@ async def serve(runtime: Runtime, *, ready: asyncio.Event | None = None) -> None
     await site.start()
     await runtime.groups.refresh(force=True)  # decisions need group members from the start
     scheduler = runtime.engine.start(settings.tick_seconds)
+    _schedule_audit_checkpoints(runtime, scheduler)
     socket_handler = None
     if settings.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -293,6 +296,37 @@ async def serve(runtime: Runtime, *, ready: asyncio.Event | None = None) -> None
         await runtime.engine.stop(scheduler)
         await runner.cleanup()
         await runtime.close()
+
+
+CHECKPOINT_INTERVAL_S = 3600
+
+
+def _schedule_audit_checkpoints(runtime: Runtime, scheduler) -> None:
+    """With an audit key configured, the chain's head is signed every hour (and on every
+    export), so a rewrite by someone with database rights shows at the next verify."""
+    signer = signer_from_environment(os.environ)
+    if signer is None:
+        log.warning("no audit key configured: the audit chain's head is not signed")
+        return
+
+    async def checkpoint() -> None:
+        try:
+            head = await audit_checkpoints.head(runtime.db)
+            if head.seq:
+                await audit_checkpoints.add(
+                    runtime.db, make_checkpoint(head, runtime.clock.now(), signer)
+                )
+        except Exception:  # the next interval tries again
+            log.exception("signing an audit checkpoint failed")
+
+    scheduler.add_job(
+        checkpoint,
+        "interval",
+        seconds=CHECKPOINT_INTERVAL_S,
+        id="releasebot-audit-checkpoint",
+        max_instances=1,
+        coalesce=True,
+    )
 
 
 def _announce(runtime: Runtime, base: str) -> None:

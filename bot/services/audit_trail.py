@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -13,9 +14,42 @@ from bot.core.audit import COLUMNS, AuditRecord, ChainBreak, ChainVerifier
 FORMATS = ("csv", "jsonl")
 
 
-async def write_export(records: AsyncIterable[AuditRecord], fmt: str, out: TextIO) -> int:
+@dataclass
+class ExportSummary:
+    count: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+
+class HashingWriter:
+    """Passes text through to `out` and keeps the SHA-256 and size of its UTF-8 bytes, so the
+    manifest describes exactly the file written, in one pass."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self._sha.update(data)
+        self.size += len(data)
+        return self._out.write(text)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha.hexdigest()
+
+
+async def write_export(
+    records: AsyncIterable[AuditRecord],
+    fmt: str,
+    out: TextIO | HashingWriter,
+    summary: ExportSummary | None = None,
+) -> int:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use csv or jsonl")
+    summary = summary if summary is not None else ExportSummary()
     count = 0
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n") if fmt == "csv" else None
     if writer:
@@ -32,6 +66,9 @@ async def write_export(records: AsyncIterable[AuditRecord], fmt: str, out: TextI
         else:
             out.write(json.dumps(row, sort_keys=False, ensure_ascii=False) + "\n")
         count += 1
+        summary.first_seq = record.seq if summary.first_seq is None else summary.first_seq
+        summary.last_seq = record.seq
+    summary.count = count
     return count
 
 

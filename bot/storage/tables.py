@@ -170,3 +170,16 @@ class OperationRow(SQLModel, table=True):
     state: str = Field(sa_column=Column(String(16), nullable=False))
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AuditCheckpointRow(SQLModel, table=True):
+    """The audit chain's head at a moment, signed with a key kept outside the database."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    signed_at: str = Field(sa_column=Column(String(40), nullable=False))
+    algorithm: str = Field(sa_column=Column(String(16), nullable=False))
+    key_id: str = Field(sa_column=Column(String(64), nullable=False))
+    signature: str = Field(sa_column=Column(String(256), nullable=False))
