@@ -13,6 +13,7 @@ Catalog settings (all optional):
   degraded_metrics: {error_rate: 0.08}
   degrade_at: ["10%"]        analysis after these steps sees the degraded metrics ("*": all)
   authors: {checkout: [bob]} who wrote the commits shipped (for not_commit_authors)
+  commit_age_seconds: 3600   how long before CI first saw a version it was committed
 
 Operation ids carry their own start time and outcome, so a restart loses nothing.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.analysis import judge
@@ -56,6 +57,7 @@ class SimulatedSettings:
     degraded_metrics: dict[str, float] = field(default_factory=dict)
     degrade_at: tuple[str, ...] = ()
     authors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per service
+    commit_age_seconds: int = 3600
 
     @classmethod
     def from_catalog(cls, settings: dict[str, Any]) -> SimulatedSettings:
@@ -111,7 +113,12 @@ class SimulatedBackend:
             for name in (*self.settings.checks, *self._extra_failing())
         )
         state = "failed" if any(c.state == "failure" for c in checks) else "passed"
-        return CiStatus(state, checks, authors=tuple(self.settings.authors.get(target.service, ())))
+        return CiStatus(
+            state,
+            checks,
+            authors=tuple(self.settings.authors.get(target.service, ())),
+            committed_at=first - timedelta(seconds=self.settings.commit_age_seconds),
+        )
 
     def _extra_failing(self) -> tuple[str, ...]:
         return tuple(c for c in self.settings.failing_checks if c not in self.settings.checks)

@@ -54,6 +54,7 @@ class CiStatus:
     checks: tuple[CiCheck, ...] = ()
     retry_in_s: int = 10
     authors: tuple[str, ...] = ()  # who wrote the commits shipped, as the CI system names them
+    committed_at: datetime | None = None  # the oldest commit shipped (for lead time)
 
     @property
     def summary(self) -> str:

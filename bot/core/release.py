@@ -115,6 +115,7 @@ class Release:
     rollback_started_at: datetime | None = None
     message_ts: str | None = None
     authors: tuple[str, ...] = ()  # Slack users who wrote commits in version_to
+    committed_at: datetime | None = None  # the oldest commit shipped, as CI reported it
     break_glass: BreakGlass | None = None
     auto_approve: bool = False  # approved by green CI (the policy's auto_when_ci_green)
     approval_timing: ApprovalTiming = ApprovalTiming()
@@ -176,6 +177,7 @@ class CiChecked:
     summary: str = ""
     retry_in_s: int = 10
     authors: tuple[str, ...] = ()
+    committed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -419,7 +421,12 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
             )
         ]
     facts = [Fact("release.ci_passed", f"CI is green for {r.version_to}: {e.summary}")]
-    r = replace(r, ci_summary=e.summary, authors=e.authors or r.authors)
+    r = replace(
+        r,
+        ci_summary=e.summary,
+        authors=e.authors or r.authors,
+        committed_at=e.committed_at or r.committed_at,
+    )
     if r.approvals_missing:
         r = replace(r, state=State.AWAITING_APPROVAL, approval_requested_at=now)
         r = replace(r, due_at=approval_due(r))

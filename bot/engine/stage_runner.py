@@ -144,6 +144,7 @@ class StageRunner:
                         summary=status.summary,
                         retry_in_s=status.retry_in_s,
                         authors=self._catalog.slack_users(status.authors),
+                        committed_at=status.committed_at,
                     )
                 )
                 return events

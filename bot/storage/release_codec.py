@@ -40,6 +40,7 @@ def to_data(release: Release) -> dict[str, Any]:
         "rollback_started_at": _iso(release.rollback_started_at),
         "exclusive": release.exclusive,
         "authors": list(release.authors),
+        "committed_at": _iso(release.committed_at),
         "break_glass": (
             {"incident": release.break_glass.incident, "reason": release.break_glass.reason}
             if release.break_glass
@@ -116,6 +117,7 @@ def from_row(row: ReleaseRow) -> Release:
         rollback_started_at=_parse(data.get("rollback_started_at")),
         exclusive=data.get("exclusive", True),
         authors=tuple(data.get("authors", ())),
+        committed_at=_parse(data.get("committed_at")),
         break_glass=BreakGlass(**data["break_glass"]) if data.get("break_glass") else None,
         auto_approve=data.get("auto_approve", False),
         approval_timing=_timing(data.get("approval_timing")),

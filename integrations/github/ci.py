@@ -6,6 +6,7 @@ reported: a required check that has not shown up yet keeps the gate pending, not
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from bot.core.ports import CheckState, CiCheck, CiStatus, IntegrationError, Target
@@ -43,6 +44,7 @@ class GitHubCI:
             for name in self._settings.required_for(target.service)
             if name not in reported
         ]
+        authors, committed_at = await self._authors(target, version, since)
         verdict = _verdict(checks)
         if not reported and self._settings.build_workflow and not _is_sha(version):
             checks.append(await self._start_build(target, version))
@@ -50,7 +52,8 @@ class GitHubCI:
             verdict,
             tuple(checks),
             retry_in_s=self._settings.poll_seconds,
-            authors=await self._authors(target, version, since),
+            authors=authors,
+            committed_at=committed_at,
         )
 
     async def _start_build(self, target: Target, version: str) -> CiCheck:
@@ -80,9 +83,11 @@ class GitHubCI:
                 ) from exc
             raise
 
-    async def _authors(self, target: Target, version: str, since: str | None) -> tuple[str, ...]:
-        """Who wrote the commits shipped: every commit since the running version when GitHub
-        can compare the two, else the shipped commit alone."""
+    async def _authors(
+        self, target: Target, version: str, since: str | None
+    ) -> tuple[tuple[str, ...], datetime | None]:
+        """Who wrote the commits shipped, and when the oldest was committed: every commit
+        since the running version when GitHub can compare the two, else the shipped one."""
         commits: list[dict[str, Any]] = []
         if since and since != version:
             path = f"{repo_path(target.repository)}/compare/{ref_path(since)}...{ref_path(version)}"
@@ -98,7 +103,16 @@ class GitHubCI:
             for name in _author_names(commit):
                 if name not in names:
                     names.append(name)
-        return tuple(names)
+        dates = [d for d in map(_commit_date, commits) if d is not None]
+        return tuple(names), min(dates) if dates else None
+
+
+def _commit_date(commit: dict[str, Any]) -> datetime | None:
+    text = ((commit.get("commit") or {}).get("committer") or {}).get("date")
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
 
 
 def _is_sha(version: str) -> bool:
