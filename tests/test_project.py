@@ -102,3 +102,12 @@ def test_readme_documents_every_backend_type_and_its_catalog_block():
     service = yaml.safe_load(snippet)["services"]["checkout"]
     parsed = Service.model_validate({"name": "checkout", **service})
     assert parsed.analysis.count == 5 and "{{window}}" in parsed.analysis.metrics[1].query
+
+
+def test_readme_dora_bands_parse_in_a_catalog():
+    from bot.core.catalog import DoraSettings
+
+    text = (REPO / "README.md").read_text().split("## DORA metrics", 1)[1].split("\n## ", 1)[0]
+    snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
+    settings = DoraSettings.model_validate(yaml.safe_load(snippet)["dora"])
+    assert settings.bands.restore_hours == (1, 24, 168)

@@ -235,6 +235,19 @@ class CatalogReferenceError(ValueError):
         super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
 
 
+class Bands(_Strict):
+    """Thresholds for elite / high / medium; anything beyond is low."""
+
+    deploys_per_day: tuple[float, float, float] = (1.0, 1 / 7, 1 / 30)  # at least
+    lead_time_hours: tuple[float, float, float] = (24.0, 24.0 * 7, 24.0 * 30)  # at most
+    change_failure_rate: tuple[float, float, float] = (0.05, 0.10, 0.15)  # at most
+    restore_hours: tuple[float, float, float] = (1.0, 24.0, 24.0 * 7)  # at most
+
+
+class DoraSettings(_Strict):
+    bands: Bands = Field(default_factory=Bands)
+
+
 class Catalog(_Strict):
     """Environments and services are mappings keyed by name, as they are written in YAML, so a
     validation error's location is the path to the offending line."""
@@ -249,6 +262,7 @@ class Catalog(_Strict):
     # approver must not be an author of the commits" can be checked.
     identities: dict[str, tuple[str, ...]] = {}
     backends: dict[str, Backend] = {"simulated": Backend(type="simulated")}
+    dora: DoraSettings = DoraSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -19,28 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from bot.core.catalog import Bands
 from bot.core.release import Release, State
 
 FAILED_STATES = {State.FAILED, State.ROLLED_BACK}
-
-
-class Bands(BaseModel):
-    """Thresholds for elite / high / medium; anything beyond is low."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    deploys_per_day: tuple[float, float, float] = (1.0, 1 / 7, 1 / 30)  # at least
-    lead_time_hours: tuple[float, float, float] = (24.0, 24.0 * 7, 24.0 * 30)  # at most
-    change_failure_rate: tuple[float, float, float] = (0.05, 0.10, 0.15)  # at most
-    restore_hours: tuple[float, float, float] = (1.0, 24.0, 24.0 * 7)  # at most
-
-
-class DoraSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    bands: Bands = Field(default_factory=Bands)
 
 
 BAND_NAMES = ("elite", "high", "medium", "low")
@@ -98,14 +80,14 @@ def compute(
     service: str | None = None,
     bands: Bands | None = None,
 ) -> DoraReport:
-    """`releases`: production releases, any order; those finished in [since, until) count."""
+    """`releases`: production releases, any order; those finished in [since, until] count."""
     bands = bands or Bands()
     unique = {r.id: r for r in releases if service is None or r.service == service}
     finished = sorted(
         (r for r in unique.values() if r.finished_at is not None),
         key=lambda r: (r.finished_at, r.id),
     )
-    window = [r for r in finished if since <= r.finished_at < until]  # type: ignore[operator]
+    window = [r for r in finished if since <= r.finished_at <= until]  # type: ignore[operator]
     deployed = [r for r in window if r.moved_traffic]
     succeeded = [r for r in deployed if r.state is State.SUCCEEDED]
     failed = [r for r in deployed if r.state in FAILED_STATES]

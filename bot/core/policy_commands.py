@@ -13,6 +13,7 @@ from bot.core.command_words import (
     environment_named,
     service_named,
 )
+from bot.core.durations import parse_duration
 from bot.core.wording import plain_text
 
 POLICY_SUBCOMMANDS = (
@@ -24,6 +25,7 @@ POLICY_SUBCOMMANDS = (
     "who-can",
     "where",
     "integrations",
+    "dora",
 )
 MAX_LOCK_S = 7 * 86400
 DEFAULT_LOCK_S = 2 * 3600
@@ -77,6 +79,17 @@ class WhoAmI:
 
 
 @dataclass(frozen=True)
+class Dora:
+    """The DORA metrics of production releases over the last `window_s`."""
+
+    service: str | None = None
+    window_s: int = 30 * 86400
+
+
+MAX_DORA_WINDOW_S = 365 * 86400
+
+
+@dataclass(frozen=True)
 class Integrations:
     """Which backends are configured, whether they answer, and their last error."""
 
@@ -126,6 +139,8 @@ def parse_policy(sub: str, words: list[str], catalog: Catalog) -> PolicyCommand:
             return WhoAmI()
         case "integrations":
             return Integrations()
+        case "dora":
+            return _dora(words, catalog)
         case "who-can":
             return _who_can(words, catalog)
         case "where":
@@ -205,3 +220,24 @@ def _take_duration(words: list[str], example: str) -> tuple[list[str], int | Non
         seconds = bounded_duration(amount, MAX_LOCK_S, example)
         return words[:at] + words[at + 2 :], seconds
     return words, None
+
+
+def _dora(words: list[str], catalog: Catalog) -> Dora:
+    example = "/release dora checkout 90d"
+    service: str | None = None
+    window_s = Dora.window_s
+    for word in words:
+        if word.lower() in ("last", "over", "for", "all"):
+            continue
+        if word[:1].isdigit():
+            try:
+                window_s = parse_duration(word)
+            except ValueError:
+                raise UsageError(
+                    f"`{word}` is not a window; write it like 30d or 12h.", example
+                ) from None
+            if not 3600 <= window_s <= MAX_DORA_WINDOW_S:
+                raise UsageError("The window is between 1h and 365d.", example)
+            continue
+        service = service_named(word, catalog, example).name
+    return Dora(service, window_s)

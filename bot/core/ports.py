@@ -340,6 +340,11 @@ class ReleaseRepository(Protocol):
 
     async def last_good_version(self, service: str, environment: str) -> str | None: ...
 
+    async def finished_in(
+        self, environments: Sequence[str], since: datetime, service: str | None
+    ) -> Sequence[Release]:
+        """Releases to these environments that ended at `since` or later (for DORA)."""
+
 
 class AuditLog(Protocol):
     async def append(self, event: AuditEvent) -> AuditRecord: ...

@@ -72,6 +72,8 @@ class CommandRouter:
                 return await self._policies.freeze(request, parsed)
             case policy.UnfreezeEnvironments():
                 return await self._policies.unfreeze(request, parsed)
+            case policy.Dora():
+                return await self._queries.dora(request, parsed)
             case policy.Integrations():
                 return await self._queries.integrations(request)
             case policy.WhoAmI():

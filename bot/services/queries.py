@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Help, History, ListActive, Status
+from bot.core.dora import ReleaseFacts, compute
+from bot.core.durations import format_duration
+from bot.core.policy_commands import Dora
 from bot.core.ports import Clock, IntegrationHealth, UnitOfWork
 from bot.core.wording import plural
 from bot.services.recorder import Recorder
@@ -105,6 +109,45 @@ class Queries:
             )
             await uow.commit()
         return Outcome(True, f"{len(releases)} release(s)")
+
+    async def dora(self, request: Request, query: Dora) -> Outcome:
+        now = self._clock.now()
+        since = now - timedelta(seconds=query.window_s)
+        production = [n for n, e in self._catalog.environments.items() if e.production]
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE
+            releases = await uow.releases.finished_in(production, since, query.service)
+            report = compute(
+                [ReleaseFacts.of(r) for r in releases],
+                since=since,
+                until=now,
+                service=query.service,
+                bands=self._catalog.dora.bands,
+            )
+            record = Recorder(uow, now)
+            await record.audit(request, f"{request.via}.dora", service=query.service or "")
+            await record.reply(
+                request,
+                "dora",
+                {
+                    "service": query.service or "all services",
+                    "environments": production,
+                    "window": format_duration(query.window_s),
+                    "metrics": [
+                        {
+                            "name": m.name,
+                            "value": m.value,
+                            "unit": m.unit,
+                            "band": m.band,
+                            "basis": m.basis,
+                        }
+                        for m in report.metrics
+                    ],
+                },
+            )
+            await uow.commit()
+        return Outcome(True, "dora sent")
 
     async def integrations(self, request: Request) -> Outcome:
         backends = await self._health.check_health() if self._health else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -138,6 +139,18 @@ class SqlReleases:
             query = query.where(ReleaseRow.service == service)
         if environment:
             query = query.where(ReleaseRow.environment == environment)
+        return [self._track(row) for row in (await self._session.execute(query)).scalars()]
+
+    async def finished_in(
+        self, environments: Sequence[str], since: datetime, service: str | None
+    ) -> Sequence[Release]:
+        query = (
+            select(ReleaseRow)
+            .where(ReleaseRow.environment.in_(list(environments)), ReleaseRow.finished_at >= since)
+            .order_by(ReleaseRow.id)
+        )
+        if service:
+            query = query.where(ReleaseRow.service == service)
         return [self._track(row) for row in (await self._session.execute(query)).scalars()]
 
     async def last_good_version(self, service: str, environment: str) -> str | None:
