@@ -221,6 +221,10 @@ def audit_export(
     until: Annotated[str | None, typer.Option(help="Up to (not including) this time.")] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this Slack user ID.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help='Only this action, or a prefix: "release.*".')
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
@@ -239,7 +243,9 @@ def audit_export(
 
     if fmt not in FORMATS:
         raise _fail(f"--format must be csv or jsonl, not {fmt!r}")
-    where = AuditFilter(_when(since, "--since"), _when(until, "--until"), service, env)
+    where = AuditFilter(
+        _when(since, "--since"), _when(until, "--until"), service, env, actor, action
+    )
     url = database_url or _settings().database_url
     manifest_path = manifest or (Path(f"{output}.manifest.json") if output else None)
     signer = _audit_signer()
@@ -264,7 +270,14 @@ def audit_export(
             if manifest_path is not None:
                 made = make_manifest(
                     fmt=fmt,
-                    filters={"since": since, "until": until, "service": service, "env": env},
+                    filters={
+                        "since": since,
+                        "until": until,
+                        "service": service,
+                        "env": env,
+                        "actor": actor,
+                        "action": action,
+                    },
                     summary=summary,
                     head=head,
                     file_name=output.name if output else "-",

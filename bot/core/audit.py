@@ -31,6 +31,7 @@ COLUMNS = (
     "version_to",
     "rule",
     "reason",
+    "approvers",
     "details",
     "prev_hash",
     "hash",
@@ -52,6 +53,7 @@ class AuditEvent:
     rule: str = ""
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    approvers: tuple[str, ...] = ()  # who had approved the release when this happened
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class AuditRecord:
             "version_to": e.version_to,
             "rule": e.rule,
             "reason": e.reason,
+            "approvers": list(e.approvers),
             "details": e.details,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
@@ -109,6 +112,8 @@ def canonical(seq: int, event_id: str, event: AuditEvent) -> bytes:
         "reason": event.reason,
         "details": event.details,
     }
+    if event.approvers:  # absent when empty, so records written before the column verify
+        content["approvers"] = list(event.approvers)
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -60,6 +60,7 @@ async def write_export(
             cells = {
                 **row,
                 "details": json.dumps(row["details"], sort_keys=True),
+                "approvers": " ".join(row["approvers"]),
                 "release_id": "" if row["release_id"] is None else row["release_id"],
             }
             writer.writerow({key: _spreadsheet_safe(value) for key, value in cells.items()})

@@ -55,6 +55,7 @@ class Recorder:
                 rule=rule,
                 reason=reason,
                 details={**(details or {}), **({"via": request.via} if request else {})},
+                approvers=tuple(a.user_id for a in release.approvals) if release else (),
             )
         )
 

@@ -19,10 +19,19 @@ class AuditFilter:
     until: datetime | None = None
     service: str | None = None
     environment: str | None = None
+    actor: str | None = None  # a Slack user ID
+    action: str | None = None  # exact, or a prefix ending in "." or "*": "release.*"
 
     @property
     def empty(self) -> bool:
-        return not (self.since or self.until or self.service or self.environment)
+        return not (
+            self.since
+            or self.until
+            or self.service
+            or self.environment
+            or self.actor
+            or self.action
+        )
 
 
 async def iter_records(
@@ -39,6 +48,15 @@ async def iter_records(
             query = query.where(AuditRow.service == where.service)
         if where.environment:
             query = query.where(AuditRow.environment == where.environment)
+        if where.actor:
+            query = query.where(AuditRow.actor_id == where.actor)
+        if where.action:
+            prefix = where.action.rstrip("*")
+            query = query.where(
+                AuditRow.action.startswith(prefix, autoescape=True)
+                if where.action.endswith(("*", "."))
+                else AuditRow.action == where.action
+            )
         async with engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         if not rows:
@@ -66,6 +84,7 @@ def to_record(row) -> AuditRecord:
             rule=row.rule,
             reason=row.reason,
             details=row.details,
+            approvers=tuple(row.approvers.split()),
         ),
         prev_hash=row.prev_hash,
         hash=row.hash,

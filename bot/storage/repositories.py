@@ -214,6 +214,7 @@ class SqlAuditLog:
                 rule=e.rule,
                 reason=e.reason,
                 details=e.details,
+                approvers=" ".join(e.approvers),
                 prev_hash=record.prev_hash,
                 hash=record.hash,
             )

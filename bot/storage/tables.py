@@ -106,6 +106,7 @@ class AuditRow(SQLModel, table=True):
     rule: str = Field(default="", sa_column=Column(String(64), nullable=False))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    approvers: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 

@@ -77,7 +77,7 @@ def test_config_check_on_a_missing_file():
 
 def test_migrate_reports_what_it_applied(database_url):
     first = run("migrate", "--database-url", database_url)
-    assert first.exit_code == 0 and "applied: 0001, 0002, 0003, 0004" in first.output
+    assert first.exit_code == 0 and "applied: 0001, 0002, 0003, 0004, 0005" in first.output
     again = run("migrate", "--database-url", database_url)
     assert "schema is up to date" in again.output
 
@@ -113,6 +113,7 @@ def test_audit_export_csv_with_filters(audited_database):
         "version_to",
         "rule",
         "reason",
+        "approvers",
         "details",
         "prev_hash",
         "hash",
@@ -272,3 +273,16 @@ def test_config_check_probe_says_which_backend_does_not_answer(tmp_path, monkeyp
         in result.output
     )
     assert "ghp_secret_value" not in result.output
+
+
+def test_audit_export_filters_by_actor_and_action(audited_database):
+    def actions(*args: str) -> list[str]:
+        result = run("audit", "export", *args, "--database-url", audited_database)
+        assert result.exit_code == 0, result.output
+        return [r["action"] for r in csv.DictReader(io.StringIO(result.stdout))]
+
+    assert actions("--actor", "U0BOB") == ["test.0", "test.1", "test.2"]
+    assert actions("--actor", "U0NOBODY") == []
+    assert actions("--action", "test.1") == ["test.1"]
+    assert actions("--action", "test.*") == ["test.0", "test.1", "test.2"]
+    assert actions("--action", "test") == [], "without * or . an action matches exactly"

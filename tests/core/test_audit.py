@@ -41,6 +41,7 @@ def event(n: int) -> AuditEvent:
         rule="rbac.deploy",
         reason=f"step {n} — déjà vu",
         details={"stage": f"{n * 10}%", "n": n},
+        approvers=("U0BOB",) if n % 3 else (),
     )
 
 
@@ -100,6 +101,7 @@ EDITS: dict[str, Any] = {
     "rule": "rbac.open",
     "reason": "nothing to see here",
     "details": {"stage": "100%", "n": 3},
+    "approvers": ("U0MALLORY",),
 }
 
 
@@ -303,3 +305,10 @@ def test_as_row_uses_the_documented_columns_in_order():
     assert row["at"] == "2026-11-23T09:00:01.000001Z"
     assert row["hash"] == record.hash and row["prev_hash"] == GENESIS_HASH
     assert row["details"] == {"stage": "10%", "n": 1}
+
+
+def test_records_written_before_approvers_existed_still_verify():
+    """The canonical form leaves out empty approvers, so old chains keep their hashes."""
+    plain = dataclasses.replace(event(3), approvers=())
+    assert b"approvers" not in canonical(3, "e", plain)
+    assert b'"approvers":["U0BOB"]' in canonical(1, "e", event(1))

@@ -117,6 +117,12 @@ async def test_two_approvals_at_the_same_moment_count_once_each(bot: BotHarness)
     rows = await export_rows(bot.runtime.db)
     approved = [r for r in rows if r["action"] == "release.approved"]
     assert sorted(r["actor_id"] for r in approved) == ["U0BOB", "U0FRANK"]
+    started = [
+        r for r in rows if r["action"] == "stage.started" and r["environment"] == "production"
+    ]
+    assert started and set(started[0]["approvers"].split()) == {"U0BOB", "U0FRANK"}, (
+        "each row after the approvals names the approvers"
+    )
 
 
 async def test_an_unanswered_request_escalates_reminds_and_lapses(bot: BotHarness):
