@@ -454,6 +454,29 @@ def bench(
     typer.echo(result.report())
 
 
+@app.command("bench-export")
+def bench_export(
+    rows: Annotated[int, typer.Option(help="How many audit events to generate.")] = 1_000_000,
+    database_url: Annotated[
+        str, typer.Option(help="A PostgreSQL URL; a scratch schema is made and dropped.")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+) -> None:
+    """Export a large generated audit trail and compare with psql's \\copy of the same rows:
+    rows/s and peak memory (a benchmark, not a test)."""
+    import tempfile
+
+    from bot.bench_export import run_export_bench
+
+    if rows < 1:
+        raise _fail("--rows must be at least 1")
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            result = asyncio.run(run_export_bench(database_url, rows, Path(directory)))
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(result.report())
+
+
 def _settings():
     try:
         return from_environment()

@@ -12,3 +12,19 @@ async def test_bench_sends_real_commands_and_reports_latencies():
     assert result.commands == 6 and len(result.ack_ms) == len(result.answer_ms) == 6
     report = result.report()
     assert report.startswith("6 slash commands in") and "ack to Slack" in report
+
+
+async def test_export_bench_streams_generated_events_beside_psql_copy(tmp_path):
+    from bot.bench_export import run_export_bench
+    from tests.support.peers import POSTGRES_URL, missing, postgres_available
+
+    if (why := postgres_available()) is not None:
+        missing(why)
+    result = await run_export_bench(POSTGRES_URL, 500, tmp_path)
+    assert result.rows == 500 and result.export_bytes > 500 * 100
+    assert result.copy_s is not None and result.copy_bytes > 0
+    report = result.report()
+    assert report.startswith("500 audit events on PostgreSQL")
+    assert "rows/s" in report and "psql \\copy (csv)" in report
+    lines = (tmp_path / "audit.csv").read_text().splitlines()
+    assert len(lines) == 501, "a header and every generated event"

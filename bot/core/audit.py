@@ -90,8 +90,8 @@ class AuditRecord:
 
 def format_time(moment: datetime) -> str:
     """UTC with microseconds; naive datetimes (SQLite hands those back) are taken as UTC."""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"  # as strftime("…%S.%fZ"), faster
 
 
 def canonical(seq: int, event_id: str, event: AuditEvent) -> bytes:

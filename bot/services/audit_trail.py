@@ -51,19 +51,17 @@ async def write_export(
         raise ValueError(f"unknown format {fmt!r}: use csv or jsonl")
     summary = summary if summary is not None else ExportSummary()
     count = 0
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n") if fmt == "csv" else None
+    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer:
-        writer.writeheader()
+        writer.writerow(COLUMNS)
     async for record in records:
         row = record.as_row()
         if writer:
-            cells = {
-                **row,
-                "details": json.dumps(row["details"], sort_keys=True),
-                "approvers": " ".join(row["approvers"]),
-                "release_id": "" if row["release_id"] is None else row["release_id"],
-            }
-            writer.writerow({key: _spreadsheet_safe(value) for key, value in cells.items()})
+            row["details"] = json.dumps(row["details"], sort_keys=True)
+            row["approvers"] = " ".join(row["approvers"])
+            if row["release_id"] is None:
+                row["release_id"] = ""
+            writer.writerow([_spreadsheet_safe(row[column]) for column in COLUMNS])
         else:
             out.write(json.dumps(row, sort_keys=False, ensure_ascii=False) + "\n")
         count += 1
