@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.audit_files import DatabaseAuditExporter
 from bot.catalog_file import load_catalog
 from bot.clock import SystemClock
 from bot.core.access import groups_used
@@ -29,6 +30,7 @@ from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
 from bot.engine.stage_runner import StageRunner
+from bot.services.audit_exports import AuditExports
 from bot.services.audit_manifests import make_checkpoint
 from bot.services.audit_signing import signer_from_environment
 from bot.services.ci_events import CiEvents
@@ -143,7 +145,8 @@ async def build_runtime(
     releases = Releases(catalog, unit_of_work, clock, facts)
     queries = Queries(catalog, unit_of_work, clock, registry)
     policies = PolicyActions(catalog, unit_of_work, clock, facts)
-    router = CommandRouter(catalog, unit_of_work, clock, releases, queries, policies)
+    exports = AuditExports(catalog, unit_of_work, clock, facts)
+    router = CommandRouter(catalog, unit_of_work, clock, releases, queries, policies, exports)
     runner = StageRunner(
         catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock
     )
@@ -156,6 +159,7 @@ async def build_runtime(
         update_interval_s=settings.update_interval_s,
         catalog=catalog,
         adapters_for=registry.adapters_for,
+        exporter=DatabaseAuditExporter(db, clock),
     )
     engine = Engine(runner, dispatcher, groups)
     engine_ref.append(engine)

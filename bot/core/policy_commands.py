@@ -3,7 +3,7 @@ where."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.catalog import Catalog
 from bot.core.command_words import (
@@ -26,6 +26,7 @@ POLICY_SUBCOMMANDS = (
     "where",
     "integrations",
     "dora",
+    "export",
 )
 MAX_LOCK_S = 7 * 86400
 DEFAULT_LOCK_S = 2 * 3600
@@ -90,6 +91,16 @@ MAX_DORA_WINDOW_S = 365 * 86400
 
 
 @dataclass(frozen=True)
+class ExportAudit:
+    """The audit trail of the last `window_s`, as a file sent to the auditor who asked."""
+
+    window_s: int = 30 * 86400
+    service: str | None = None
+    environment: str | None = None
+    fmt: str = "csv"
+
+
+@dataclass(frozen=True)
 class Integrations:
     """Which backends are configured, whether they answer, and their last error."""
 
@@ -141,6 +152,8 @@ def parse_policy(sub: str, words: list[str], catalog: Catalog) -> PolicyCommand:
             return Integrations()
         case "dora":
             return _dora(words, catalog)
+        case "export":
+            return _export(words, catalog)
         case "who-can":
             return _who_can(words, catalog)
         case "where":
@@ -241,3 +254,29 @@ def _dora(words: list[str], catalog: Catalog) -> Dora:
             continue
         service = service_named(word, catalog, example).name
     return Dora(service, window_s)
+
+
+def _export(words: list[str], catalog: Catalog) -> ExportAudit:
+    example = "/release export last 30d production"
+    found = ExportAudit()
+    for word in words:
+        lowered = word.lower()
+        if lowered in ("last", "for", "of", "as", "the", "audit", "trail"):
+            continue
+        if lowered in ("csv", "jsonl"):
+            found = replace(found, fmt=lowered)
+        elif word[:1].isdigit():
+            try:
+                window_s = parse_duration(word)
+            except ValueError:
+                raise UsageError(
+                    f"`{word}` is not a window; write it like 30d or 12h.", example
+                ) from None
+            if not 3600 <= window_s <= MAX_DORA_WINDOW_S:
+                raise UsageError("The window is between 1h and 365d.", example)
+            found = replace(found, window_s=window_s)
+        elif (environment := catalog.environment(word)) is not None:
+            found = replace(found, environment=environment.name)
+        else:
+            found = replace(found, service=service_named(word, catalog, example).name)
+    return found

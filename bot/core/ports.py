@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from bot.core.audit import AuditEvent, AuditRecord
@@ -276,6 +277,24 @@ class Chat(Protocol):
         self, response_url: str, message: ChatMessage, *, replace_original: bool
     ) -> None: ...
 
+    async def send_files(self, user: str, files: Sequence[Path], comment: str) -> None:
+        """Upload files into a direct message with `user`."""
+
+
+@dataclass(frozen=True)
+class AuditFiles:
+    """An audit export and its manifest, written to a temporary directory."""
+
+    export: Path
+    manifest: Path
+    count: int
+    signed: bool
+
+
+class AuditExporter(Protocol):
+    async def export(self, filters: dict[str, Any], fmt: str, directory: Path) -> AuditFiles:
+        """`filters`: since, until (ISO times), service, environment, actor, action."""
+
 
 class Renderer(Protocol):
     """Turns a release, or a stored reply's template and context, into a chat message."""
@@ -305,7 +324,7 @@ class Outbound:
     """A message the bot owes someone, written in the same transaction as the change behind it.
     `template` and `context` are rendered by the chat layer when it is sent."""
 
-    kind: Literal["status", "thread", "ephemeral", "respond", "post", "mirror"]
+    kind: Literal["status", "thread", "ephemeral", "respond", "post", "mirror", "upload"]
     key: str
     template: str = ""
     context: dict[str, Any] = field(default_factory=dict)

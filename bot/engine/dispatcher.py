@@ -8,13 +8,16 @@ reached chat before a crash is first looked up by its key, so it is not posted t
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.core.catalog import Catalog
 from bot.core.deployments import deployment_state
 from bot.core.ports import (
     Adapters,
+    AuditExporter,
     Chat,
     ChatError,
     Clock,
@@ -45,7 +48,9 @@ class OutboxDispatcher:
         update_interval_s: float = 1.0,
         catalog: Catalog | None = None,
         adapters_for: Callable[[str], Adapters] | None = None,
+        exporter: AuditExporter | None = None,
     ) -> None:
+        self._exporter = exporter
         self._catalog = catalog
         self._adapters_for = adapters_for
         self._claims = claims
@@ -103,6 +108,8 @@ class OutboxDispatcher:
                 await self._claims.sent(item)
             case "mirror":
                 await self._mirror(item)
+            case "upload":
+                await self._upload(item)
             case _:
                 await self._claims.give_up(item, f"unknown outbox kind {item.kind!r}")
 
@@ -130,6 +137,21 @@ class OutboxDispatcher:
                     description=description,
                 )
             )
+        await self._claims.sent(item)
+
+    async def _upload(self, item: OutboxItem) -> None:
+        """Export what an auditor asked for and send it to them, with its manifest."""
+        if self._exporter is None or item.user_id is None:
+            await self._claims.give_up(item, "no audit exporter configured")
+            return
+        with tempfile.TemporaryDirectory(prefix="releasebot-export-") as directory:
+            files = await self._exporter.export(
+                item.context["filters"], item.context["format"], Path(directory)
+            )
+            message = self._renderer.render(
+                item.template, {**item.context, "count": files.count, "signed": files.signed}
+            )
+            await self._chat.send_files(item.user_id, [files.export, files.manifest], message.text)
         await self._claims.sent(item)
 
     async def _backend_failed(self, item: OutboxItem, exc: IntegrationError) -> None:

@@ -13,6 +13,7 @@ from bot.core.catalog import Catalog
 from bot.core.policy import Act
 from bot.core.ports import Clock, UnitOfWork
 from bot.core.wording import plain_text
+from bot.services.audit_exports import AuditExports
 from bot.services.policy_actions import PolicyActions
 from bot.services.queries import Queries
 from bot.services.recorder import Recorder
@@ -29,7 +30,9 @@ class CommandRouter:
         releases: Releases,
         queries: Queries,
         policies: PolicyActions,
+        exports: AuditExports,
     ) -> None:
+        self._exports = exports
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
@@ -72,6 +75,8 @@ class CommandRouter:
                 return await self._policies.freeze(request, parsed)
             case policy.UnfreezeEnvironments():
                 return await self._policies.unfreeze(request, parsed)
+            case policy.ExportAudit():
+                return await self._exports.request(request, parsed)
             case policy.Dora():
                 return await self._queries.dora(request, parsed)
             case policy.Integrations():

@@ -6,6 +6,9 @@ limits come back as ChatError(retry_after_s=...) and the outbox reschedules the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -122,6 +125,16 @@ class SlackChat:
                 f"response_url answered {response.status_code}: {response.body[:100]}",
                 permanent=response.status_code < 500,
             )
+
+    async def send_files(self, user: str, files: Sequence[Path], comment: str) -> None:
+        opened = await self._call(self._client.conversations_open, users=user)
+        channel = opened["channel"]["id"]
+        await self._call(
+            self._client.files_upload_v2,
+            channel=channel,
+            file_uploads=[{"file": str(path), "filename": path.name} for path in files],
+            initial_comment=comment,
+        )
 
     async def _call(self, method, **kwargs):
         try:

@@ -1,0 +1,89 @@
+"""`/release export`: an auditor (or admin) asks for the audit trail of a period; the file and
+its signed manifest arrive in a direct message. The request is checked and recorded here;
+the outbox does the export and the upload, so a slow export never holds up Slack's ack."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.core.access import holdings
+from bot.core.audit import format_time
+from bot.core.catalog import Catalog
+from bot.core.durations import format_duration
+from bot.core.policy_commands import ExportAudit
+from bot.core.policy_config import Role
+from bot.core.ports import Clock, Outbound, UnitOfWork
+from bot.services.facts import FactsFinder
+from bot.services.recorder import Recorder
+from bot.services.releases import DUPLICATE, Outcome
+from bot.services.requests import Request
+
+MAY_EXPORT = {Role.AUDITOR, Role.ADMIN}
+
+
+class AuditExports:
+    def __init__(
+        self,
+        catalog: Catalog,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        facts: FactsFinder,
+    ) -> None:
+        self._catalog = catalog
+        self._uow = unit_of_work
+        self._clock = clock
+        self._facts = facts
+
+    async def request(self, request: Request, command: ExportAudit) -> Outcome:
+        now = self._clock.now()
+        filters = {
+            "since": format_time(now - timedelta(seconds=command.window_s)),
+            "until": format_time(now),
+            "service": command.service,
+            "environment": command.environment,
+        }
+        allowed = any(
+            h.role in MAY_EXPORT
+            for h in holdings(self._catalog, request.user_id, self._facts.groups())
+        )
+        async with self._uow() as uow:
+            if not await uow.inbound.first_time(request.key):
+                return DUPLICATE
+            record = Recorder(uow, now)
+            if not allowed:
+                await record.refuse(
+                    request,
+                    f"{request.via}.export",
+                    rule="rbac.export",
+                    reason="Only auditors and admins may export the audit trail.",
+                    service=command.service or "",
+                    environment=command.environment or "",
+                )
+                await uow.commit()
+                return Outcome(False, "refused")
+            await record.audit(
+                request,
+                f"{request.via}.export",
+                rule="rbac.export",
+                service=command.service or "",
+                environment=command.environment or "",
+                details={"filters": filters, "format": command.fmt},
+            )
+            await record.reply(
+                request,
+                "export_started",
+                {"window": format_duration(command.window_s), "fmt": command.fmt},
+            )
+            await uow.outbox.enqueue(
+                Outbound(
+                    "upload",
+                    f"upload:{request.key}:{uuid.uuid4().hex[:8]}",
+                    "export_ready",
+                    {"filters": filters, "format": command.fmt},
+                    user=request.user_id,
+                )
+            )
+            await uow.commit()
+        return Outcome(True, "export queued")
