@@ -37,6 +37,7 @@ from bot.services.ci_events import CiEvents
 from bot.services.commands import CommandRouter
 from bot.services.facts import FactsFinder
 from bot.services.groups import GroupCache
+from bot.services.history import History
 from bot.services.policy_actions import PolicyActions
 from bot.services.progress import Progress
 from bot.services.queries import Queries
@@ -47,6 +48,7 @@ from bot.slack.inflight import InFlight
 from bot.slack.listeners import SlackServices, register
 from bot.slack.render import SlackRenderer
 from bot.storage import audit_checkpoints, migrate
+from bot.storage.audit_reader import SqlAuditEvents
 from bot.storage.claims import OutboxClaims, ReleaseClaims
 from bot.storage.database import create_engine, session_factory
 from bot.storage.operations import SqlOperations
@@ -54,6 +56,8 @@ from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.web.app import create_web_app
 from bot.web.github_webhooks import github_webhook_handler
 from bot.web.metrics import Metrics
+from bot.web.pages import register_pages
+from bot.web.sessions import Sessions
 from bot.web.slack_events import slack_events_handler
 from bot.web.webhook_callbacks import webhook_callback_handler
 from integrations.base import BackendContext
@@ -204,6 +208,14 @@ async def build_runtime(
         if registry.webhook_secrets()
         else None,
     )
+    register_pages(
+        web_app,
+        History(catalog, unit_of_work, SqlAuditEvents(db), clock, facts),
+        DatabaseAuditExporter(db, clock),
+        Sessions(_session_secret()),
+        _people_who_sign_in(emulator),
+        secure_cookies=settings.public_url.startswith("https://"),
+    )
     if emulator is not None:
         _mount_emulator(web_app, emulator)
     return Runtime(
@@ -221,6 +233,18 @@ async def build_runtime(
         groups,
         emulator,
     )
+
+
+def _session_secret() -> bytes:
+    """Several replicas share RELEASEBOT_SESSION_SECRET; one alone may make its own."""
+    return os.environ.get("RELEASEBOT_SESSION_SECRET", "").encode() or secrets.token_bytes(32)
+
+
+def _people_who_sign_in(emulator: Emulator | None):
+    """Local mode: the stand-in's people. Otherwise nobody yet (Sign in with Slack to come)."""
+    if emulator is None:
+        return lambda: []
+    return lambda: [(u.id, u.real_name or u.name) for u in emulator.workspace.users]
 
 
 def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:

@@ -119,7 +119,8 @@ def _lead_time(succeeded: Sequence[ReleaseFacts], bands: Bands) -> Metric:
     ]
     positive = [h for h in hours if h > 0]
     if not positive:
-        return Metric("lead_time", None, "hours", None, "no commit times reported")
+        why = "no successful releases" if not succeeded else "no commit times reported"
+        return Metric("lead_time", None, "hours", None, why)
     median = statistics.median(positive)
     return Metric(
         "lead_time",

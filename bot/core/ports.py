@@ -291,6 +291,11 @@ class AuditFiles:
     signed: bool
 
 
+class AuditEvents(Protocol):
+    async def for_release(self, release_id: int) -> list[AuditRecord]:
+        """Every audit record of one release, in sequence order."""
+
+
 class AuditExporter(Protocol):
     async def export(self, filters: dict[str, Any], fmt: str, directory: Path) -> AuditFiles:
         """`filters`: since, until (ISO times), service, environment, actor, action."""

@@ -89,3 +89,15 @@ def to_record(row) -> AuditRecord:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
+
+
+class SqlAuditEvents:
+    """The AuditEvents port: one release's records, for its timeline."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def for_release(self, release_id: int) -> list[AuditRecord]:
+        query = select(AuditRow).where(AuditRow.release_id == release_id).order_by(AuditRow.seq)
+        async with self._engine.connect() as connection:
+            return [to_record(row) for row in (await connection.execute(query)).all()]

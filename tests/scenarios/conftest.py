@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.catalog_file import load_catalog
+from tests.support.browser import browser  # noqa: F401 (a fixture for the browser tests)
 from tests.support.harness import BotHarness
 
 SCENARIO_CATALOG = Path(__file__).resolve().parents[1] / "support" / "scenario_catalog.yaml"

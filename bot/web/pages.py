@@ -1,0 +1,219 @@
+"""The bot's web pages: release history with filters, one release's timeline, DORA metrics,
+and the audit export for auditors and admins. Thin handlers over services.History."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot.core.audit import format_time
+from bot.core.ports import AuditExporter, AuditFiles
+from bot.services.history import History, HistoryFilter
+from bot.web.sessions import Sessions
+
+EXPORT_TTL_S = 600
+
+templates = Environment(
+    loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+def register_pages(
+    app: web.Application,
+    history: History,
+    exporter: AuditExporter,
+    sessions: Sessions,
+    people: Callable[[], Sequence[tuple[str, str]]],
+    *,
+    secure_cookies: bool = False,
+) -> None:
+    """`people`: (Slack user ID, name) of those who may sign in here (local mode: the
+    stand-in's users)."""
+    pages = _Pages(history, exporter, sessions, people, secure_cookies)
+    app.router.add_get("/signin", pages.signin_form)
+    app.router.add_post("/signin", pages.signin)
+    app.router.add_post("/signout", pages.signout)
+    app.router.add_get("/releases", pages.releases)
+    app.router.add_get("/releases/{id:\\d+}", pages.release)
+    app.router.add_get("/dora", pages.dora)
+    app.router.add_get("/audit", pages.audit)
+    app.router.add_post("/audit/exports", pages.create_export)
+    app.router.add_get("/audit/exports/{id}/{file}", pages.download)
+
+
+class _Pages:
+    def __init__(self, history, exporter, sessions, people, secure_cookies) -> None:
+        self._history: History = history
+        self._exporter: AuditExporter = exporter
+        self._sessions: Sessions = sessions
+        self._people = people
+        self._secure = secure_cookies
+        self._exports: dict[str, tuple[str, AuditFiles, datetime, Path]] = {}
+
+    # Sign-in
+
+    async def signin_form(self, request: web.Request) -> web.Response:
+        return _page("signin.html", people=self._people(), next=request.query.get("next", ""))
+
+    async def signin(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        user = str(form.get("user", ""))
+        if user not in {person for person, _ in self._people()}:
+            return _page("signin.html", people=self._people(), error="Pick someone.", status=400)
+        target = str(form.get("next") or "/releases")
+        response = web.HTTPSeeOther(target if target.startswith("/") else "/releases")
+        self._sessions.sign_in(response, user, secure=self._secure)
+        raise response
+
+    async def signout(self, request: web.Request) -> web.Response:
+        response = web.HTTPSeeOther("/signin")
+        self._sessions.sign_out(response)
+        raise response
+
+    def _user(self, request: web.Request) -> str:
+        user = self._sessions.user(request)
+        if user is None:
+            raise web.HTTPSeeOther(f"/signin?next={request.path_qs}")
+        return user
+
+    # Pages
+
+    async def releases(self, request: web.Request) -> web.Response:
+        user = self._user(request)
+        where = HistoryFilter(
+            service=request.query.get("service") or None,
+            environment=request.query.get("environment") or None,
+            state=request.query.get("state") or None,
+        )
+        found = await self._history.releases(where)
+        return _page(
+            "releases.html",
+            user=user,
+            may_export=self._history.may_export(user),
+            releases=found,
+            where=where,
+            services=sorted(self._history.catalog.services),
+            environments=list(self._history.catalog.environments),
+            states=[
+                "awaiting_ci", "awaiting_approval", "running", "paused", "rolling_back",
+                "succeeded", "failed", "rolled_back", "aborted", "rejected",
+            ],
+        )  # fmt: skip
+
+    async def release(self, request: web.Request) -> web.Response:
+        user = self._user(request)
+        timeline = await self._history.timeline(int(request.match_info["id"]))
+        if timeline is None:
+            raise web.HTTPNotFound(text="No such release.")
+        return _page(
+            "release.html",
+            user=user,
+            may_export=self._history.may_export(user),
+            release=timeline.release,
+            events=timeline.events,
+        )
+
+    async def dora(self, request: web.Request) -> web.Response:
+        user = self._user(request)
+        try:
+            days = max(1, min(365, int(request.query.get("days", "30"))))
+        except ValueError:
+            days = 30
+        service = request.query.get("service") or None
+        report, weeks = await self._history.dora(days, service)
+        return _page(
+            "dora.html",
+            user=user,
+            may_export=self._history.may_export(user),
+            report=report,
+            weeks=weeks,
+            peak=max([w["succeeded"] + w["failed"] for w in weeks] + [1]),
+            days=days,
+            service=service,
+            services=sorted(self._history.catalog.services),
+        )
+
+    # The audit export (auditors and admins)
+
+    async def audit(self, request: web.Request) -> web.Response:
+        user = self._require_exporter(request)
+        return _page(
+            "audit.html",
+            user=user,
+            may_export=True,
+            services=sorted(self._history.catalog.services),
+            environments=list(self._history.catalog.environments),
+        )
+
+    async def create_export(self, request: web.Request) -> web.Response:
+        user = self._require_exporter(request)
+        form = await request.post()
+        fmt = "jsonl" if form.get("format") == "jsonl" else "csv"
+        days = _days(str(form.get("days", "30")))
+        now = datetime.now(UTC)
+        filters = {
+            "since": format_time(now - timedelta(days=days)),
+            "until": format_time(now),
+            "service": str(form.get("service") or "") or None,
+            "environment": str(form.get("environment") or "") or None,
+        }
+        self._forget_old(now)
+        directory = Path(tempfile.mkdtemp(prefix="releasebot-web-export-"))
+        files = await self._exporter.export(filters, fmt, directory)
+        export_id = secrets.token_urlsafe(12)
+        self._exports[export_id] = (user, files, now, directory)
+        raise web.HTTPSeeOther(f"/audit/exports/{export_id}/ready")
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        user = self._require_exporter(request)
+        entry = self._exports.get(request.match_info["id"])
+        if entry is None or entry[0] != user:
+            raise web.HTTPNotFound(text="This export has expired; make it again.")
+        _, files, _, _ = entry
+        name = request.match_info["file"]
+        if name == "ready":
+            return _page("export_ready.html", user=user, may_export=True, files=files,
+                         export_id=request.match_info["id"])  # fmt: skip
+        path = {files.export.name: files.export, files.manifest.name: files.manifest}.get(name)
+        if path is None:
+            raise web.HTTPNotFound(text="No such file in this export.")
+        return web.FileResponse(
+            path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'}
+        )
+
+    def _require_exporter(self, request: web.Request) -> str:
+        user = self._user(request)
+        if not self._history.may_export(user):
+            raise web.HTTPForbidden(
+                text=templates.get_template("refused.html").render(user=user),
+                content_type="text/html",
+            )
+        return user
+
+    def _forget_old(self, now: datetime) -> None:
+        for export_id, (_, _, made, directory) in list(self._exports.items()):
+            if (now - made).total_seconds() > EXPORT_TTL_S:
+                shutil.rmtree(directory, ignore_errors=True)
+                del self._exports[export_id]
+
+
+def _days(text: str) -> int:
+    try:
+        return max(1, min(365, int(text)))
+    except ValueError:
+        return 30
+
+
+def _page(template: str, status: int = 200, **context) -> web.Response:
+    return web.Response(
+        text=templates.get_template(template).render(**context),
+        content_type="text/html",
+        status=status,
+    )
