@@ -87,7 +87,7 @@ class Dora:
     window_s: int = 30 * 86400
 
 
-MAX_DORA_WINDOW_S = 365 * 86400
+MAX_WINDOW_S = 365 * 86400
 
 
 @dataclass(frozen=True)
@@ -243,14 +243,7 @@ def _dora(words: list[str], catalog: Catalog) -> Dora:
         if word.lower() in ("last", "over", "for", "all"):
             continue
         if word[:1].isdigit():
-            try:
-                window_s = parse_duration(word)
-            except ValueError:
-                raise UsageError(
-                    f"`{word}` is not a window; write it like 30d or 12h.", example
-                ) from None
-            if not 3600 <= window_s <= MAX_DORA_WINDOW_S:
-                raise UsageError("The window is between 1h and 365d.", example)
+            window_s = _window(word, example)
             continue
         service = service_named(word, catalog, example).name
     return Dora(service, window_s)
@@ -266,17 +259,20 @@ def _export(words: list[str], catalog: Catalog) -> ExportAudit:
         if lowered in ("csv", "jsonl"):
             found = replace(found, fmt=lowered)
         elif word[:1].isdigit():
-            try:
-                window_s = parse_duration(word)
-            except ValueError:
-                raise UsageError(
-                    f"`{word}` is not a window; write it like 30d or 12h.", example
-                ) from None
-            if not 3600 <= window_s <= MAX_DORA_WINDOW_S:
-                raise UsageError("The window is between 1h and 365d.", example)
-            found = replace(found, window_s=window_s)
+            found = replace(found, window_s=_window(word, example))
         elif (environment := catalog.environment(word)) is not None:
             found = replace(found, environment=environment.name)
         else:
             found = replace(found, service=service_named(word, catalog, example).name)
     return found
+
+
+def _window(word: str, example: str) -> int:
+    """How far back a question or an export looks: 30d, 12h; between 1h and 365d."""
+    try:
+        window_s = parse_duration(word)
+    except ValueError:
+        raise UsageError(f"`{word}` is not a window; write it like 30d or 12h.", example) from None
+    if not 3600 <= window_s <= MAX_WINDOW_S:
+        raise UsageError("The window is between 1h and 365d.", example)
+    return window_s

@@ -17,6 +17,7 @@ from bot.core.commands import (
     UsageError,
     parse,
 )
+from bot.core.policy_commands import Dora, ExportAudit
 from bot.core.strategies import StrategyChoice
 
 CATALOG = Catalog.model_validate(
@@ -314,3 +315,35 @@ def test_ambiguous_or_oversized_input_is_refused(line: str, problem: str):
     assert problem in caught.value.problem
     example_command, _, example_text = caught.value.example.partition(" ")
     parse(example_command, example_text, CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("export", ExportAudit()),
+        (
+            "export last 90d production checkout jsonl",
+            ExportAudit(90 * 86400, "checkout", "production", "jsonl"),
+        ),
+        ("export 12h prod", ExportAudit(12 * 3600, None, "production")),
+        ("dora", Dora()),
+        ("dora checkout last 7d", Dora("checkout", 7 * 86400)),
+    ],
+)
+def test_export_and_dora_words_in_any_order(text, expected):
+    assert parse("/release", text, CATALOG) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("dora 400d", "The window is between 1h and 365d."),
+        ("export 30m", "The window is between 1h and 365d."),
+        ("export last month", "I don't know a service called `month`."),
+        ("dora 3x", "`3x` is not a window; write it like 30d or 12h."),
+    ],
+)
+def test_export_and_dora_usage_errors(text, problem):
+    with pytest.raises(UsageError) as raised:
+        parse("/release", text, CATALOG)
+    assert raised.value.problem.startswith(problem)
