@@ -369,5 +369,6 @@ def _announce(runtime: Runtime, base: str) -> None:
             "then switch to bob and press Approve.",
             flush=True,
         )
+        print(f"Release history, DORA and the audit export: {base}/releases", flush=True)
     else:
         print(f"releasebot is running in {settings.mode} mode on {base}", flush=True)
