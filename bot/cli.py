@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -238,8 +239,8 @@ def audit_export(
     manifest beside it (range, sequence numbers, chain head, the file's SHA-256), signed
     with the audit key when one is configured; the head is also kept as a signed
     checkpoint."""
-    from bot.services.audit_trail import FORMATS, ExportSummary, HashingWriter, write_export
-    from bot.storage.audit_reader import AuditFilter, iter_records
+    from bot.services.audit_trail import FORMATS
+    from bot.storage.audit_reader import AuditFilter
 
     if fmt not in FORMATS:
         raise _fail(f"--format must be csv or jsonl, not {fmt!r}")
@@ -250,45 +251,38 @@ def audit_export(
     manifest_path = manifest or (Path(f"{output}.manifest.json") if output else None)
     signer = _audit_signer()
 
-    async def main() -> ExportSummary:
-        from bot.services.audit_manifests import make_checkpoint, make_manifest
-        from bot.storage import audit_checkpoints
+    filters = {
+        "since": since,
+        "until": until,
+        "service": service,
+        "env": env,
+        "actor": actor,
+        "action": action,
+    }
+
+    async def main():
+        from bot.audit_files import export_with_manifest
         from bot.storage.database import create_engine
 
         engine = create_engine(url)
-        summary = ExportSummary()
         try:
-            head = await audit_checkpoints.head(engine)
-            if output:
-                with output.open("w", newline="", encoding="utf-8") as handle:
-                    writer = HashingWriter(handle)
-                    await write_export(iter_records(engine, where), fmt, writer, summary)
-            else:
-                writer = HashingWriter(sys.stdout)
-                await write_export(iter_records(engine, where), fmt, writer, summary)
-            now = datetime.now(UTC)
-            if manifest_path is not None:
-                made = make_manifest(
-                    fmt=fmt,
-                    filters={
-                        "since": since,
-                        "until": until,
-                        "service": service,
-                        "env": env,
-                        "actor": actor,
-                        "action": action,
-                    },
-                    summary=summary,
-                    head=head,
+            with (
+                output.open("w", newline="", encoding="utf-8")
+                if output
+                else nullcontext(sys.stdout) as out
+            ):
+                made, summary = await export_with_manifest(
+                    engine,
+                    where,
+                    fmt,
+                    out,
                     file_name=output.name if output else "-",
-                    file_sha256=writer.sha256,
-                    file_bytes=writer.size,
-                    now=now,
+                    filters=filters,
+                    now=datetime.now(UTC),
                     signer=signer,
                 )
+            if manifest_path is not None:
                 manifest_path.write_text(made.to_json())
-            if signer is not None and head.seq:
-                await audit_checkpoints.add(engine, make_checkpoint(head, now, signer))
             return summary
         finally:
             await engine.dispose()

@@ -149,7 +149,8 @@ async def build_runtime(
     releases = Releases(catalog, unit_of_work, clock, facts)
     queries = Queries(catalog, unit_of_work, clock, registry)
     policies = PolicyActions(catalog, unit_of_work, clock, facts)
-    exports = AuditExports(catalog, unit_of_work, clock, facts)
+    exporter = DatabaseAuditExporter(db, clock)
+    exports = AuditExports(catalog, unit_of_work, clock, facts, exporter)
     router = CommandRouter(catalog, unit_of_work, clock, releases, queries, policies, exports)
     runner = StageRunner(
         catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock
@@ -163,7 +164,7 @@ async def build_runtime(
         update_interval_s=settings.update_interval_s,
         catalog=catalog,
         adapters_for=registry.adapters_for,
-        exporter=DatabaseAuditExporter(db, clock),
+        exporter=exporter,
     )
     engine = Engine(runner, dispatcher, groups)
     engine_ref.append(engine)
@@ -210,8 +211,8 @@ async def build_runtime(
     )
     register_pages(
         web_app,
-        History(catalog, unit_of_work, SqlAuditEvents(db), clock, facts),
-        DatabaseAuditExporter(db, clock),
+        History(catalog, unit_of_work, SqlAuditEvents(db), clock),
+        exports,
         Sessions(_session_secret()),
         _people_who_sign_in(emulator),
         secure_cookies=settings.public_url.startswith("https://"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.core.access import holdings
 from bot.core.audit import format_time
@@ -14,13 +15,23 @@ from bot.core.catalog import Catalog
 from bot.core.durations import format_duration
 from bot.core.policy_commands import ExportAudit
 from bot.core.policy_config import Role
-from bot.core.ports import Clock, Outbound, UnitOfWork
+from bot.core.ports import AuditExporter, AuditFiles, Clock, Outbound, UnitOfWork
 from bot.services.facts import FactsFinder
 from bot.services.recorder import Recorder
 from bot.services.releases import DUPLICATE, Outcome
 from bot.services.requests import Request
 
 MAY_EXPORT = {Role.AUDITOR, Role.ADMIN}
+REFUSAL = "Only auditors and admins may export the audit trail."
+
+
+def export_filters(command: ExportAudit, now: datetime) -> dict[str, str | None]:
+    return {
+        "since": format_time(now - timedelta(seconds=command.window_s)),
+        "until": format_time(now),
+        "service": command.service,
+        "environment": command.environment,
+    }
 
 
 class AuditExports:
@@ -30,24 +41,49 @@ class AuditExports:
         unit_of_work: Callable[[], UnitOfWork],
         clock: Clock,
         facts: FactsFinder,
+        exporter: AuditExporter | None = None,
     ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
         self._clock = clock
         self._facts = facts
+        self._exporter = exporter
+
+    def may_export(self, user_id: str) -> bool:
+        return any(
+            h.role in MAY_EXPORT for h in holdings(self._catalog, user_id, self._facts.groups())
+        )
+
+    async def download(
+        self, user_id: str, command: ExportAudit, directory: Path
+    ) -> AuditFiles | None:
+        """An export made at once for the web page; None when `user_id` may not (refused and
+        audited, as in Slack)."""
+        assert self._exporter is not None, "no AuditExporter wired"
+        now = self._clock.now()
+        filters = export_filters(command, now)
+        allowed = self.may_export(user_id)
+        async with self._uow() as uow:
+            await Recorder(uow, now).audit(
+                None,
+                "web.export",
+                actor=user_id,
+                outcome="ok" if allowed else "refused",
+                rule="rbac.export",
+                reason="" if allowed else REFUSAL,
+                service=command.service or "",
+                environment=command.environment or "",
+                details={"filters": filters, "format": command.fmt},
+            )
+            await uow.commit()
+        if not allowed:
+            return None
+        return await self._exporter.export(filters, command.fmt, directory)
 
     async def request(self, request: Request, command: ExportAudit) -> Outcome:
         now = self._clock.now()
-        filters = {
-            "since": format_time(now - timedelta(seconds=command.window_s)),
-            "until": format_time(now),
-            "service": command.service,
-            "environment": command.environment,
-        }
-        allowed = any(
-            h.role in MAY_EXPORT
-            for h in holdings(self._catalog, request.user_id, self._facts.groups())
-        )
+        filters = export_filters(command, now)
+        allowed = self.may_export(request.user_id)
         async with self._uow() as uow:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE
@@ -57,7 +93,7 @@ class AuditExports:
                     request,
                     f"{request.via}.export",
                     rule="rbac.export",
-                    reason="Only auditors and admins may export the audit trail.",
+                    reason=REFUSAL,
                     service=command.service or "",
                     environment=command.environment or "",
                 )

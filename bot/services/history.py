@@ -7,13 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.access import holdings
 from bot.core.catalog import Catalog
 from bot.core.dora import FAILED_STATES, DoraReport, ReleaseFacts, compute
-from bot.core.policy_config import Role
 from bot.core.ports import AuditEvents, AuditRecord, Clock, UnitOfWork
 from bot.core.release import Release
-from bot.services.facts import FactsFinder
 
 HISTORY_LIMIT = 200
 
@@ -38,20 +35,11 @@ class History:
         unit_of_work: Callable[[], UnitOfWork],
         audit: AuditEvents,
         clock: Clock,
-        facts: FactsFinder,
     ) -> None:
         self.catalog = catalog
         self._uow = unit_of_work
         self._audit = audit
         self._clock = clock
-        self._facts = facts
-
-    def may_export(self, user_id: str) -> bool:
-        """Auditors and admins see and download the audit export."""
-        return any(
-            h.role in (Role.AUDITOR, Role.ADMIN)
-            for h in holdings(self.catalog, user_id, self._facts.groups())
-        )
 
     async def releases(self, where: HistoryFilter) -> Sequence[Release]:
         async with self._uow() as uow:
@@ -69,14 +57,23 @@ class History:
         """The report, and per-week counts of successful and failed production releases."""
         now = self._clock.now()
         since = now - timedelta(days=days)
-        production = [n for n, e in self.catalog.environments.items() if e.production]
         async with self._uow() as uow:
-            releases = await uow.releases.finished_in(production, since, service)
-        facts = [ReleaseFacts.of(r) for r in releases]
-        report = compute(
-            facts, since=since, until=now, service=service, bands=self.catalog.dora.bands
-        )
+            report, facts = await production_dora(uow, self.catalog, since, now, service)
         return report, _weeks(facts, since, now)
+
+
+def production_environments(catalog: Catalog) -> list[str]:
+    return [name for name, env in catalog.environments.items() if env.production]
+
+
+async def production_dora(
+    uow: UnitOfWork, catalog: Catalog, since: datetime, until: datetime, service: str | None
+) -> tuple[DoraReport, list[ReleaseFacts]]:
+    """The DORA report of production releases that ended in [since, until], and their facts."""
+    releases = await uow.releases.finished_in(production_environments(catalog), since, service)
+    facts = [ReleaseFacts.of(r) for r in releases]
+    report = compute(facts, since=since, until=until, service=service, bands=catalog.dora.bands)
+    return report, facts
 
 
 def _weeks(facts: list[ReleaseFacts], since: datetime, until: datetime) -> list[dict]:

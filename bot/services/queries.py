@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Help, History, ListActive, Status
-from bot.core.dora import ReleaseFacts, compute
 from bot.core.durations import format_duration
 from bot.core.policy_commands import Dora
 from bot.core.ports import Clock, IntegrationHealth, UnitOfWork
 from bot.core.wording import plural
+from bot.services.history import production_dora, production_environments
 from bot.services.recorder import Recorder
 from bot.services.releases import DUPLICATE, Outcome
 from bot.services.requests import Request
@@ -113,18 +113,10 @@ class Queries:
     async def dora(self, request: Request, query: Dora) -> Outcome:
         now = self._clock.now()
         since = now - timedelta(seconds=query.window_s)
-        production = [n for n, e in self._catalog.environments.items() if e.production]
         async with self._uow() as uow:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE
-            releases = await uow.releases.finished_in(production, since, query.service)
-            report = compute(
-                [ReleaseFacts.of(r) for r in releases],
-                since=since,
-                until=now,
-                service=query.service,
-                bands=self._catalog.dora.bands,
-            )
+            report, _ = await production_dora(uow, self._catalog, since, now, query.service)
             record = Recorder(uow, now)
             await record.audit(request, f"{request.via}.dora", service=query.service or "")
             await record.reply(
@@ -132,7 +124,7 @@ class Queries:
                 "dora",
                 {
                     "service": query.service or "all services",
-                    "environments": production,
+                    "environments": production_environments(self._catalog),
                     "window": format_duration(query.window_s),
                     "metrics": [
                         {

@@ -6,15 +6,16 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.core.audit import format_time
-from bot.core.ports import AuditExporter, AuditFiles
+from bot.core.policy_commands import ExportAudit
+from bot.core.ports import AuditFiles
+from bot.services.audit_exports import AuditExports
 from bot.services.history import History, HistoryFilter
 from bot.web.sessions import Sessions
 
@@ -28,7 +29,7 @@ templates = Environment(
 def register_pages(
     app: web.Application,
     history: History,
-    exporter: AuditExporter,
+    exports: AuditExports,
     sessions: Sessions,
     people: Callable[[], Sequence[tuple[str, str]]],
     *,
@@ -36,7 +37,7 @@ def register_pages(
 ) -> None:
     """`people`: (Slack user ID, name) of those who may sign in here (local mode: the
     stand-in's users)."""
-    pages = _Pages(history, exporter, sessions, people, secure_cookies)
+    pages = _Pages(history, exports, sessions, people, secure_cookies)
     app.router.add_get("/signin", pages.signin_form)
     app.router.add_post("/signin", pages.signin)
     app.router.add_post("/signout", pages.signout)
@@ -49,13 +50,13 @@ def register_pages(
 
 
 class _Pages:
-    def __init__(self, history, exporter, sessions, people, secure_cookies) -> None:
+    def __init__(self, history, exports, sessions, people, secure_cookies) -> None:
         self._history: History = history
-        self._exporter: AuditExporter = exporter
+        self._audit_exports: AuditExports = exports
         self._sessions: Sessions = sessions
         self._people = people
         self._secure = secure_cookies
-        self._exports: dict[str, tuple[str, AuditFiles, datetime, Path]] = {}
+        self._exports: dict[str, tuple[str, AuditFiles, float, Path]] = {}
 
     # Sign-in
 
@@ -96,7 +97,7 @@ class _Pages:
         return _page(
             "releases.html",
             user=user,
-            may_export=self._history.may_export(user),
+            may_export=self._audit_exports.may_export(user),
             releases=found,
             where=where,
             services=sorted(self._history.catalog.services),
@@ -115,7 +116,7 @@ class _Pages:
         return _page(
             "release.html",
             user=user,
-            may_export=self._history.may_export(user),
+            may_export=self._audit_exports.may_export(user),
             release=timeline.release,
             events=timeline.events,
         )
@@ -131,7 +132,7 @@ class _Pages:
         return _page(
             "dora.html",
             user=user,
-            may_export=self._history.may_export(user),
+            may_export=self._audit_exports.may_export(user),
             report=report,
             weeks=weeks,
             peak=max([w["succeeded"] + w["failed"] for w in weeks] + [1]),
@@ -153,22 +154,22 @@ class _Pages:
         )
 
     async def create_export(self, request: web.Request) -> web.Response:
-        user = self._require_exporter(request)
+        user = self._user(request)
         form = await request.post()
-        fmt = "jsonl" if form.get("format") == "jsonl" else "csv"
-        days = _days(str(form.get("days", "30")))
-        now = datetime.now(UTC)
-        filters = {
-            "since": format_time(now - timedelta(days=days)),
-            "until": format_time(now),
-            "service": str(form.get("service") or "") or None,
-            "environment": str(form.get("environment") or "") or None,
-        }
-        self._forget_old(now)
+        command = ExportAudit(
+            window_s=_days(str(form.get("days", "30"))) * 86400,
+            service=str(form.get("service") or "") or None,
+            environment=str(form.get("environment") or "") or None,
+            fmt="jsonl" if form.get("format") == "jsonl" else "csv",
+        )
+        self._forget_old()
         directory = Path(tempfile.mkdtemp(prefix="releasebot-web-export-"))
-        files = await self._exporter.export(filters, fmt, directory)
+        files = await self._audit_exports.download(user, command, directory)
+        if files is None:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise self._refused(user)
         export_id = secrets.token_urlsafe(12)
-        self._exports[export_id] = (user, files, now, directory)
+        self._exports[export_id] = (user, files, time.monotonic(), directory)
         raise web.HTTPSeeOther(f"/audit/exports/{export_id}/ready")
 
     async def download(self, request: web.Request) -> web.StreamResponse:
@@ -190,16 +191,20 @@ class _Pages:
 
     def _require_exporter(self, request: web.Request) -> str:
         user = self._user(request)
-        if not self._history.may_export(user):
-            raise web.HTTPForbidden(
-                text=templates.get_template("refused.html").render(user=user),
-                content_type="text/html",
-            )
+        if not self._audit_exports.may_export(user):
+            raise self._refused(user)
         return user
 
-    def _forget_old(self, now: datetime) -> None:
+    def _refused(self, user: str) -> web.HTTPForbidden:
+        return web.HTTPForbidden(
+            text=templates.get_template("refused.html").render(user=user),
+            content_type="text/html",
+        )
+
+    def _forget_old(self) -> None:
+        now = time.monotonic()
         for export_id, (_, _, made, directory) in list(self._exports.items()):
-            if (now - made).total_seconds() > EXPORT_TTL_S:
+            if now - made > EXPORT_TTL_S:
                 shutil.rmtree(directory, ignore_errors=True)
                 del self._exports[export_id]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.audit_manifest import Manifest
+from tests.support.audit import export_rows
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE, TIMEOUT_MS
 from tests.support.harness import BotHarness
 
@@ -87,6 +88,8 @@ async def test_an_auditor_filters_reads_a_timeline_and_downloads_the_export(brow
         await page.click("#download-manifest")
     manifest = Manifest.from_json(read(await (await waiting.value).path()))
     assert manifest.count == len(exported) and manifest.filters["environment"] == "production"
+    audited = [r for r in await export_rows(bot.runtime.db) if r["action"] == "web.export"]
+    assert [(r["actor_id"], r["outcome"]) for r in audited] == [("U0ERIN", "ok")]
 
     phone = await browser.new_page(viewport=PHONE)
     await phone.context.add_cookies(await context.cookies())
@@ -117,6 +120,10 @@ async def test_a_plain_engineer_is_refused_the_export(browser, bot):
     await page.screenshot(path=ARTIFACTS / "export-refused-phone.png", full_page=True)
     posted = await page.request.post(f"{bot.base_url}/audit/exports", form={"days": "30"})
     assert posted.status == 403
+    refused = [r for r in await export_rows(bot.runtime.db) if r["action"] == "web.export"]
+    assert [(r["actor_id"], r["outcome"], r["rule"]) for r in refused] == [
+        ("U0ALICE", "refused", "rbac.export")
+    ]
 
 
 async def test_pages_need_a_signed_in_person_and_refuse_a_forged_cookie(bot):
