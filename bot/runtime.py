@@ -56,8 +56,10 @@ from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.web.app import create_web_app
 from bot.web.github_webhooks import github_webhook_handler
 from bot.web.metrics import Metrics
+from bot.web.openid import OpenIDSignIn
 from bot.web.pages import register_pages
 from bot.web.sessions import Sessions
+from bot.web.signin import register_signin
 from bot.web.slack_events import slack_events_handler
 from bot.web.webhook_callbacks import webhook_callback_handler
 from integrations.base import BackendContext
@@ -209,13 +211,21 @@ async def build_runtime(
         if registry.webhook_secrets()
         else None,
     )
-    register_pages(
+    web_sessions = Sessions(_session_secret())
+    register_signin(
         web_app,
-        History(catalog, unit_of_work, SqlAuditEvents(db), clock),
-        exports,
-        Sessions(_session_secret()),
+        web_sessions,
         _people_who_sign_in(emulator),
-        secure_cookies=settings.public_url.startswith("https://"),
+        openid=OpenIDSignIn(
+            settings.oidc_issuer, settings.slack_client_id, settings.slack_client_secret
+        )
+        if settings.slack_client_id and settings.slack_client_secret
+        else None,
+        team=_workspace_of(settings, emulator, client),
+        public_url=settings.public_url,
+    )
+    register_pages(
+        web_app, History(catalog, unit_of_work, SqlAuditEvents(db), clock), exports, web_sessions
     )
     if emulator is not None:
         _mount_emulator(web_app, emulator)
@@ -242,10 +252,28 @@ def _session_secret() -> bytes:
 
 
 def _people_who_sign_in(emulator: Emulator | None):
-    """Local mode: the stand-in's people. Otherwise nobody yet (Sign in with Slack to come)."""
+    """Local mode: the stand-in's people pick themselves. Otherwise Sign in with Slack only."""
     if emulator is None:
         return lambda: []
     return lambda: [(u.id, u.real_name or u.name) for u in emulator.workspace.users]
+
+
+def _workspace_of(settings: Settings, emulator: Emulator | None, client: AsyncWebClient):
+    """The Slack workspace whose members may sign in: SLACK_TEAM_ID, the stand-in's, or the
+    bot token's own (auth.test, asked once)."""
+    known: list[str] = []
+    if settings.slack_team_id:
+        known.append(settings.slack_team_id)
+    elif emulator is not None:
+        known.append(emulator.workspace.team_id)
+
+    async def team() -> str | None:
+        if not known:
+            answer = await client.auth_test()
+            known.append(str(answer["team_id"]))
+        return known[0]
+
+    return team
 
 
 def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:

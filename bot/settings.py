@@ -28,6 +28,10 @@ class Settings:
     signing_secret: str | None = field(default=None, repr=False)
     app_token: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+    slack_team_id: str | None = None
+    oidc_issuer: str = "https://slack.com"
     tick_seconds: float = 1.0
     update_interval_s: float = 1.0
     status_refresh_s: float = 15.0
@@ -52,7 +56,12 @@ class Settings:
             "SLACK_BOT_TOKEN": "set" if self.bot_token else "not set",
             "SLACK_SIGNING_SECRET": "set" if self.signing_secret else "not set",
             "SLACK_APP_TOKEN": "set" if self.app_token else "not set",
+            "Sign in with Slack": f"on ({self.oidc_issuer})" if self.signs_in_with_slack else "off",
         }
+
+    @property
+    def signs_in_with_slack(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
 
 
 def from_environment(env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +76,10 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
         app_token=_secret(env, "SLACK_APP_TOKEN"),
         slack_api_url=env.get("SLACK_API_URL") or None,
+        slack_client_id=env.get("SLACK_CLIENT_ID") or None,
+        slack_client_secret=_secret(env, "SLACK_CLIENT_SECRET"),
+        slack_team_id=env.get("SLACK_TEAM_ID") or None,
+        oidc_issuer=env.get("RELEASEBOT_OIDC_ISSUER") or "https://slack.com",
         tick_seconds=float(env.get("RELEASEBOT_TICK_SECONDS", "1")),
         update_interval_s=float(env.get("RELEASEBOT_UPDATE_INTERVAL_SECONDS", "1")),
         status_refresh_s=float(env.get("RELEASEBOT_STATUS_REFRESH_SECONDS", "15")),
@@ -81,6 +94,11 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
             "SLACK_APP_TOKEN (Socket Mode) is"
+        )
+    if bool(settings.slack_client_id) != bool(settings.slack_client_secret):
+        raise SettingsError(
+            "Sign in with Slack needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(the app's Basic Information page shows them)"
         )
     return settings
 

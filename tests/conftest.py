@@ -106,3 +106,9 @@ def prism_env(peer_processes) -> dict[str, str]:
 def unleash_env(peer_processes) -> dict[str, str]:
     """UNLEASH_URL and UNLEASH_ADMIN_TOKEN of a real unleash-server."""
     return peer_processes("unleash", "UNLEASH_URL")
+
+
+@pytest.fixture
+def oidc_issuer(peer_processes) -> str:
+    """The issuer URL of a real OpenID Connect provider giving Slack's claims."""
+    return peer_processes("oidc", "OIDC_TEST_ISSUER")["OIDC_TEST_ISSUER"]

@@ -57,7 +57,14 @@ def test_slack_manifest_declares_the_commands_interactivity_and_scopes():
         "chat:write.public",
         "channels:history",
         "groups:history",
+        "im:write",
+        "files:write",
+        "usergroups:read",
     }, "ask for what the bot uses, no more"
+    assert set(manifest["oauth_config"]["scopes"]["user"]) == {"openid", "profile", "email"}
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://releasebot.example.com/signin/slack/callback"
+    ]
     for command in manifest["features"]["slash_commands"]:
         assert command["url"].endswith("/slack/events")
 

@@ -37,11 +37,28 @@ def test_secrets_never_show_in_descriptions_or_reprs():
             "SLACK_BOT_TOKEN": "xoxb-very-secret",
             "SLACK_SIGNING_SECRET": "sig-very-secret",
             "DATABASE_URL": "postgresql://bot:db-very-secret@db/releasebot",
+            "SLACK_CLIENT_ID": "1234.5678",
+            "SLACK_CLIENT_SECRET": "client-very-secret",
         }
     )
     shown = repr(settings) + str(settings.describe())
     assert "very-secret" not in shown
     assert settings.describe()["SLACK_BOT_TOKEN"] == "set"
+    assert settings.describe()["Sign in with Slack"] == "on (https://slack.com)"
+
+
+def test_sign_in_with_slack_is_off_until_the_app_credentials_are_given(tmp_path):
+    assert not from_environment({}).signs_in_with_slack
+    (tmp_path / "client-secret").write_text("from-a-file\n")
+    settings = from_environment(
+        {
+            "SLACK_CLIENT_ID": "1234.5678",
+            "SLACK_CLIENT_SECRET_FILE": str(tmp_path / "client-secret"),
+            "SLACK_TEAM_ID": "T0RELEASE",
+        }
+    )
+    assert settings.signs_in_with_slack and settings.slack_client_secret == "from-a-file"
+    assert (settings.slack_team_id, settings.oidc_issuer) == ("T0RELEASE", "https://slack.com")
 
 
 @pytest.mark.parametrize(
@@ -51,6 +68,7 @@ def test_secrets_never_show_in_descriptions_or_reprs():
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "neither SLACK_SIGNING_SECRET"),
         ({"SLACK_BOT_TOKEN_FILE": "/nonexistent/token"}, "cannot read it"),
         ({"PORT": "eighty"}, "PORT='eighty' is not a number"),
+        ({"SLACK_CLIENT_ID": "1234.5678"}, "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"),
     ],
 )
 def test_bad_settings_are_explained(env, message):

@@ -7,23 +7,20 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlencode
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.core.policy_commands import ExportAudit
 from bot.core.ports import AuditFiles
 from bot.services.audit_exports import AuditExports
 from bot.services.history import History, HistoryFilter
 from bot.web.sessions import Sessions
+from bot.web.templating import page as _page
+from bot.web.templating import templates
 
 EXPORT_TTL_S = 600
-
-templates = Environment(
-    loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"])
-)
 
 
 def register_pages(
@@ -31,16 +28,9 @@ def register_pages(
     history: History,
     exports: AuditExports,
     sessions: Sessions,
-    people: Callable[[], Sequence[tuple[str, str]]],
-    *,
-    secure_cookies: bool = False,
 ) -> None:
-    """`people`: (Slack user ID, name) of those who may sign in here (local mode: the
-    stand-in's users)."""
-    pages = _Pages(history, exports, sessions, people, secure_cookies)
-    app.router.add_get("/signin", pages.signin_form)
-    app.router.add_post("/signin", pages.signin)
-    app.router.add_post("/signout", pages.signout)
+    """The pages need someone signed in (bot.web.signin) and send others there."""
+    pages = _Pages(history, exports, sessions)
     app.router.add_get("/releases", pages.releases)
     app.router.add_get("/releases/{id:\\d+}", pages.release)
     app.router.add_get("/dora", pages.dora)
@@ -50,38 +40,16 @@ def register_pages(
 
 
 class _Pages:
-    def __init__(self, history, exports, sessions, people, secure_cookies) -> None:
+    def __init__(self, history, exports, sessions) -> None:
         self._history: History = history
         self._audit_exports: AuditExports = exports
         self._sessions: Sessions = sessions
-        self._people = people
-        self._secure = secure_cookies
         self._exports: dict[str, tuple[str, AuditFiles, float, Path]] = {}
-
-    # Sign-in
-
-    async def signin_form(self, request: web.Request) -> web.Response:
-        return _page("signin.html", people=self._people(), next=request.query.get("next", ""))
-
-    async def signin(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        user = str(form.get("user", ""))
-        if user not in {person for person, _ in self._people()}:
-            return _page("signin.html", people=self._people(), error="Pick someone.", status=400)
-        target = str(form.get("next") or "/releases")
-        response = web.HTTPSeeOther(target if target.startswith("/") else "/releases")
-        self._sessions.sign_in(response, user, secure=self._secure)
-        raise response
-
-    async def signout(self, request: web.Request) -> web.Response:
-        response = web.HTTPSeeOther("/signin")
-        self._sessions.sign_out(response)
-        raise response
 
     def _user(self, request: web.Request) -> str:
         user = self._sessions.user(request)
         if user is None:
-            raise web.HTTPSeeOther(f"/signin?next={request.path_qs}")
+            raise web.HTTPSeeOther(f"/signin?{urlencode({'next': request.path_qs})}")
         return user
 
     # Pages
@@ -214,11 +182,3 @@ def _days(text: str) -> int:
         return max(1, min(365, int(text)))
     except ValueError:
         return 30
-
-
-def _page(template: str, status: int = 200, **context) -> web.Response:
-    return web.Response(
-        text=templates.get_template(template).render(**context),
-        content_type="text/html",
-        status=status,
-    )

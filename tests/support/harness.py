@@ -30,7 +30,7 @@ class BotHarness:
 
     @classmethod
     async def start(cls, database_url: str, catalog: Catalog, **settings: Any) -> BotHarness:
-        port = free_port()
+        port = settings.pop("port", None) or free_port()
         clock = ManualClock()
         settings.setdefault("update_interval_s", 0)
         settings.setdefault("public_url", f"http://127.0.0.1:{port}")

@@ -1,5 +1,6 @@
 """The real peers that run as processes beside the tests: Prometheus, Prism serving GitHub's
-OpenAPI description, and unleash-server on PostgreSQL.
+OpenAPI description, unleash-server on PostgreSQL, and oidc-provider standing in for Sign in
+with Slack.
 
 .ci/run starts them once (`python -m tests.support.peer_processes start DIR`) and exports the
 addresses it writes to DIR/peers.env; on a developer's machine the fixtures start whichever
@@ -30,6 +31,8 @@ GITHUB_SPEC = NODE_MODULES / "@octokit/openapi/generated/api.github.com.deref.js
 PRISM = NODE_MODULES / ".bin/prism"
 UNLEASH_SERVER = NODE_MODULES / "unleash-server/dist/server.js"
 UNLEASH_ADMIN_TOKEN = "*:*.releasebot-test-admin-token"
+OIDC_PROVIDER = NODE_MODULES / "oidc-provider/package.json"
+OIDC_SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -222,6 +225,28 @@ def start_unleash(workdir: Path) -> PeerProcess:
     return peer
 
 
+# oidc-provider: an OpenID Connect provider issuing Slack's claims
+
+
+def start_oidc(workdir: Path) -> PeerProcess:
+    if not OIDC_PROVIDER.exists():
+        raise PeerUnavailable("oidc-provider missing (npm ci --ignore-scripts)")
+    if shutil.which("node") is None:
+        raise PeerUnavailable("node not found")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    peer = _spawn(
+        "oidc",
+        ["node", str(OIDC_SCRIPT)],
+        workdir=workdir,
+        url=url,
+        ready_path="/.well-known/openid-configuration",
+        env={"PORT": str(port)},
+    )
+    peer.env = {"OIDC_TEST_ISSUER": url}
+    return peer
+
+
 def _postgres(statement: str) -> None:
     import psycopg
 
@@ -232,7 +257,12 @@ def _postgres(statement: str) -> None:
         raise PeerUnavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}") from exc
 
 
-STARTERS = {"prometheus": start_prometheus, "prism": start_prism, "unleash": start_unleash}
+STARTERS = {
+    "prometheus": start_prometheus,
+    "prism": start_prism,
+    "unleash": start_unleash,
+    "oidc": start_oidc,
+}
 
 
 # Command line for .ci/run

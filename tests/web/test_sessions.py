@@ -1,11 +1,11 @@
-"""The sign-in cookie: signed, expiring, and useless once edited."""
+"""The sign-in cookies: signed, expiring, and useless once edited or swapped."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from bot.web.sessions import COOKIE, LIFETIME_S, Sessions
+from bot.web.sessions import COOKIE, LIFETIME_S, PENDING_COOKIE, PENDING_LIFETIME_S, Sessions
 
 
 def cookie_of(sessions: Sessions, user: str) -> str:
@@ -16,8 +16,8 @@ def cookie_of(sessions: Sessions, user: str) -> str:
     return morsel.value
 
 
-def reader(value: str):
-    return make_mocked_request("GET", "/", headers={"Cookie": f"{COOKIE}={value}"})
+def reader(value: str, name: str = COOKIE):
+    return make_mocked_request("GET", "/", headers={"Cookie": f"{name}={value}"})
 
 
 def test_a_signed_cookie_names_its_user_until_it_expires():
@@ -35,7 +35,21 @@ def test_an_edited_or_foreign_cookie_signs_nobody_in():
     payload, mac = value.rsplit(".", 1)
     import base64
 
-    forged = base64.urlsafe_b64encode(b"U0ERIN|9999999999").decode()
+    forged = base64.urlsafe_b64encode(b'{"user": "U0ERIN", "expires": 9999999999}').decode()
     assert sessions.user(reader(f"{forged}.{mac}")) is None
     assert Sessions(b"x" * 32).user(reader(value)) is None
     assert sessions.user(reader("garbage")) is None
+
+
+def test_a_pending_sign_in_keeps_its_state_for_ten_minutes_and_is_no_session():
+    now = [1_000_000.0]
+    sessions = Sessions(b"k" * 32, now=lambda: now[0])
+    response = web.Response()
+    pending = {"state": "s1", "nonce": "n1", "code_verifier": "v1", "next": "/audit"}
+    sessions.begin_sign_in(response, pending, secure=False)
+    value = response.cookies[PENDING_COOKIE].value
+    assert sessions.pending_sign_in(reader(value, PENDING_COOKIE)) == pending
+    # Signed for its own name: presented as the session cookie, it signs nobody in.
+    assert sessions.user(reader(value)) is None
+    now[0] += PENDING_LIFETIME_S + 1
+    assert sessions.pending_sign_in(reader(value, PENDING_COOKIE)) is None
