@@ -7,19 +7,20 @@ import logging
 import os
 import sys
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from bot.catalog_file import CatalogError, line_of, load_catalog
+from bot.cli_api_tokens import api_token_app
+from bot.cli_common import DatabaseOption, fail, settings
 from bot.clock import SystemClock
 from bot.core.access import groups_used
 from bot.core.catalog_lint import policy_problems
 from bot.core.ports import IntegrationError
 from bot.core.wording import plural
-from bot.settings import SettingsError, from_environment
 
 app = typer.Typer(
     name="releasebot",
@@ -31,21 +32,10 @@ config_app = typer.Typer(help="Check the catalog (services, environments, roles,
 audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail.")
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
+app.add_typer(api_token_app, name="api-token")
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="DATABASE_URL",
-        show_envvar=True,
-        help="sqlite:///FILE (default sqlite:///releasebot.db) or postgresql://...",
-    ),
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
+_fail = fail
+_settings = settings
 
 
 @app.command()
@@ -471,13 +461,6 @@ def bench_export(
     typer.echo(result.report())
 
 
-def _settings():
-    try:
-        return from_environment()
-    except SettingsError as exc:
-        raise _fail(f"configuration error: {exc}") from None
-
-
 def _check_catalog(path: Path):
     try:
         return load_catalog(path)
@@ -500,21 +483,12 @@ def _refuse_broken_policies(path: Path, catalog) -> None:
 def _when(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
-    from bot.core.durations import parse_duration
+    from bot.core.durations import parse_moment
 
-    cleaned = text.strip().lower().removesuffix(" ago")
     try:
-        return datetime.now(UTC) - timedelta(seconds=parse_duration(cleaned))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _fail(
-            f"{option} {text!r}: use a date like 2026-11-01, a time like "
-            "2026-11-01T12:00:00Z, or a span like 30d"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(text, datetime.now(UTC))
+    except ValueError as exc:
+        raise _fail(f"{option} {exc}") from None
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
 from bot.engine.stage_runner import StageRunner
+from bot.services.api_tokens import ApiTokens
 from bot.services.audit_exports import AuditExports
 from bot.services.audit_manifests import make_checkpoint
 from bot.services.audit_signing import signer_from_environment
@@ -54,6 +55,7 @@ from bot.storage.database import create_engine, session_factory
 from bot.storage.operations import SqlOperations
 from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.web.app import create_web_app
+from bot.web.audit_api import register_audit_api
 from bot.web.github_webhooks import github_webhook_handler
 from bot.web.metrics import Metrics
 from bot.web.openid import OpenIDSignIn
@@ -227,6 +229,7 @@ async def build_runtime(
     register_pages(
         web_app, History(catalog, unit_of_work, SqlAuditEvents(db), clock), exports, web_sessions
     )
+    register_audit_api(web_app, ApiTokens(unit_of_work, clock), exports, clock)
     if emulator is not None:
         _mount_emulator(web_app, emulator)
     return Runtime(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PART = re.compile(r"(\d+)\s*([smhd])")
@@ -32,3 +33,21 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """A point in time given as a span back from `now` ("30d", "12h ago") or as an ISO date or
+    time ("2026-11-01", "2026-11-01T12:00:00Z"; UTC unless it says otherwise)."""
+    cleaned = text.strip().lower().removesuffix(" ago")
+    try:
+        return now - timedelta(seconds=parse_duration(cleaned))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r}: use a date like 2026-11-01, a time like 2026-11-01T12:00:00Z, "
+            "or a span like 30d"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from bot.core.api_tokens import ApiToken
 from bot.core.audit import AuditEvent, AuditRecord
 from bot.core.catalog import Metric
 from bot.core.freezes import Freeze
@@ -473,6 +474,22 @@ class GroupDirectory(Protocol):
         """The members of a Slack user group (usergroups.users.list)."""
 
 
+class ApiTokenRepository(Protocol):
+    async def add(
+        self, name: str, user_id: str, sha256: str, now: datetime, expires_at: datetime | None
+    ) -> ApiToken: ...
+
+    async def all(self) -> list[ApiToken]: ...
+
+    async def get(self, token_id: int) -> ApiToken | None: ...
+
+    async def by_sha256(self, sha256: str) -> ApiToken | None: ...
+
+    async def revoke(self, token_id: int, now: datetime) -> None: ...
+
+    async def used(self, token_id: int, now: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     releases: ReleaseRepository
     locks: LockRepository
@@ -480,6 +497,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     outbox: OutboxWriter
     inbound: InboundLog
+    api_tokens: ApiTokenRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.core.access import holdings
 from bot.core.audit import format_time
@@ -59,26 +60,39 @@ class AuditExports:
     ) -> AuditFiles | None:
         """An export made at once for the web page; None when `user_id` may not (refused and
         audited, as in Slack)."""
+        filters = export_filters(command, self._clock.now())
+        return await self.export_now(user_id, filters, command.fmt, directory, via="web")
+
+    async def export_now(
+        self,
+        user_id: str,
+        filters: dict[str, str | None],
+        fmt: str,
+        directory: Path,
+        *,
+        via: str,
+        details: dict[str, Any] | None = None,
+    ) -> AuditFiles | None:
+        """The export written to `directory` now (the web page, the HTTP API), recorded as
+        `{via}.export`; None when `user_id` may not export (refused and audited)."""
         assert self._exporter is not None, "no AuditExporter wired"
-        now = self._clock.now()
-        filters = export_filters(command, now)
         allowed = self.may_export(user_id)
         async with self._uow() as uow:
-            await Recorder(uow, now).audit(
+            await Recorder(uow, self._clock.now()).audit(
                 None,
-                "web.export",
+                f"{via}.export",
                 actor=user_id,
                 outcome="ok" if allowed else "refused",
                 rule="rbac.export",
                 reason="" if allowed else REFUSAL,
-                service=command.service or "",
-                environment=command.environment or "",
-                details={"filters": filters, "format": command.fmt},
+                service=filters.get("service") or "",
+                environment=filters.get("environment") or "",
+                details={"filters": filters, "format": fmt, **(details or {})},
             )
             await uow.commit()
         if not allowed:
             return None
-        return await self._exporter.export(filters, command.fmt, directory)
+        return await self._exporter.export(filters, fmt, directory)
 
     async def request(self, request: Request, command: ExportAudit) -> Outcome:
         now = self._clock.now()

@@ -184,3 +184,20 @@ class AuditCheckpointRow(SQLModel, table=True):
     algorithm: str = Field(sa_column=Column(String(16), nullable=False))
     key_id: str = Field(sa_column=Column(String(64), nullable=False))
     signature: str = Field(sa_column=Column(String(256), nullable=False))
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A token a script presents over HTTP; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    token_sha256: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = _time()
+    revoked_at: datetime | None = _time()
+    last_used_at: datetime | None = _time()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.ports import Clock
+from bot.storage.api_tokens import SqlApiTokens
 from bot.storage.policy_repositories import SqlFreezes, SqlLocks
 from bot.storage.repositories import SqlAuditLog, SqlInboundLog, SqlOutbox, SqlReleases
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundLog(session, self._clock)
         self.locks = SqlLocks(session)
         self.freezes = SqlFreezes(session)
+        self.api_tokens = SqlApiTokens(session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -77,7 +77,7 @@ def test_config_check_on_a_missing_file():
 
 def test_migrate_reports_what_it_applied(database_url):
     first = run("migrate", "--database-url", database_url)
-    assert first.exit_code == 0 and "applied: 0001, 0002, 0003, 0004, 0005" in first.output
+    assert first.exit_code == 0 and "applied: 0001, 0002, 0003, 0004, 0005, 0006" in first.output
     again = run("migrate", "--database-url", database_url)
     assert "schema is up to date" in again.output
 

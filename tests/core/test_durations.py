@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from bot.core.durations import format_duration, parse_duration
+from bot.core.durations import format_duration, parse_duration, parse_moment
 
 
 @pytest.mark.parametrize(
@@ -73,3 +75,25 @@ def test_format_then_parse_gives_the_shown_precision_back():
         else:
             shown = seconds - seconds % 3600
         assert parse_duration(format_duration(seconds)) == shown, seconds
+
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("30d", NOW - timedelta(days=30)),
+        ("12h ago", NOW - timedelta(hours=12)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01T12:00:00Z", datetime(2026, 11, 1, 12, tzinfo=UTC)),
+        ("2026-11-01T12:00:00+01:00", datetime(2026, 11, 1, 11, tzinfo=UTC)),
+    ],
+)
+def test_parse_moment(text, moment):
+    assert parse_moment(text, NOW) == moment
+
+
+def test_parse_moment_refuses_nonsense_with_examples():
+    with pytest.raises(ValueError, match="a date like 2026-11-01.*a span like 30d"):
+        parse_moment("last tuesday", NOW)
