@@ -213,7 +213,7 @@ async def build_runtime(
         if registry.webhook_secrets()
         else None,
     )
-    web_sessions = Sessions(_session_secret())
+    web_sessions = Sessions(_session_secret(settings))
     register_signin(
         web_app,
         web_sessions,
@@ -249,9 +249,9 @@ async def build_runtime(
     )
 
 
-def _session_secret() -> bytes:
+def _session_secret(settings: Settings) -> bytes:
     """Several replicas share RELEASEBOT_SESSION_SECRET; one alone may make its own."""
-    return os.environ.get("RELEASEBOT_SESSION_SECRET", "").encode() or secrets.token_bytes(32)
+    return (settings.session_secret or "").encode() or secrets.token_bytes(32)
 
 
 def _people_who_sign_in(emulator: Emulator | None):

@@ -32,6 +32,7 @@ class Settings:
     slack_client_secret: str | None = field(default=None, repr=False)
     slack_team_id: str | None = None
     oidc_issuer: str = "https://slack.com"
+    session_secret: str | None = field(default=None, repr=False)
     tick_seconds: float = 1.0
     update_interval_s: float = 1.0
     status_refresh_s: float = 15.0
@@ -80,6 +81,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         slack_client_secret=_secret(env, "SLACK_CLIENT_SECRET"),
         slack_team_id=env.get("SLACK_TEAM_ID") or None,
         oidc_issuer=env.get("RELEASEBOT_OIDC_ISSUER") or "https://slack.com",
+        session_secret=_secret(env, "RELEASEBOT_SESSION_SECRET"),
         tick_seconds=float(env.get("RELEASEBOT_TICK_SECONDS", "1")),
         update_interval_s=float(env.get("RELEASEBOT_UPDATE_INTERVAL_SECONDS", "1")),
         status_refresh_s=float(env.get("RELEASEBOT_STATUS_REFRESH_SECONDS", "15")),
@@ -99,6 +101,16 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "Sign in with Slack needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "(the app's Basic Information page shows them)"
+        )
+    if settings.signs_in_with_slack and not settings.public_url.startswith(("https://", "http://")):
+        raise SettingsError(
+            "Sign in with Slack needs RELEASEBOT_PUBLIC_URL, the address people reach the bot "
+            "at (https://...): Slack sends them back to it"
+        )
+    if settings.session_secret is not None and len(settings.session_secret) < 32:
+        raise SettingsError(
+            "RELEASEBOT_SESSION_SECRET is too short to sign sign-in cookies: use 32 characters "
+            "or more (e.g. `openssl rand -hex 32`)"
         )
     return settings
 

@@ -39,6 +39,7 @@ def test_secrets_never_show_in_descriptions_or_reprs():
             "DATABASE_URL": "postgresql://bot:db-very-secret@db/releasebot",
             "SLACK_CLIENT_ID": "1234.5678",
             "SLACK_CLIENT_SECRET": "client-very-secret",
+            "RELEASEBOT_PUBLIC_URL": "https://releasebot.example.com",
         }
     )
     shown = repr(settings) + str(settings.describe())
@@ -55,6 +56,7 @@ def test_sign_in_with_slack_is_off_until_the_app_credentials_are_given(tmp_path)
             "SLACK_CLIENT_ID": "1234.5678",
             "SLACK_CLIENT_SECRET_FILE": str(tmp_path / "client-secret"),
             "SLACK_TEAM_ID": "T0RELEASE",
+            "RELEASEBOT_PUBLIC_URL": "https://releasebot.example.com",
         }
     )
     assert settings.signs_in_with_slack and settings.slack_client_secret == "from-a-file"
@@ -69,6 +71,8 @@ def test_sign_in_with_slack_is_off_until_the_app_credentials_are_given(tmp_path)
         ({"SLACK_BOT_TOKEN_FILE": "/nonexistent/token"}, "cannot read it"),
         ({"PORT": "eighty"}, "PORT='eighty' is not a number"),
         ({"SLACK_CLIENT_ID": "1234.5678"}, "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"),
+        ({"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "needs RELEASEBOT_PUBLIC_URL"),
+        ({"RELEASEBOT_SESSION_SECRET": "hunter2"}, "too short to sign sign-in cookies"),
     ],
 )
 def test_bad_settings_are_explained(env, message):

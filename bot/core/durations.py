@@ -43,6 +43,8 @@ def parse_moment(text: str, now: datetime) -> datetime:
         return now - timedelta(seconds=parse_duration(cleaned))
     except ValueError:
         pass
+    except OverflowError:
+        raise ValueError(f"{text!r} reaches back further than the calendar goes") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -17,6 +17,9 @@ from bot.services.recorder import Recorder
 USE_NOTED_EVERY = timedelta(minutes=1)
 
 
+MAX_LIFETIME = timedelta(days=3650)
+
+
 class ApiTokenError(ValueError):
     pass
 
@@ -31,15 +34,15 @@ class ApiTokens:
     ) -> tuple[ApiToken, str]:
         """The new token and its secret, which is never shown again."""
         name = name.strip()
-        if not name:
-            raise ApiTokenError("give the token a name that says what uses it")
-        if not user_id.startswith(("U", "W")):
+        if not name or len(name) > 200:
+            raise ApiTokenError("give the token a name (up to 200 characters) saying what uses it")
+        if not user_id.startswith(("U", "W")) or len(user_id) > 32 or not user_id.isalnum():
             raise ApiTokenError(f"{user_id!r} is not a Slack user ID (U…)")
         now = self._clock.now()
         secret = PREFIX + secrets.token_urlsafe(32)
         async with self._uow() as uow:
             token = await uow.api_tokens.add(
-                name, user_id, digest(secret), now, now + lifetime if lifetime else None
+                name, user_id, digest(secret), now, None if lifetime is None else now + lifetime
             )
             await Recorder(uow, now).audit(
                 None,
@@ -96,6 +99,9 @@ def lifetime_from(text: str | None) -> timedelta | None:
     if text is None or text.strip().lower() in ("", "never"):
         return None
     try:
-        return timedelta(seconds=parse_duration(text.strip().lower()))
-    except ValueError as exc:
+        lifetime = timedelta(seconds=parse_duration(text.strip().lower()))
+    except (ValueError, OverflowError) as exc:
         raise ApiTokenError(f"--expires-in {text!r}: use a span like 90d or 12h, or never") from exc
+    if lifetime <= timedelta(0) or lifetime > MAX_LIFETIME:
+        raise ApiTokenError(f"--expires-in {text!r}: more than nothing and at most ten years, or never")
+    return lifetime

@@ -62,7 +62,7 @@ class _AuditApi:
             archive, size = await asyncio.to_thread(_zip, files, directory)
             return await _send(request, archive, size, files)
         finally:
-            shutil.rmtree(directory, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
 
     def _filters(self, request: web.Request) -> tuple[dict[str, Any], str]:
         query = request.query
@@ -82,17 +82,18 @@ class _AuditApi:
         try:
             since = parse_moment(query.get("since") or DEFAULT_SINCE, now)
             until = parse_moment(query["until"], now) if query.get("until") else None
-        except ValueError as exc:
+            filters = {
+                "since": format_time(since),
+                "until": format_time(until) if until else None,
+                **{
+                    key: query.get(key) or None
+                    for key in ("service", "environment", "actor", "action")
+                },
+            }
+        except (ValueError, OverflowError) as exc:
             raise _error(web.HTTPBadRequest, "bad_request", f"since/until {exc}.") from None
         if until is not None and since >= until:
             raise _error(web.HTTPBadRequest, "bad_request", "since must be before until.")
-        filters = {
-            "since": format_time(since),
-            "until": format_time(until) if until else None,
-            **{
-                key: query.get(key) or None for key in ("service", "environment", "actor", "action")
-            },
-        }
         return filters, fmt
 
 
@@ -133,7 +134,7 @@ def _error(
     kind: type[web.HTTPError], code: str, message: str, headers: dict[str, str] | None = None
 ) -> web.HTTPError:
     return kind(
-        text=json.dumps({"error": code, "message": message}),
+        text=json.dumps({"error": code, "message": message}, ensure_ascii=False),
         content_type="application/json",
         headers=headers,
     )

@@ -25,6 +25,9 @@ SLACK_USER_CLAIM = "https://slack.com/user_id"
 SLACK_TEAM_CLAIM = "https://slack.com/team_id"
 SCOPES = "openid profile email"
 TIMEOUT_S = 10.0
+# Signed with the provider's published public keys only: never "none", never a shared secret.
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                      "ES512", "EdDSA")  # fmt: skip
 
 
 class SignInFailed(Exception):
@@ -44,12 +47,13 @@ class _OpenIDApp(AsyncOAuth2Mixin, AsyncOpenIDMixin, BaseApp):
 
 class OpenIDSignIn:
     def __init__(self, issuer: str, client_id: str, client_secret: str) -> None:
-        self.issuer = issuer.rstrip("/")
+        self.issuer = issuer
+        self._client_id = client_id
         self._app = _OpenIDApp(
             framework=None,
             client_id=client_id,
             client_secret=client_secret,
-            server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
+            server_metadata_url=f"{issuer.rstrip('/')}/.well-known/openid-configuration",
             client_kwargs={"scope": SCOPES, "timeout": TIMEOUT_S},
         )
 
@@ -73,15 +77,15 @@ class OpenIDSignIn:
     async def finish(self, answer: dict[str, str], pending: dict[str, Any]) -> Identity:
         """Checks the provider's answer against `pending`, trades the code for tokens and
         returns who signed in."""
-        if error := answer.get("error"):
-            words = answer.get("error_description") or error
-            if error == "access_denied":
-                raise SignInFailed("Sign-in was cancelled at Slack.")
-            raise SignInFailed(f"Slack refused the sign-in: {words}.")
         if not answer.get("state") or answer.get("state") != pending.get("state"):
             raise SignInFailed("This sign-in answer does not belong to this browser.")
+        if error := answer.get("error"):
+            if error == "access_denied":
+                raise SignInFailed("Sign-in was cancelled at Slack.")
+            words = answer.get("error_description") or error
+            raise SignInFailed(f"Slack refused the sign-in: {words}.")
         metadata = await self._discover()
-        if "iss" in answer and answer["iss"] != metadata.get("issuer"):
+        if "iss" in answer and answer["iss"] != metadata["issuer"]:
             raise SignInFailed("This sign-in answer came from another provider.")
         if not answer.get("code"):
             raise SignInFailed("The provider's answer carried no code.")
@@ -94,7 +98,14 @@ class OpenIDSignIn:
             )
             if "id_token" not in token:
                 raise SignInFailed("The provider sent no ID token; is `openid` a granted scope?")
-            claims = await self._app.parse_id_token(token, nonce=pending.get("nonce"))
+            claims = await self._app.parse_id_token(
+                token,
+                nonce=pending.get("nonce"),
+                claims_options={
+                    "iss": {"essential": True, "value": self.issuer},
+                    "aud": {"essential": True, "value": self._client_id},
+                },
+            )
         except OAuthError as exc:
             log.warning("sign-in: the token request failed: %s", exc)
             raise SignInFailed(f"The provider refused the sign-in code ({exc.error}).") from exc
@@ -111,6 +122,15 @@ class OpenIDSignIn:
             metadata = await self._app.load_server_metadata()
         except (httpx2.HTTPError, ValueError) as exc:
             raise self._unreachable(exc) from exc
+        if metadata.get("issuer") != self.issuer:
+            log.warning(
+                "sign-in: discovery at %s names issuer %r", self.issuer, metadata.get("issuer")
+            )
+            raise SignInFailed(f"{self.issuer} does not describe itself as {self.issuer}.")
+        offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        metadata["id_token_signing_alg_values_supported"] = [
+            alg for alg in offered if alg in SIGNING_ALGORITHMS
+        ] or ["RS256"]
         kwargs = self._app.client_kwargs
         if "S256" in metadata.get("code_challenge_methods_supported", []):
             kwargs["code_challenge_method"] = "S256"

@@ -28,6 +28,8 @@ def register_signin(
 ) -> None:
     """`people`: (Slack user ID, name) of those who may pick themselves (local mode).
     `team`: the workspace whose members may sign in with Slack."""
+    if openid is not None and not public_url:
+        raise ValueError("Sign in with Slack needs the bot's public URL for its callback")
     signin = _SignIn(sessions, people, openid, team, public_url)
     app.router.add_get("/signin", signin.form)
     app.router.add_post("/signin", signin.pick)
@@ -67,7 +69,7 @@ class _SignIn:
             raise web.HTTPNotFound(text="Sign in with Slack is not configured on this bot.")
         try:
             url, pending = await self._openid.start(
-                self._callback_url(request), team=await self._workspace()
+                self._callback_url(), team=await self._workspace()
             )
         except SignInFailed as exc:
             return self._form(error=str(exc), status=502)
@@ -113,9 +115,9 @@ class _SignIn:
             log.exception("sign-in: could not learn which Slack workspace this bot serves")
             return None
 
-    def _callback_url(self, request: web.Request) -> str:
-        base = self._public_url or f"{request.scheme}://{request.host}"
-        return base + CALLBACK_PATH
+    def _callback_url(self) -> str:
+        # From the configured address, never the request's Host header.
+        return self._public_url + CALLBACK_PATH
 
     def _form(
         self, *, next_path: str = "", error: str = "", status: int = 200, pending_done=False
@@ -134,7 +136,11 @@ class _SignIn:
 
 
 def _local_path(target: str) -> str:
-    """Where to go after signing in: only a path on this site, never elsewhere."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after signing in: only a path on this site, never elsewhere. Whitespace and
+    control characters are refused outright, since URL parsers drop them (`/\t/evil` would
+    become `//evil`)."""
+    if any(c.isspace() or ord(c) < 32 or c == "\\" for c in target):
+        return "/releases"
+    if target.startswith("/") and not target.startswith("//"):
         return target
     return "/releases"

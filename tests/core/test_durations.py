@@ -97,3 +97,5 @@ def test_parse_moment(text, moment):
 def test_parse_moment_refuses_nonsense_with_examples():
     with pytest.raises(ValueError, match="a date like 2026-11-01.*a span like 30d"):
         parse_moment("last tuesday", NOW)
+    with pytest.raises(ValueError, match="further than the calendar goes"):
+        parse_moment("99999999d", NOW)

@@ -137,6 +137,8 @@ async def test_a_token_acting_as_an_engineer_is_refused_and_the_refusal_audited(
         ("?servce=checkout", "Unknown parameter servce"),
         ("?since=last+tuesday", "use a date like 2026-11-01"),
         ("?since=2026-11-20&until=2026-11-01", "since must be before until"),
+        ("?since=99999999d", "further than the calendar goes"),
+        ("?since=0001-01-01T00:00:00%2B14:00", "since/until"),
     ],
 )
 async def test_bad_filters_are_explained(bot, database_url, query, words):

@@ -17,6 +17,9 @@ from bot.web.signin import _local_path
         ("//evil.example/phish", "/releases"),
         ("/\\evil.example", "/releases"),
         ("javascript:alert(1)", "/releases"),
+        ("/\t/evil.example", "/releases"),
+        ("/\n/evil.example", "/releases"),
+        ("/ /evil.example", "/releases"),
     ],
 )
 def test_after_signing_in_only_pages_of_this_site_are_opened(asked, went):
