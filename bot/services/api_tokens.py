@@ -103,5 +103,5 @@ def lifetime_from(text: str | None) -> timedelta | None:
     except (ValueError, OverflowError) as exc:
         raise ApiTokenError(f"--expires-in {text!r}: use a span like 90d or 12h, or never") from exc
     if lifetime <= timedelta(0) or lifetime > MAX_LIFETIME:
-        raise ApiTokenError(f"--expires-in {text!r}: more than nothing and at most ten years, or never")
+        raise ApiTokenError(f"--expires-in {text!r}: up to ten years, or never")
     return lifetime
