@@ -117,18 +117,9 @@ def _lead_time(succeeded: Sequence[ReleaseFacts], bands: Bands) -> Metric:
         for r in succeeded
         if r.committed_at is not None
     ]
+    why_none = "no successful releases" if not succeeded else "no commit times reported"
     positive = [h for h in hours if h > 0]
-    if not positive:
-        why = "no successful releases" if not succeeded else "no commit times reported"
-        return Metric("lead_time", None, "hours", None, why)
-    median = statistics.median(positive)
-    return Metric(
-        "lead_time",
-        median,
-        "hours",
-        _band_at_most(median, bands.lead_time_hours),
-        f"median of {len(positive)}",
-    )
+    return _median_hours("lead_time", positive, bands.lead_time_hours, why_none)
 
 
 def _failure_rate(failed: int, deployed: int, bands: Bands) -> Metric:
@@ -157,17 +148,17 @@ def _restore(
         if recovery is not None:
             gap: timedelta = recovery.finished_at - failure.finished_at  # type: ignore[operator]
             hours.append(gap.total_seconds() / 3600)
+    why_none = "no failures" if not failed else "not restored yet"
+    return _median_hours("time_to_restore", hours, bands.restore_hours, why_none)
+
+
+def _median_hours(
+    name: str, hours: list[float], limits: tuple[float, float, float], why_none: str
+) -> Metric:
     if not hours:
-        basis = "no failures" if not failed else "not restored yet"
-        return Metric("time_to_restore", None, "hours", None, basis)
+        return Metric(name, None, "hours", None, why_none)
     median = statistics.median(hours)
-    return Metric(
-        "time_to_restore",
-        median,
-        "hours",
-        _band_at_most(median, bands.restore_hours),
-        f"median of {len(hours)}",
-    )
+    return Metric(name, median, "hours", _band_at_most(median, limits), f"median of {len(hours)}")
 
 
 def _band_at_least(value: float, limits: tuple[float, float, float]) -> str:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.durations import parse_duration
 
@@ -38,23 +38,31 @@ def _seconds(value: Any) -> Any:
 Seconds = Annotated[int, Field(ge=0)]
 
 
+def check_user_ids(users: tuple[str, ...]) -> tuple[str, ...]:
+    for user in users:
+        if not USER_ID.fullmatch(user):
+            raise ValueError(f"{user!r} is not a Slack user ID like U0ALICE")
+    return users
+
+
+def check_group_ids(groups: tuple[str, ...]) -> tuple[str, ...]:
+    for group in groups:
+        if not GROUP_ID.fullmatch(group):
+            raise ValueError(f"{group!r} is not a Slack user group ID like S0APPROVERS")
+    return groups
+
+
+UserIds = Annotated[tuple[str, ...], AfterValidator(check_user_ids)]
+GroupIds = Annotated[tuple[str, ...], AfterValidator(check_group_ids)]
+
+
 class People(_Strict):
     """Who, as Slack sees them: user IDs, user group IDs (resolved through Slack's
     usergroups.users.list) and catalog roles."""
 
-    users: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
+    users: UserIds = ()
+    groups: GroupIds = ()
     roles: tuple[Role, ...] = ()
-
-    @field_validator("users")
-    @classmethod
-    def _user_ids(cls, users: tuple[str, ...]) -> tuple[str, ...]:
-        return check_user_ids(users)
-
-    @field_validator("groups")
-    @classmethod
-    def _group_ids(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
-        return check_group_ids(groups)
 
     @property
     def empty(self) -> bool:
@@ -65,20 +73,10 @@ class Grant(_Strict):
     """A role for some services and environments (all when left out), to users and groups."""
 
     role: Role
-    users: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
+    users: UserIds = ()
+    groups: GroupIds = ()
     services: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
-
-    @field_validator("users")
-    @classmethod
-    def _user_ids(cls, users: tuple[str, ...]) -> tuple[str, ...]:
-        return check_user_ids(users)
-
-    @field_validator("groups")
-    @classmethod
-    def _group_ids(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
-        return check_group_ids(groups)
 
     @model_validator(mode="after")
     def _someone(self) -> Grant:
@@ -201,20 +199,6 @@ class WeeklySpan(_Strict):
         if parse_weekday_time(self.start) == parse_weekday_time(self.end):
             raise ValueError("a weekly freeze that ends when it starts would last all week")
         return self
-
-
-def check_user_ids(users: tuple[str, ...]) -> tuple[str, ...]:
-    for user in users:
-        if not USER_ID.fullmatch(user):
-            raise ValueError(f"{user!r} is not a Slack user ID like U0ALICE")
-    return users
-
-
-def check_group_ids(groups: tuple[str, ...]) -> tuple[str, ...]:
-    for group in groups:
-        if not GROUP_ID.fullmatch(group):
-            raise ValueError(f"{group!r} is not a Slack user group ID like S0APPROVERS")
-    return groups
 
 
 def parse_weekday_time(text: str) -> tuple[int, time]:

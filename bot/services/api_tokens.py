@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.core.api_tokens import PREFIX, ApiToken, digest
 from bot.core.durations import parse_duration
+from bot.core.policy_config import USER_ID
 from bot.core.ports import Clock, UnitOfWork
 from bot.services.recorder import Recorder
 
@@ -36,7 +38,7 @@ class ApiTokens:
         name = name.strip()
         if not name or len(name) > 200:
             raise ApiTokenError("give the token a name (up to 200 characters) saying what uses it")
-        if not user_id.startswith(("U", "W")) or len(user_id) > 32 or not user_id.isalnum():
+        if not USER_ID.fullmatch(user_id) or len(user_id) > 32:
             raise ApiTokenError(f"{user_id!r} is not a Slack user ID (U…)")
         now = self._clock.now()
         secret = PREFIX + secrets.token_urlsafe(32)
@@ -66,6 +68,7 @@ class ApiTokens:
                 raise ApiTokenError(f"there is no token {token_id}")
             if token.revoked_at is None:
                 await uow.api_tokens.revoke(token_id, now)
+                token = replace(token, revoked_at=now)
                 await Recorder(uow, now).audit(
                     None,
                     "api_token.revoked",
@@ -73,7 +76,7 @@ class ApiTokens:
                     details={"token": token.id, "name": token.name, "acts_as": token.user_id},
                 )
                 await uow.commit()
-            return await self._get(token_id) or token
+            return token
 
     async def holder(self, secret: str) -> ApiToken | None:
         """The usable token with this secret, or None (unknown, revoked or expired)."""
@@ -88,10 +91,6 @@ class ApiTokens:
                 await uow.api_tokens.used(token.id, now)
                 await uow.commit()
         return token
-
-    async def _get(self, token_id: int) -> ApiToken | None:
-        async with self._uow() as uow:
-            return await uow.api_tokens.get(token_id)
 
 
 def lifetime_from(text: str | None) -> timedelta | None:

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.access import holdings, people_in
 from bot.core.catalog import Catalog
-from bot.core.policy import ROLE_GRANTS, Act, Decision, Facts, approval_people, decide, refuse
+from bot.core.policy import (
+    ROLE_GRANTS,
+    Act,
+    Decision,
+    EnvLock,
+    Facts,
+    approval_people,
+    decide,
+    refuse,
+)
 from bot.core.policy_commands import (
     FreezeEnvironments,
     LockEnvironment,
@@ -51,14 +60,8 @@ class PolicyActions:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE
             record = Recorder(uow, now)
-            current = await uow.locks.active(service, environment, now)
-            decision = decide(
-                self._catalog,
-                request.user_id,
-                Act.LOCK,
-                service=service,
-                environment=environment,
-                facts=Facts(groups=self._facts.groups(), lock=current),
+            current, decision = await self._lock_decision(
+                uow, request.user_id, Act.LOCK, service, environment, now
             )
             problem = decision.message if not decision.allowed else ""
             mine = current is not None and current.owner == request.user_id
@@ -124,14 +127,8 @@ class PolicyActions:
             if not await uow.inbound.first_time(request.key):
                 return DUPLICATE
             record = Recorder(uow, now)
-            current = await uow.locks.active(service, environment, now)
-            decision = decide(
-                self._catalog,
-                request.user_id,
-                Act.UNLOCK,
-                service=service,
-                environment=environment,
-                facts=Facts(groups=self._facts.groups(), lock=current),
+            current, decision = await self._lock_decision(
+                uow, request.user_id, Act.UNLOCK, service, environment, now
             )
             if decision.allowed and current is None:
                 decision = refuse("lock.none", f"{service} in {environment} is not locked.")
@@ -344,6 +341,23 @@ class PolicyActions:
                     }
                 )
         return await self._answer(request, "where", {"service": command.service, "rows": rows})
+
+    async def _lock_decision(
+        self,
+        uow: UnitOfWork,
+        user_id: str,
+        act: Act,
+        service: str,
+        environment: str,
+        now: datetime,
+    ) -> tuple[EnvLock | None, Decision]:
+        """The environment's lock, and whether `user_id` may lock or unlock it."""
+        current = await uow.locks.active(service, environment, now)
+        facts = Facts(groups=self._facts.groups(), lock=current)
+        decision = decide(
+            self._catalog, user_id, act, service=service, environment=environment, facts=facts
+        )
+        return current, decision
 
     def _may_freeze(self, user_id: str, act: Act, scope: str | None) -> Decision:
         environments = [scope] if scope else list(self._catalog.environments)

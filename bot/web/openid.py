@@ -38,7 +38,6 @@ class SignInFailed(Exception):
 class Identity:
     user_id: str
     team_id: str | None
-    name: str
 
 
 class _OpenIDApp(AsyncOAuth2Mixin, AsyncOpenIDMixin, BaseApp):
@@ -115,7 +114,7 @@ class OpenIDSignIn:
         except httpx2.HTTPError as exc:
             raise self._unreachable(exc) from exc
         user = claims.get(SLACK_USER_CLAIM) or claims.get("sub")
-        return Identity(str(user), claims.get(SLACK_TEAM_CLAIM), str(claims.get("name") or user))
+        return Identity(str(user), claims.get(SLACK_TEAM_CLAIM))
 
     async def _discover(self) -> dict[str, Any]:
         try:

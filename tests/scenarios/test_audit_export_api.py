@@ -103,6 +103,7 @@ async def test_tokens_that_are_missing_wrong_revoked_or_expired_get_401(bot, dat
     assert (await fetch(bot, token))[0] == 401
     listed = (await cli(database_url, "api-token", "list")).stdout
     assert "revoked" in listed and "nightly export" in listed
+    assert "2026-11-23 09:00 UTC" in listed, "the last use is noted (on the bot's clock)"
 
     clock = bot.clock
     tokens = ApiTokens(lambda: SqlUnitOfWork(session_factory(bot.runtime.db), clock), clock)
