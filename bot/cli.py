@@ -16,6 +16,7 @@ import typer
 from bot.catalog_file import CatalogError, line_of, load_catalog
 from bot.cli_api_tokens import api_token_app
 from bot.cli_common import DatabaseOption, fail, settings
+from bot.cli_standin import standin_app
 from bot.clock import SystemClock
 from bot.core.access import groups_used
 from bot.core.catalog_lint import policy_problems
@@ -33,6 +34,7 @@ audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail."
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
 app.add_typer(api_token_app, name="api-token")
+app.add_typer(standin_app, name="slack-standin")
 
 _fail = fail
 _settings = settings
@@ -80,13 +82,14 @@ def serve(
 
     try:
         asyncio.run(main())
-    except KeyboardInterrupt:
-        typer.echo("stopped")
+    except KeyboardInterrupt:  # before the signal handlers were installed
+        pass
     except OSError as exc:
         raise _fail(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
             "Pick another port with --port or PORT."
         ) from None
+    typer.echo("stopped")
 
 
 @app.command()

@@ -8,9 +8,11 @@ points the bot's Web API client at it; the stand-in sends real signed requests t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
+import signal
 import socket
 from dataclasses import dataclass
 
@@ -25,10 +27,11 @@ from bot.catalog_file import load_catalog
 from bot.clock import SystemClock
 from bot.core.access import groups_used
 from bot.core.catalog import Catalog
-from bot.core.ports import Clock
+from bot.core.ports import Clock, StorageUnavailable
 from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
+from bot.engine.inbox_runner import InboxRunner
 from bot.engine.stage_runner import StageRunner
 from bot.services.api_tokens import ApiTokens
 from bot.services.audit_exports import AuditExports
@@ -39,18 +42,18 @@ from bot.services.commands import CommandRouter
 from bot.services.facts import FactsFinder
 from bot.services.groups import GroupCache
 from bot.services.history import History
+from bot.services.inbox import Inbox, InboxProcessor
 from bot.services.policy_actions import PolicyActions
 from bot.services.progress import Progress
 from bot.services.queries import Queries
 from bot.services.releases import Releases
 from bot.settings import Settings
 from bot.slack.chat import SlackChat, SlackGroups
-from bot.slack.inflight import InFlight
-from bot.slack.listeners import SlackServices, register
+from bot.slack.listeners import register
 from bot.slack.render import SlackRenderer
 from bot.storage import audit_checkpoints, migrate
 from bot.storage.audit_reader import SqlAuditEvents
-from bot.storage.claims import OutboxClaims, ReleaseClaims
+from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims
 from bot.storage.database import create_engine, session_factory
 from bot.storage.operations import SqlOperations
 from bot.storage.unit_of_work import SqlUnitOfWork
@@ -82,7 +85,8 @@ class Runtime:
     engine: Engine
     web_app: web.Application
     bolt: AsyncApp
-    inflight: InFlight
+    inbox: Inbox
+    chat: SlackChat
     metrics: Metrics
     registry: Registry
     router: CommandRouter
@@ -90,8 +94,7 @@ class Runtime:
     emulator: Emulator | None = None
 
     async def settle(self) -> None:
-        """Wait for listener work after acks, then run the engine until nothing is due."""
-        await self.inflight.idle()
+        """Run the engine until nothing is due: accepted requests, stages, messages."""
         await self.engine.settle()
 
     async def close(self) -> None:
@@ -114,10 +117,11 @@ async def build_runtime(
     metrics = Metrics()
     owner = settings.replica_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
-    engine_ref: list[Engine] = []
+    # Rung when a commit leaves work for a worker, so it starts at once, not at the next tick.
+    inbox_bell, outbox_bell = asyncio.Event(), asyncio.Event()
 
     def unit_of_work() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions, clock, on_outbox_commit=lambda: engine_ref[0].kick())
+        return SqlUnitOfWork(sessions, clock, on_outbox_commit=outbox_bell.set)
 
     emulator: Emulator | None = None
     if settings.mode == "local":
@@ -134,9 +138,11 @@ async def build_runtime(
         bot_token = settings.bot_token or ""
         api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
 
-    client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=10, retry_handlers=[])
+    client = AsyncWebClient(
+        token=bot_token, base_url=api_url, timeout=settings.slack_timeout_s, retry_handlers=[]
+    )
     renderer = SlackRenderer(clock)
-    chat = SlackChat(client)
+    chat = SlackChat(client, response_timeout_s=settings.slack_timeout_s)
     operations = SqlOperations(sessions, clock)
     registry = Registry(
         catalog,
@@ -150,17 +156,21 @@ async def build_runtime(
     groups = GroupCache(SlackGroups(client), groups_used(catalog), clock)
     facts = FactsFinder(catalog, groups.snapshot)
     progress = Progress(unit_of_work, clock, settings.status_refresh_s, facts)
-    releases = Releases(catalog, unit_of_work, clock, facts)
-    queries = Queries(catalog, unit_of_work, clock, registry)
-    policies = PolicyActions(catalog, unit_of_work, clock, facts)
+    releases = Releases(catalog, clock, facts)
+    queries = Queries(catalog, clock)
+    policies = PolicyActions(catalog, clock, facts)
     exporter = DatabaseAuditExporter(db, clock)
     exports = AuditExports(catalog, unit_of_work, clock, facts, exporter)
-    router = CommandRouter(catalog, unit_of_work, clock, releases, queries, policies, exports)
-    runner = StageRunner(
-        catalog, registry.adapters_for, progress, ReleaseClaims(sessions, clock, owner), clock
+    router = CommandRouter(catalog, clock, releases, queries, policies, exports, registry)
+    inbox_claims = InboxClaims(sessions, clock, owner)
+    release_claims = ReleaseClaims(sessions, clock, owner)
+    outbox_claims = OutboxClaims(sessions, clock, owner)
+    processor = InboxProcessor(
+        unit_of_work, clock, router, releases, deadline_s=settings.inbox_deadline_s
     )
+    runner = StageRunner(catalog, registry.adapters_for, progress, release_claims, clock)
     dispatcher = OutboxDispatcher(
-        OutboxClaims(sessions, clock, owner),
+        outbox_claims,
         progress,
         chat,
         renderer,
@@ -170,18 +180,25 @@ async def build_runtime(
         adapters_for=registry.adapters_for,
         exporter=exporter,
     )
-    engine = Engine(runner, dispatcher, groups)
-    engine_ref.append(engine)
+    engine = Engine(
+        InboxRunner(inbox_claims, processor, clock),
+        runner,
+        dispatcher,
+        groups,
+        claims=[inbox_claims, release_claims, outbox_claims],
+        bells={"inbox": inbox_bell, "outbox": outbox_bell},
+    )
+    inbox = Inbox(inbox_claims, on_accept=inbox_bell.set)
 
-    inflight = InFlight()
     bolt = AsyncApp(
         client=client,
         signing_secret=signing_secret or None,
         request_verification_enabled=False,
-        process_before_response=False,
+        # Listeners only make the request durable, then ack: Slack's OK follows the write.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    register(bolt, SlackServices(router, releases, renderer, inflight))
+    register(bolt, inbox)
     _register_error_handler(bolt)
 
     async def readiness() -> dict[str, str]:
@@ -240,7 +257,8 @@ async def build_runtime(
         engine,
         web_app,
         bolt,
-        inflight,
+        inbox,
+        chat,
         metrics,
         registry,
         router,
@@ -290,18 +308,16 @@ def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:
 
 def _register_error_handler(bolt: AsyncApp) -> None:
     @bolt.error
-    async def on_error(error: Exception, body: dict, logger, respond=None) -> None:
+    async def on_error(error: Exception, body: dict, logger, response=None) -> None:
+        """A listener failed before its ack: Slack gets no OK and shows the person its own
+        error, which is true (nothing was recorded). 503 when the database is the cause."""
+        if isinstance(error, StorageUnavailable):
+            logger.error("a Slack request was refused, not acknowledged: %s", error)
+            if response is not None:
+                response.status = 503
+                response.body = "releasebot cannot record requests right now"
+            return
         logger.exception("listener failed: %s", type(error).__name__, exc_info=error)
-        if respond is not None:
-            try:
-                await respond(
-                    text=":warning: Something went wrong on releasebot's side and nothing was "
-                    "changed. Try again in a moment; if it keeps failing, tell the platform team.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:
-                logger.exception("could not tell the user about the failure")
 
 
 async def _readiness(db: AsyncEngine) -> dict[str, str]:
@@ -325,10 +341,18 @@ def _client_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-async def serve(runtime: Runtime, *, ready: asyncio.Event | None = None) -> None:
-    """Run the web server and the engine until cancelled."""
+async def serve(
+    runtime: Runtime,
+    *,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the web server and the engine until `stop` is set, or SIGTERM / SIGINT arrives;
+    then stop gracefully (see `_shut_down`) and return. A second signal exits at once."""
     settings = runtime.settings
-    runner = web.AppRunner(runtime.web_app, access_log=None)
+    stop = stop or asyncio.Event()
+    _on_signals(stop)
+    runner = web.AppRunner(runtime.web_app, access_log=None, shutdown_timeout=ACK_GRACE_S)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -349,13 +373,46 @@ async def serve(runtime: Runtime, *, ready: asyncio.Event | None = None) -> None
     if ready is not None:
         ready.set()
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping: no new requests; finishing the work under way")
     finally:
-        if socket_handler is not None:
+        await _shut_down(runtime, runner, scheduler, socket_handler)
+
+
+ACK_GRACE_S = 5.0  # requests already received get this long to be written down and acked
+
+
+async def _shut_down(runtime: Runtime, runner: web.AppRunner, scheduler, socket_handler) -> None:
+    """Stop accepting (the listening socket closes; requests under way are still written to
+    the inbox and acked), then let the engine's passes finish and hand back this replica's
+    claims, then close the database. Within Kubernetes' 30 s: the engine gets
+    RELEASEBOT_SHUTDOWN_GRACE_SECONDS (15 by default)."""
+    if socket_handler is not None:
+        with contextlib.suppress(Exception):
             await socket_handler.close_async()
-        await runtime.engine.stop(scheduler)
-        await runner.cleanup()
-        await runtime.close()
+    await runner.cleanup()
+    await runtime.engine.stop(scheduler, grace_s=runtime.settings.shutdown_grace_s)
+    await runtime.close()
+    log.info("stopped")
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM (Kubernetes, docker stop) and SIGINT (Ctrl-C) ask for a graceful stop; a second
+    one, while stopping, ends the process at once."""
+    loop = asyncio.get_running_loop()
+
+    def asked(signum: int) -> None:
+        if stop.is_set():
+            log.warning("%s again: exiting now", signal.Signals(signum).name)
+            os._exit(128 + signum)
+        log.info("%s received", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, asked, signum)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            return
 
 
 CHECKPOINT_INTERVAL_S = 3600

@@ -36,6 +36,9 @@ class Settings:
     tick_seconds: float = 1.0
     update_interval_s: float = 1.0
     status_refresh_s: float = 15.0
+    slack_timeout_s: float = 5.0
+    inbox_deadline_s: float = 900.0
+    shutdown_grace_s: float = 15.0
     replica_id: str = ""
     log_level: str = "INFO"
 
@@ -85,6 +88,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         tick_seconds=float(env.get("RELEASEBOT_TICK_SECONDS", "1")),
         update_interval_s=float(env.get("RELEASEBOT_UPDATE_INTERVAL_SECONDS", "1")),
         status_refresh_s=float(env.get("RELEASEBOT_STATUS_REFRESH_SECONDS", "15")),
+        slack_timeout_s=_seconds(env, "RELEASEBOT_SLACK_TIMEOUT_SECONDS", 5.0),
+        inbox_deadline_s=_seconds(env, "RELEASEBOT_INBOX_DEADLINE_SECONDS", 900.0),
+        shutdown_grace_s=_seconds(env, "RELEASEBOT_SHUTDOWN_GRACE_SECONDS", 15.0),
         replica_id=env.get("RELEASEBOT_REPLICA_ID", "") or env.get("HOSTNAME", ""),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
     )
@@ -134,6 +140,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name}={raw!r} is not a number") from exc
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from exc
+    if not 0 < value < 86400 * 7:
+        raise SettingsError(f"{name}={raw!r}: give a number of seconds above 0")
+    return value
 
 
 def _redact_url(url: str) -> str:

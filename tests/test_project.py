@@ -76,6 +76,22 @@ def test_dockerfile_is_slim_non_root_with_a_healthcheck():
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
 
 
+def test_the_image_passes_sigterm_on_and_kubernetes_waits_long_enough():
+    """PID 1 in a container gets no default signal handling: tini passes SIGTERM to
+    releasebot, whose graceful stop (preStop pause + acks + engine grace) fits the period."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r'^ENTRYPOINT \["/usr/bin/tini", "--", "releasebot"\]$', dockerfile, re.M)
+    assert "install -y --no-install-recommends tini" in dockerfile
+    deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / "deployment.yaml").read_text())
+    pod = deployment["spec"]["template"]["spec"]
+    pre_stop = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][1])
+    from bot.runtime import ACK_GRACE_S
+    from bot.settings import Settings
+
+    stopping = pre_stop + ACK_GRACE_S + Settings().shutdown_grace_s
+    assert stopping < pod["terminationGracePeriodSeconds"]
+
+
 def test_kubernetes_manifests_parse_and_probe_the_right_paths():
     deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / "deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -4,7 +4,7 @@ each Protocol promises exactly what the code calls, so the fakes cover all of it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -247,12 +247,23 @@ class Adapters:
 
 
 class ChatError(Exception):
+    """A chat call failed. `retry_after_s`: the chat service asked us to wait that long (a rate
+    limit: not a failed attempt). `permanent`: it named an error that trying again cannot fix
+    (channel_not_found, ...). Anything else (no answer, a 5xx page) may pass: try again.
+    `method` names the call, so a rate limit pauses that method only."""
+
     def __init__(
-        self, message: str, *, retry_after_s: float | None = None, permanent: bool = False
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        permanent: bool = False,
+        method: str = "",
     ):
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.permanent = permanent
+        self.method = method
 
 
 @dataclass(frozen=True)
@@ -267,8 +278,11 @@ class Chat(Protocol):
     ) -> str:
         """Post; returns the message ts. `key` is attached as message metadata."""
 
-    async def find_posted(self, channel: str, key: str, *, thread_ts: str | None) -> str | None:
-        """The ts of a message posted earlier with `key`, for recovery after a crash."""
+    async def find_posted(
+        self, channel: str, key: str, *, thread_ts: str | None, since: datetime | None = None
+    ) -> str | None:
+        """The ts of a message posted earlier (after `since`) with `key`, for recovery after a
+        crash or a call whose answer never came."""
 
     async def update(self, channel: str, ts: str, message: ChatMessage) -> None: ...
 
@@ -280,6 +294,9 @@ class Chat(Protocol):
 
     async def send_files(self, user: str, files: Sequence[Path], comment: str) -> None:
         """Upload files into a direct message with `user`."""
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal for the person whose click gave `trigger_id` (valid for 3 s)."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +326,9 @@ class Renderer(Protocol):
 
     def render(self, template: str, context: dict[str, Any]) -> ChatMessage: ...
 
+    def view(self, template: str, context: dict[str, Any]) -> dict[str, Any]:
+        """A modal's view."""
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -325,12 +345,17 @@ class ConcurrentUpdate(Exception):
     """The release changed under us since it was read."""
 
 
+class StorageUnavailable(Exception):
+    """The database could not be reached or dropped the connection: nothing was committed, and
+    the same work may simply be tried again."""
+
+
 @dataclass(frozen=True)
 class Outbound:
     """A message the bot owes someone, written in the same transaction as the change behind it.
     `template` and `context` are rendered by the chat layer when it is sent."""
 
-    kind: Literal["status", "thread", "ephemeral", "respond", "post", "mirror", "upload"]
+    kind: Literal["status", "thread", "ephemeral", "respond", "post", "mirror", "upload", "modal"]
     key: str
     template: str = ""
     context: dict[str, Any] = field(default_factory=dict)
@@ -379,9 +404,10 @@ class OutboxWriter(Protocol):
     async def enqueue(self, message: Outbound) -> None: ...
 
 
-class InboundLog(Protocol):
-    async def first_time(self, key: str) -> bool:
-        """Records `key`; False when it was seen before (a Slack retry of the same request)."""
+class InboxLog(Protocol):
+    async def take(self, item_id: int) -> bool:
+        """Marks an accepted request handled, in the transaction that handles it; False when
+        it was handled already (by another replica, or before a crash)."""
 
 
 @dataclass(frozen=True)
@@ -406,6 +432,31 @@ class OutboxItem:
     template: str
     context: dict[str, Any]
     attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A claimed inbox row: a command, click or submission Slack already has its OK for."""
+
+    id: int
+    key: str
+    payload: dict[str, Any]
+    received_at: datetime
+    attempts: int
+
+
+class InboxQueue(Protocol):
+    async def accept(self, key: str, payload: dict[str, Any]) -> bool:
+        """Make a request durable, once per `key` (Slack's own identifiers); False when it was
+        accepted before. Raises StorageUnavailable when it cannot be written."""
+
+    async def claim_due(self, limit: int = 20) -> list[InboxItem]: ...
+
+    async def retry_at(self, item: InboxItem, due_at: datetime, error: str) -> None: ...
+
+    async def release_claims(self) -> int:
+        """Hand back everything this replica holds (a graceful stop)."""
 
 
 class ReleaseTimers(Protocol):
@@ -415,29 +466,54 @@ class ReleaseTimers(Protocol):
 
     async def done(self, release_id: int) -> None: ...
 
-    async def retry_at(self, claim: Claim, due_at: datetime) -> None:
+    async def retry_at(self, claim: Claim, due_at: datetime, *, attempt: bool = True) -> None:
         """Try again at `due_at`, unless someone rescheduled the release since it was claimed
-        (a click): then their time stands and the attempts start over."""
+        (a click): then their time stands and the attempts start over. `attempt=False`: this
+        try does not count (the database failed, not the backend)."""
+
+    async def release_claims(self) -> int:
+        """Hand back everything this replica holds (a graceful stop)."""
 
 
 class OutboxQueue(Protocol):
-    async def claim_due(self, limit: int = 50) -> list[OutboxItem]: ...
+    """Messages owed, claimed with a lease. A release's status rows go one at a time, and its
+    thread rows one at a time in the order they were written, whichever replica claims them."""
 
-    async def sent(self, item: OutboxItem, message_ts: str | None = None) -> None: ...
+    async def claim_due(self, limit: int = 20) -> list[OutboxItem]: ...
 
-    async def first_post(
-        self, release_id: int, post: Callable[[], Awaitable[str]]
-    ) -> tuple[str, bool]:
-        """Post a release's status message once across replicas: with the release row locked,
-        return its stored ts, or call `post` and store what it returns. -> (ts, posted now)"""
+    async def holds(self) -> dict[str, datetime]:
+        """Active holds, by scope: a rate limit's pause (`method:chat.update`) or a message's
+        update throttle (`message:C1:1700.1`), shared by every replica."""
+
+    async def sent(
+        self,
+        item: OutboxItem,
+        message_ts: str | None = None,
+        *,
+        hold: tuple[str, datetime] | None = None,
+        status_of: int | None = None,
+    ) -> None:
+        """Mark sent; with `hold`, also keep that scope quiet until then; with `status_of`,
+        store `message_ts` as that release's status message."""
 
     async def failed_status_posts(self, release_id: int) -> int: ...
 
-    async def retry_at(self, item: OutboxItem, due_at: datetime, error: str = "") -> None: ...
+    async def retry_at(
+        self,
+        item: OutboxItem,
+        due_at: datetime,
+        error: str = "",
+        *,
+        attempt: bool = True,
+        hold: tuple[str, datetime] | None = None,
+    ) -> None:
+        """Try again at `due_at`. `attempt=False`: this try does not count (a rate-limit wait,
+        a throttle, a stop); with `hold`, the scope waits until then for every replica."""
 
     async def give_up(self, item: OutboxItem, error: str) -> None: ...
 
-    async def newer_status_pending(self, item: OutboxItem) -> bool: ...
+    async def release_claims(self) -> int:
+        """Hand back everything this replica holds (a graceful stop)."""
 
 
 class LockRepository(Protocol):
@@ -496,7 +572,7 @@ class UnitOfWork(Protocol):
     freezes: FreezeRepository
     audit: AuditLog
     outbox: OutboxWriter
-    inbound: InboundLog
+    inbox: InboxLog
     api_tokens: ApiTokenRepository
 
     async def __aenter__(self) -> UnitOfWork: ...

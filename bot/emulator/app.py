@@ -1,4 +1,5 @@
-"""The emulator's aiohttp routes: Web API, response_url, file upload/download, console."""
+"""The emulator's aiohttp routes: Web API, response_url, file upload/download, console, faults
+(/_faults) and the control API for tests in other processes (/_control)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import BodyPartReader, web
 
-from bot.emulator import console
+from bot.emulator import console, control, faults
 from bot.emulator.response_urls import ResponseUrlError, apply_response
 from bot.emulator.state import RecordedCall
 
@@ -23,13 +24,17 @@ def build_app(emu: Emulator) -> web.Application:
     app.router.add_get("/files/{file_id}", _download(emu))
     app.router.add_get("/archives/{channel}/{pts}", _archive_link)
     console.add_routes(app, emu)
+    faults.add_routes(app, emu.faults, emu.clock)
+    control.add_routes(app, emu)
 
     async def open_long_polls(_: web.Application) -> None:
         emu.closing = False
+        emu.faults.closing = False
 
     async def wake_long_polls(_: web.Application) -> None:
         emu.closing = True
         emu.state.changed()
+        emu.faults.release()  # held (hanging) calls are answered so shutdown does not wait
 
     app.on_startup.append(open_long_polls)
     app.on_shutdown.append(wake_long_polls)
@@ -47,6 +52,9 @@ def _response_url(emu: Emulator):
                 body = parsed
         except ValueError:
             pass
+        fault = emu.faults.pick(faults.RESPONSE_URL)
+        if fault is not None:
+            return await faults.play(emu.faults, fault, request, emu.state, "response_url", body)
         try:
             if not body and raw.strip():
                 raise ResponseUrlError(400, "invalid_payload")

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.emulator.state import Message
+from bot.emulator.jsonapi import (
+    bad_request,
+    deliver,
+    ephemeral_json,
+    json_object,
+    message_json,
+    require,
+)
 
 if TYPE_CHECKING:
     from bot.emulator.emulator import Emulator
@@ -40,10 +47,6 @@ def add_routes(app: web.Application, emu: Emulator) -> None:
     app.router.add_post("/console/api/close", api.close)
     app.router.add_post("/console/api/home", api.home)
     app.router.add_post("/console/api/dismiss", api.dismiss)
-
-
-def _bad_request(error: str) -> web.Response:
-    return web.json_response({"ok": False, "error": error}, status=400)
 
 
 class ConsoleApi:
@@ -78,7 +81,7 @@ class ConsoleApi:
             since = int(request.query.get("since", "-1") or -1)
             wait = min(float(request.query.get("wait", "0") or 0), MAX_WAIT_S)
         except ValueError:
-            return _bad_request("since and wait must be numbers")
+            return bad_request("since and wait must be numbers")
         if wait > 0 and self.emu.state.version <= since and not self.emu.closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.emu.state.next_change(), wait)
@@ -97,66 +100,25 @@ class ConsoleApi:
                 for c in channels
             ],
             "messages": {
-                c.id: [self._message(m) for m in emu.state.visible_history(c.id)] for c in channels
+                c.id: [message_json(m, emu.files) for m in emu.state.visible_history(c.id)]
+                for c in channels
             },
-            "ephemerals": [
-                {
-                    "channel": e.channel,
-                    "ts": e.ts,
-                    "text": e.text,
-                    "blocks": e.blocks,
-                    "thread_ts": e.thread_ts,
-                    "attachments": e.attachments,
-                }
-                for e in emu.ephemerals(user)
-            ],
+            "ephemerals": [ephemeral_json(e) for e in emu.ephemerals(user)],
             "modal": {**modal.to_slack(ws), "errors": modal.errors} if modal else None,
             "home": home.to_slack(ws) if home else None,
             "banners": [{"id": b.id, "text": b.text, "at": b.at} for b in emu.banners(user)],
         }
 
-    def _message(self, msg: Message) -> dict[str, Any]:
-        return {
-            "ts": msg.ts,
-            "user": msg.user,
-            "is_bot": msg.bot_id is not None,
-            "text": msg.text,
-            "blocks": msg.blocks,
-            "attachments": msg.attachments,
-            "thread_ts": msg.thread_ts,
-            "reply_broadcast": msg.reply_broadcast,
-            "edited": msg.edited,
-            "files": [
-                {"id": f, "name": self.emu.files[f].name if f in self.emu.files else f}
-                for f in msg.files
-            ],
-            "reply_count": msg.reply_count,
-            "replies": [self._message(r) for r in msg.replies],
-        }
-
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not body.get("user"):
-            raise web.HTTPBadRequest(text="expected a JSON object with `user`")
-        return body
-
-    async def _deliver(self, coro: Any) -> web.Response:
-        try:
-            result = await coro
-        except (LookupError, ValueError, RuntimeError) as exc:
-            return _bad_request(str(exc))
-        return web.json_response(
-            {"ok": True, "delivery": result.to_json() if result is not None else None}
+    async def _deliver(self, delivery: Any) -> web.Response:
+        return await deliver(
+            delivery, lambda result: {"ok": True, "delivery": result and result.to_json()}
         )
 
     async def command(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request, "user")
         text = str(body.get("text", "")).strip()
         if not text:
-            return _bad_request("empty")
+            return bad_request("empty")
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
             return await self._deliver(
@@ -167,16 +129,17 @@ class ConsoleApi:
                 body["user"], body.get("channel", ""), text, body.get("thread_ts")
             )
         except LookupError as exc:
-            return _bad_request(str(exc))
+            return bad_request(str(exc))
         return web.json_response({"ok": True, "ts": msg.ts})
 
     async def click(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request, "user", "action_id")
         value = body.get("value")
         if body.get("view_id"):
             return await self._deliver(
                 self.emu.click_view(body["user"], body["view_id"], body["action_id"], value=value)
             )
+        require(body, "channel", "ts")
         return await self._deliver(
             self.emu.click(
                 body["user"], body["channel"], body["ts"], body["action_id"], value=value
@@ -184,21 +147,21 @@ class ConsoleApi:
         )
 
     async def submit(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request, "user", "view_id")
         return await self._deliver(
             self.emu.submit_view(body["user"], body["view_id"], body.get("values") or {})
         )
 
     async def close(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request, "user", "view_id")
         return await self._deliver(self.emu.close_view(body["user"], body["view_id"]))
 
     async def home(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request, "user")
         return await self._deliver(self.emu.open_home(body["user"]))
 
     async def dismiss(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request, "user")
         state = self.emu.state
         state.banners = [
             b

@@ -6,10 +6,11 @@ The console and tests both go through here, so local runs exercise the productio
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 
@@ -33,6 +34,9 @@ class DeliveryResult:
     error: str | None = None
     request_body: bytes = b""
     request_headers: dict[str, str] = field(default_factory=dict)
+    elapsed_ms: float = 0.0  # from sending to the bot's full answer (or giving up)
+    trigger_id: str | None = None  # what the payload carried, for opening modals
+    response_url: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -45,7 +49,17 @@ class DeliveryResult:
             "body_text": self.body_text,
             "json": self.json,
             "error": self.error,
+            "elapsed_ms": self.elapsed_ms,
+            "trigger_id": self.trigger_id,
+            "response_url": self.response_url,
         }
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip()[:1] in ("{", "[") else None
+    except ValueError:
+        return None
 
 
 class Driver:
@@ -82,13 +96,26 @@ class Driver:
     ) -> DeliveryResult:
         url = self.events_url()
         if not url:
-            raise RuntimeError("emulator.bot_events_url is not set")
+            raise RuntimeError(
+                "emulator.bot_events_url is not set (in a stand-in process: POST /_control/bot)"
+            )
         ts = int(self.state.clock()) if timestamp is None else timestamp
         headers = signed_headers(self.signing_secret, body, content_type, ts)
         if signature is not None:
             headers["X-Slack-Signature"] = signature
         headers.update(extra_headers or {})
-        sent = {"request_body": body, "request_headers": headers}
+        fields = dict(parse_qsl(body.decode(errors="replace"))) if content_type == FORM else {}
+        interaction = _json_or_none(fields.get("payload", ""))
+        carried = interaction if isinstance(interaction, dict) else fields
+        started = time.perf_counter()
+        result = await self._post(url, body, headers)
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        result.request_body, result.request_headers = body, headers
+        result.trigger_id = carried.get("trigger_id")
+        result.response_url = carried.get("response_url")
+        return result
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> DeliveryResult:
         timeout = aiohttp.ClientTimeout(total=self.ack_timeout)
         try:
             async with (
@@ -98,14 +125,10 @@ class Driver:
                 text = await resp.text()
                 status = resp.status
         except TimeoutError:
-            return DeliveryResult(0, "", error="operation_timeout", **sent)
+            return DeliveryResult(0, "", error="operation_timeout")
         except aiohttp.ClientError as exc:
-            return DeliveryResult(0, "", error=f"dispatch_failed: {exc}", **sent)
-        try:
-            parsed = json.loads(text) if text.strip()[:1] in ("{", "[") else None
-        except ValueError:
-            parsed = None
-        return DeliveryResult(status, text, parsed, **sent)
+            return DeliveryResult(0, "", error=f"dispatch_failed: {exc}")
+        return DeliveryResult(status, text, _json_or_none(text))
 
     def _retry_headers(self, retry_num: int | None) -> dict[str, str]:
         if retry_num is None:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.emulator.app import build_app
 from bot.emulator.driver import DeliveryResult, Driver
+from bot.emulator.faults import FaultSchedule
 from bot.emulator.response_urls import ResponseUrlRegistry
 from bot.emulator.spec import load_specs
 from bot.emulator.state import Banner, Ephemeral, File, Message, RecordedCall, SlackState, View
@@ -43,7 +44,10 @@ class Emulator:
         self.state = SlackState(self.workspace, clock)
         self.triggers = TriggerRegistry(clock, self.workspace.team_id)
         self.response_urls = ResponseUrlRegistry(clock, signing_secret)
-        self.api = WebApi(self.state, self.specs, self.triggers, bot_token, self._request_base)
+        self.faults = FaultSchedule(clock, self.specs)
+        self.api = WebApi(
+            self.state, self.specs, self.triggers, bot_token, self._request_base, self.faults
+        )
         self.driver = Driver(
             self.state,
             self.triggers,
@@ -79,7 +83,9 @@ class Emulator:
 
     def rate_limit(self, method: str, retry_after_seconds: float, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP 429 and Retry-After."""
-        self.api.rate_limit(method, retry_after_seconds, times)
+        if times > 0:
+            retry_after = max(1, round(retry_after_seconds))
+            self.faults.add([method], "ratelimit", times=times, retry_after=retry_after)
 
     # -- inspection --------------------------------------------------------------------
 

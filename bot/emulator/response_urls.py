@@ -114,7 +114,7 @@ def _replace_origin(
         raise ResponseUrlError(404, "message_not_found")
     origin.text = text
     origin.blocks = state.with_block_ids(blocks)
-    if not target.is_ephemeral:
-        origin.edited = True
-        origin.edited_ts = state.next_ts()
-    state.changed()
+    if target.is_ephemeral:
+        state.changed()
+    else:
+        state.mark_edited(origin)

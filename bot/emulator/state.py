@@ -28,6 +28,7 @@ class Message:
     metadata: dict[str, Any] | None = None
     edited: bool = False
     edited_ts: str | None = None
+    edits: int = 0
     bot_id: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
     reply_broadcast: bool = False
@@ -186,6 +187,7 @@ class RecordedCall:
     response: dict[str, Any]
     at: float
     status: int = 200
+    fault: str | None = None  # the id of the fault that answered it instead of Slack
 
 
 @dataclass
@@ -304,6 +306,12 @@ class SlackState:
                 if reply.ts == ts:
                     return reply
         return None
+
+    def mark_edited(self, msg: Message) -> None:
+        msg.edited = True
+        msg.edited_ts = self.next_ts()
+        msg.edits += 1
+        self.changed()
 
     def delete_message(self, msg: Message) -> None:
         if msg.thread_ts:

@@ -1,4 +1,5 @@
-"""The Web API face: parse like Slack, authenticate, rate-limit, validate, dispatch, record."""
+"""The Web API face: parse like Slack, play scheduled faults, authenticate, validate, dispatch,
+record."""
 
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator import faults
+from bot.emulator.faults import FaultSchedule
 from bot.emulator.methods import HANDLERS, ApiContext
 from bot.emulator.spec import ApiError, MethodSpec, validate_args
 from bot.emulator.state import RecordedCall, SlackState
 from bot.emulator.triggers import TriggerRegistry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _RateLimit:
-    retry_after: float
-    remaining: int
 
 
 @dataclass
@@ -39,16 +36,14 @@ class WebApi:
         triggers: TriggerRegistry,
         bot_token: str,
         base_url: Callable[[web.Request, str], str],
+        faults: FaultSchedule,
     ) -> None:
         self.state = state
         self.base_url = base_url
         self.specs = specs
         self.triggers = triggers
         self.bot_token = bot_token
-        self._rate_limits: dict[str, _RateLimit] = {}
-
-    def rate_limit(self, method: str, retry_after_seconds: float, times: int = 1) -> None:
-        self._rate_limits[method] = _RateLimit(retry_after_seconds, times)
+        self.faults = faults
 
     def call(
         self, method: str, raw_args: dict[str, Any], token: str | None, base_url: str
@@ -70,11 +65,6 @@ class WebApi:
             return ApiAnswer(200, ApiError("not_authed").body(), {})
         if token != self.bot_token:
             return ApiAnswer(200, ApiError("invalid_auth").body(), {})
-        limit = self._rate_limits.get(method)
-        if limit is not None and limit.remaining > 0:
-            limit.remaining -= 1
-            retry_after = str(max(1, round(limit.retry_after)))
-            return ApiAnswer(429, ApiError("ratelimited").body(), {"Retry-After": retry_after})
         ctx = ApiContext(self.state, self.triggers, base_url)
         try:
             valid = validate_args(spec, args)
@@ -93,9 +83,13 @@ class WebApi:
         try:
             args, token = await parse_request(request)
         except ApiError as exc:
-            answer = ApiAnswer(200, exc.body(), {})
+            args, token, refused = {}, None, ApiAnswer(200, exc.body(), {})
         else:
-            answer = self.call(method, args, token, base_url)
+            refused = None
+        fault = self.faults.pick(method)
+        if fault is not None:
+            return await faults.play(self.faults, fault, request, self.state, method, args)
+        answer = refused or self.call(method, args, token, base_url)
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
 

@@ -1,8 +1,16 @@
-"""Sends what the outbox owes to chat, exactly once as far as chat allows.
+"""Sends what the outbox owes to chat, exactly once as far as chat allows, and never gives a
+message up while it may still go out.
 
-Status messages are posted once (their ts stored with the row marked sent) and then only
-updated, coalesced per message with a trailing throttle. A row whose earlier attempt may have
-reached chat before a crash is first looked up by its key, so it is not posted twice.
+- A release's status message is posted once (its ts stored with the row marked sent) and then
+  only updated: at most once per update interval per message (a trailing throttle kept in the
+  database), always rendering the release as it is now, so the last update shows the latest
+  state. Its thread is posted in order; both rules hold across replicas (OutboxQueue).
+- A rate limit (429 + Retry-After) pauses that method for every replica, through the
+  database; the wait is not an attempt. A chat service that does not answer, or answers with
+  a 5xx page, is tried again with a growing pause up to the kind's deadline (hours for status
+  messages and threads); a named error (channel_not_found, ...) is final.
+- A row whose earlier try may have reached chat (no answer came) is first looked up by its
+  key, so it is not posted twice.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +35,7 @@ from bot.core.ports import (
     OutboxItem,
     OutboxQueue,
     Renderer,
+    StorageUnavailable,
     Target,
 )
 from bot.core.release import Release
@@ -33,7 +43,49 @@ from bot.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+HOUR = 3600
+# How long a row is tried again after failures, by kind (a rate-limit wait counts for nothing).
+DEADLINES_S = {
+    "status": 12 * HOUR,
+    "thread": 12 * HOUR,
+    "post": 12 * HOUR,
+    "mirror": 12 * HOUR,
+    "upload": HOUR,
+    "respond": 30 * 60,  # a response_url works for 30 minutes
+    "ephemeral": 30 * 60,
+    "modal": 3,  # a trigger_id works for 3 seconds
+}
+BACKOFF_CAP_S = 30
+UNREACHABLE_PAUSE_S = 2
+# Which chat method a kind of row calls (None: not a chat call), for rate-limit pauses.
+METHODS = {
+    "thread": "chat.postMessage",
+    "post": "chat.postMessage",
+    "ephemeral": "chat.postEphemeral",
+    "respond": "response_url",
+    "upload": "files.uploadV2",
+    "modal": "views.open",
+}
+
+
+def backoff_s(attempts: int) -> float:
+    return float(min(BACKOFF_CAP_S, 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class _Pass:
+    """What one dispatch pass knows: the holds in force, and whether chat stopped answering."""
+
+    holds: dict[str, datetime]
+    unreachable: bool = False
+
+    def until(self, scope: str, now: datetime) -> datetime | None:
+        until = self.holds.get(scope)
+        return until if until is not None and until > now else None
+
+
+class _Deferred(Exception):
+    """The row waits (a hold, a missing status message): handled, not failed."""
 
 
 class OutboxDispatcher:
@@ -45,49 +97,60 @@ class OutboxDispatcher:
         renderer: Renderer,
         clock: Clock,
         *,
-        update_interval_s: float = 1.0,
-        catalog: Catalog | None = None,
-        adapters_for: Callable[[str], Adapters] | None = None,
-        exporter: AuditExporter | None = None,
+        update_interval_s: float,
+        catalog: Catalog,
+        adapters_for: Callable[[str], Adapters],
+        exporter: AuditExporter,
+        batch: int = 20,
     ) -> None:
-        self._exporter = exporter
-        self._catalog = catalog
-        self._adapters_for = adapters_for
         self._claims = claims
         self._progress = progress
         self._chat = chat
         self._renderer = renderer
         self._clock = clock
         self._interval = timedelta(seconds=update_interval_s)
-        self._last_update: dict[tuple[str, str], datetime] = {}
-        self._paused_until: datetime | None = None
+        self._catalog = catalog
+        self._adapters_for = adapters_for
+        self._exporter = exporter
+        self.batch = batch
 
     async def dispatch_due(self) -> int:
-        """Send what is due, unless Slack asked us to wait (429 Retry-After): then nothing is
-        claimed until the wait is over, so no other row runs into the same limit."""
-        if self._paused_until is not None and self._clock.now() < self._paused_until:
-            return 0
-        items = await self._claims.claim_due()
-        for index, item in enumerate(items):
-            if self._paused_until is not None and self._clock.now() < self._paused_until:
-                for waiting in items[index:]:
-                    await self._claims.retry_at(waiting, self._paused_until, "rate limited")
-                break
-            try:
-                await self._send(item)
-            except ChatError as exc:
-                await self._failed(item, exc)
-            except IntegrationError as exc:
-                await self._backend_failed(item, exc)
-            except Exception as exc:  # a bug in one row must not block the others
-                log.exception("outbox %s (%s) failed to render or send", item.id, item.kind)
-                await self._claims.give_up(item, f"{type(exc).__name__}: {exc}")
+        """Send what is due. Returns how many rows were claimed. A database outage leaves as
+        StorageUnavailable: rows still claimed come back when their lease runs out."""
+        run = _Pass(await self._claims.holds())
+        items = await self._claims.claim_due(self.batch)
+        for item in items:
+            if run.unreachable and item.kind != "mirror":
+                # Chat did not answer this pass: the others wait a moment, untried.
+                await self._claims.retry_at(
+                    item, self._after(UNREACHABLE_PAUSE_S), "chat unreachable", attempt=False
+                )
+                continue
+            await self._deliver(item, run)
         return len(items)
 
-    async def _send(self, item: OutboxItem) -> None:
+    async def _deliver(self, item: OutboxItem, run: _Pass) -> None:
+        try:
+            await self._send(item, run)
+        except _Deferred:
+            pass
+        except ChatError as exc:
+            await self._chat_failed(item, exc, run)
+        except IntegrationError as exc:
+            await self._backend_failed(item, exc)
+        except StorageUnavailable:
+            raise
+        except Exception as exc:  # a bug in one row must not hold up the others
+            log.exception("outbox %s (%s) failed to render or send", item.id, item.kind)
+            await self._claims.give_up(item, f"{type(exc).__name__}: {exc}")
+
+    async def _send(self, item: OutboxItem, run: _Pass) -> None:
+        method = METHODS.get(item.kind)
+        if method is not None:
+            await self._wait_for(item, run, f"method:{method}")
         match item.kind:
             case "status":
-                await self._status(item)
+                await self._status(item, run)
             case "thread":
                 await self._thread(item)
             case "ephemeral":
@@ -106,6 +169,8 @@ class OutboxDispatcher:
                     item.response_url, message, replace_original=item.replace_original
                 )
                 await self._claims.sent(item)
+            case "modal":
+                await self._modal(item)
             case "mirror":
                 await self._mirror(item)
             case "upload":
@@ -113,13 +178,103 @@ class OutboxDispatcher:
             case _:
                 await self._claims.give_up(item, f"unknown outbox kind {item.kind!r}")
 
+    async def _wait_for(self, item: OutboxItem, run: _Pass, scope: str) -> None:
+        until = run.until(scope, self._clock.now())
+        if until is not None:
+            await self._claims.retry_at(item, until, f"waiting: {scope}", attempt=False)
+            raise _Deferred
+
+    # -- status messages and threads ------------------------------------------------------
+
+    async def _status(self, item: OutboxItem, run: _Pass) -> None:
+        release = await self._release(item)
+        message = self._renderer.status(release)
+        if release.message_ts is None:
+            await self._wait_for(item, run, "method:chat.postMessage")
+            key = f"release-{release.id}-status"
+            ts = await self._find_earlier(item, release.channel, key, None, release.created_at)
+            if ts is None:
+                ts = await self._chat.post(release.channel, message, thread_ts=None, key=key)
+            else:  # an earlier try reached Slack: bring that message up to date
+                await self._chat.update(release.channel, ts, message)
+            hold = self._throttle(release.channel, ts)
+            await self._claims.sent(item, ts, status_of=release.id, hold=hold)
+            return
+        await self._wait_for(item, run, "method:chat.update")
+        await self._wait_for(item, run, _message_scope(release.channel, release.message_ts))
+        await self._chat.update(release.channel, release.message_ts, message)
+        hold = self._throttle(release.channel, release.message_ts)
+        await self._claims.sent(item, release.message_ts, hold=hold)
+
+    def _throttle(self, channel: str, ts: str) -> tuple[str, datetime] | None:
+        """The message is not updated again before the update interval is over."""
+        if not self._interval:
+            return None
+        return _message_scope(channel, ts), self._clock.now() + self._interval
+
+    async def _thread(self, item: OutboxItem) -> None:
+        release = await self._release(item)
+        if release.message_ts is None:
+            if await self._claims.failed_status_posts(release.id):
+                await self._claims.give_up(item, "the release's status message was never posted")
+            else:
+                await self._claims.retry_at(
+                    item,
+                    self._after(UNREACHABLE_PAUSE_S),
+                    "waiting for the status message",
+                    attempt=False,
+                )
+            return
+        message = self._renderer.render(item.template, {**item.context, "release_ref": release.ref})
+        ts = await self._find_earlier(item, release.channel, item.key, release.message_ts)
+        if ts is None:
+            ts = await self._chat.post(
+                release.channel, message, thread_ts=release.message_ts, key=item.key
+            )
+        await self._claims.sent(item, ts)
+
+    async def _find_earlier(
+        self,
+        item: OutboxItem,
+        channel: str,
+        key: str,
+        thread_ts: str | None,
+        since: datetime | None = None,
+    ) -> str | None:
+        """A row tried before (attempts > 1) may have reached chat without us hearing back.
+        Only a lookup that cannot work at all (no history access) lets it post regardless;
+        one that fails for now fails the row for now."""
+        if item.attempts <= 1:
+            return None
+        try:
+            return await self._chat.find_posted(
+                channel, key, thread_ts=thread_ts, since=since or item.created_at
+            )
+        except ChatError as exc:
+            if not exc.permanent:
+                raise
+            log.warning("could not look for an earlier post in %s: %s", channel, exc)
+            return None
+
+    # -- other kinds ----------------------------------------------------------------------
+
+    async def _modal(self, item: OutboxItem) -> None:
+        expires = datetime.fromisoformat(item.context["expires_at"])
+        if self._clock.now() >= expires:
+            raise ChatError(
+                "views.open: the click is more than 3 seconds old, too late to open a box",
+                permanent=True,
+                method="views.open",
+            )
+        view = self._renderer.view(item.template, item.context["view"])
+        await self._chat.open_view(item.context["trigger_id"], view)
+        await self._claims.sent(item)
+
     async def _mirror(self, item: OutboxItem) -> None:
         """Record the release's new state in the deployment system of record, if any."""
         release = await self._release(item)
-        if release is None:
-            return
-        adapters = self._adapters_for(release.service) if self._adapters_for else None
-        if adapters is None or adapters.deployments is None or self._catalog is None:
+        adapters = self._adapters_for(release.service)
+        if adapters.deployments is None:
             await self._claims.sent(item)
             return
         # The state now, not the one the row was written for: a row retried late must not
@@ -141,8 +296,8 @@ class OutboxDispatcher:
 
     async def _upload(self, item: OutboxItem) -> None:
         """Export what an auditor asked for and send it to them, with its manifest."""
-        if self._exporter is None or item.user_id is None:
-            await self._claims.give_up(item, "no audit exporter configured")
+        if item.user_id is None:
+            await self._claims.give_up(item, "an export with nobody to send it to")
             return
         with tempfile.TemporaryDirectory(prefix="releasebot-export-") as directory:
             files = await self._exporter.export(
@@ -154,116 +309,69 @@ class OutboxDispatcher:
             await self._chat.send_files(item.user_id, [files.export, files.manifest], message.text)
         await self._claims.sent(item)
 
-    async def _backend_failed(self, item: OutboxItem, exc: IntegrationError) -> None:
-        if not exc.retryable or item.attempts >= MAX_ATTEMPTS:
-            log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
-            await self._claims.give_up(item, str(exc))
-            return
-        delay = min(300, 2**item.attempts)
-        await self._claims.retry_at(item, self._clock.now() + timedelta(seconds=delay), str(exc))
-
-    async def _status(self, item: OutboxItem) -> None:
-        if await self._claims.newer_status_pending(item):
-            await self._claims.sent(item)
-            return
-        release = await self._release(item)
-        if release is None:
-            return
-        message = self._renderer.status(release)
-        if release.message_ts is None:
-            key = f"release-{release.id}-status"
-
-            async def post_once() -> str:
-                # The status key spans rows: an earlier row may have posted before a crash.
-                found = await self._find_posted(release.channel, key, None)
-                return found or await self._chat.post(
-                    release.channel, message, thread_ts=None, key=key
-                )
-
-            ts, posted = await self._claims.first_post(release.id, post_once)
-            if not posted:  # another replica posted it meanwhile: bring it up to date
-                await self._chat.update(release.channel, ts, message)
-            await self._claims.sent(item, ts)
-            self._last_update[(release.channel, ts)] = self._clock.now()
-            return
-        slot = (release.channel, release.message_ts)
-        now = self._clock.now()
-        last = self._last_update.get(slot)
-        if last is not None and now - last < self._interval:
-            await self._claims.retry_at(item, last + self._interval)
-            return
-        await self._chat.update(release.channel, release.message_ts, message)
-        self._last_update[slot] = now
-        await self._claims.sent(item, release.message_ts)
-
-    async def _thread(self, item: OutboxItem) -> None:
-        release = await self._release(item)
-        if release is None:
-            return
-        if release.message_ts is None:
-            if item.attempts >= MAX_ATTEMPTS:
-                await self._claims.give_up(item, "the release's status message was never posted")
-                return
-            wait = timedelta(seconds=min(60, 2 ** (item.attempts - 1)))
-            await self._claims.retry_at(item, self._clock.now() + wait)
-            return
-        message = self._renderer.render(item.template, {**item.context, "release_ref": release.ref})
-        ts = await self._find_earlier(item, release.channel, item.key, release.message_ts)
-        if ts is None:
-            ts = await self._chat.post(
-                release.channel, message, thread_ts=release.message_ts, key=item.key
-            )
-        await self._claims.sent(item, ts)
-
-    async def _find_earlier(
-        self, item: OutboxItem, channel: str, key: str, thread_ts: str | None
-    ) -> str | None:
-        """A row claimed before (attempts > 1) may have reached Slack before a crash."""
-        if item.attempts <= 1:
-            return None
-        return await self._find_posted(channel, key, thread_ts)
-
-    async def _find_posted(self, channel: str, key: str, thread_ts: str | None) -> str | None:
-        try:
-            return await self._chat.find_posted(channel, key, thread_ts=thread_ts)
-        except ChatError as exc:  # e.g. no history access: posting is still possible
-            log.warning("could not look for an earlier post in %s: %s", channel, exc)
-            return None
-
-    async def _release(self, item: OutboxItem) -> Release | None:
+    async def _release(self, item: OutboxItem) -> Release:
         release = await self._progress.load(item.release_id) if item.release_id else None
         if release is None:
             await self._claims.give_up(item, "release not found")
+            raise _Deferred
         return release
 
-    async def _failed(self, item: OutboxItem, exc: ChatError) -> None:
+    # -- failures -------------------------------------------------------------------------
+
+    async def _chat_failed(self, item: OutboxItem, exc: ChatError, run: _Pass) -> None:
         now = self._clock.now()
         if exc.retry_after_s is not None:
-            self._paused_until = now + timedelta(seconds=exc.retry_after_s)
-            await self._claims.retry_at(item, self._paused_until, str(exc))
+            scope = f"method:{exc.method or METHODS.get(item.kind, 'chat')}"
+            until = now + timedelta(seconds=exc.retry_after_s)
+            run.holds[scope] = max(until, run.holds.get(scope, until))
+            await self._claims.retry_at(item, until, str(exc), attempt=False, hold=(scope, until))
             return
-        if exc.permanent or item.attempts >= MAX_ATTEMPTS:
+        if exc.permanent or self._past_deadline(item, now):
             log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
             await self._claims.give_up(item, str(exc))
             await self._tell_requester(item, exc)
             return
-        delay = min(300, 2**item.attempts)
-        await self._claims.retry_at(item, now + timedelta(seconds=delay), str(exc))
+        run.unreachable = True
+        await self._claims.retry_at(item, self._after(backoff_s(item.attempts)), str(exc))
+
+    async def _backend_failed(self, item: OutboxItem, exc: IntegrationError) -> None:
+        if not exc.retryable or self._past_deadline(item, self._clock.now()):
+            log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
+            await self._claims.give_up(item, str(exc))
+            return
+        await self._claims.retry_at(item, self._after(backoff_s(item.attempts)), str(exc))
+
+    def _past_deadline(self, item: OutboxItem, now: datetime) -> bool:
+        deadline = timedelta(seconds=DEADLINES_S.get(item.kind, HOUR))
+        return now - item.created_at >= deadline
+
+    def _after(self, seconds: float) -> datetime:
+        return self._clock.now() + timedelta(seconds=seconds)
 
     async def _tell_requester(self, item: OutboxItem, exc: ChatError) -> None:
-        """A status message that cannot be posted is explained to whoever asked, in a direct
-        message (the channel itself is what failed)."""
-        if item.kind != "status" or item.release_id is None:
-            return
-        if await self._claims.failed_status_posts(item.release_id) > 1:
-            return  # told already, when its first status post failed
-        release = await self._progress.load(item.release_id)
-        if release is None:
-            return
-        message = self._renderer.render(
-            "post_failed", {"channel": release.channel, "error": str(exc), "ref": release.ref}
-        )
+        """Say what could not be delivered to the person it concerns, the other way: a status
+        message that cannot be posted in a direct message (the channel itself is what failed),
+        a reject box that could not open through the click's response_url."""
         try:
+            if item.kind == "modal" and item.response_url:
+                await self._chat.respond(
+                    item.response_url,
+                    self._renderer.render(
+                        "modal_failed", {"error": str(exc), "ref": item.context["view"]["ref"]}
+                    ),
+                    replace_original=False,
+                )
+                return
+            if item.kind != "status" or item.release_id is None:
+                return
+            if await self._claims.failed_status_posts(item.release_id) > 1:
+                return  # told already, when its first status post failed
+            release = await self._progress.load(item.release_id)
+            if release is None:
+                return
+            message = self._renderer.render(
+                "post_failed", {"channel": release.channel, "error": str(exc), "ref": release.ref}
+            )
             await self._chat.post(
                 release.requested_by,
                 message,
@@ -272,3 +380,7 @@ class OutboxDispatcher:
             )
         except ChatError:
             log.exception("could not tell the requester about outbox %s", item.id)
+
+
+def _message_scope(channel: str, ts: str) -> str:
+    return f"message:{channel}:{ts}"

@@ -1,7 +1,14 @@
-"""The engine: one tick advances due releases and sends what the outbox owes.
+"""The engine: independent workers for the three kinds of due work, so none waits on another.
 
-Each replica's APScheduler job only calls `tick`; the due work itself lives in database rows.
-`kick()` asks for an early outbox pass after a commit, so replies do not wait for the next tick.
+- inbox: accepted commands, clicks and submissions, handled by the inbox processor;
+- stages: releases whose next step is due (the stage runner calls the backends);
+- outbox: messages owed to chat and to systems of record.
+
+A slow or silent Slack therefore holds up only the outbox; stages and rollbacks go on. Each
+worker runs one pass at a time in this process, when APScheduler's tick kicks it, or at once
+when a commit left it work; the due work itself lives in database rows, claimed with leases,
+so any replica may take it up. `stop` lets passes under way finish (or cancels them after a
+grace period) and hands this replica's claims back, for a graceful stop.
 """
 
 from __future__ import annotations
@@ -9,37 +16,116 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.core.ports import StorageUnavailable
 from bot.engine.dispatcher import OutboxDispatcher
+from bot.engine.inbox_runner import InboxRunner
 from bot.engine.stage_runner import StageRunner
 from bot.services.groups import GroupCache
 
 log = logging.getLogger(__name__)
 
 
+class Claims(Protocol):
+    async def release_claims(self) -> int: ...
+
+
+class Worker:
+    """One kind of due work, one pass at a time. A pass that claimed a full batch (`batch`
+    rows) is followed by another at once: a backlog drains without waiting for ticks."""
+
+    def __init__(
+        self,
+        name: str,
+        run_pass: Callable[[], Awaitable[int]],
+        batch: int,
+        bell: asyncio.Event | None = None,
+    ) -> None:
+        self.name = name
+        self._run_pass = run_pass
+        self._batch = batch
+        self._lock = asyncio.Lock()
+        self._kicked = bell or asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    async def run(self) -> int:
+        async with self._lock:
+            return await self._run_pass()
+
+    def kick(self) -> None:
+        self._kicked.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._loop(), name=f"releasebot-{self.name}")
+
+    async def _loop(self) -> None:
+        while True:
+            await self._kicked.wait()
+            self._kicked.clear()
+            if self._stopping:
+                return
+            try:
+                if await self.run() >= self._batch:
+                    self._kicked.set()
+            except StorageUnavailable as exc:
+                log.warning("%s: %s; trying again at the next tick", self.name, exc)
+            except Exception:
+                log.exception("%s: a pass failed", self.name)
+
+    async def stop(self, grace_s: float) -> None:
+        """Start no new pass; let the one under way finish, or cancel it after `grace_s`."""
+        self._stopping = True
+        self._kicked.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_s)
+        except TimeoutError:
+            log.warning("%s: still busy after %gs, stopping it", self.name, grace_s)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
 class Engine:
     def __init__(
-        self, runner: StageRunner, dispatcher: OutboxDispatcher, groups: GroupCache | None = None
+        self,
+        inbox: InboxRunner,
+        stages: StageRunner,
+        outbox: OutboxDispatcher,
+        groups: GroupCache | None = None,
+        claims: Sequence[Claims] = (),
+        bells: Mapping[str, asyncio.Event] | None = None,
     ) -> None:
-        self._runner = runner
-        self._dispatcher = dispatcher
+        """`bells`: events that wake a worker (by name) when a commit left it work."""
+        bells = bells or {}
+        self.inbox = Worker("inbox", inbox.run_due, inbox.batch, bells.get("inbox"))
+        self.stages = Worker("stages", stages.run_due, stages.batch, bells.get("stages"))
+        self.outbox = Worker("outbox", outbox.dispatch_due, outbox.batch, bells.get("outbox"))
         self._groups = groups
-        self._lock = asyncio.Lock()
-        self._kicked: asyncio.Event | None = None
-        self._kicker: asyncio.Task | None = None
+        self._claims = claims
+        self._workers = [self.inbox, self.stages, self.outbox]
+        if groups is not None:
+            self._workers.append(Worker("groups", _counted(groups.refresh), batch=1))
 
     async def tick(self) -> int:
-        """One pass: due releases, then the outbox. Returns how many rows were handled."""
-        if self._groups is not None:  # Slack calls stay outside the engine's lock
-            await self._groups.refresh()
-        async with self._lock:
-            try:
-                handled = await self._runner.run_due()
-            finally:  # messages owed go out even when advancing releases failed
-                handled_messages = await self._dispatcher.dispatch_due()
-            return handled + handled_messages
+        """One pass of each kind of work, in order (tests and `settle`). Returns how many rows
+        were handled."""
+        for worker in self._workers[3:]:  # the group cache: decisions read it
+            await worker.run()
+        handled = await self.inbox.run()
+        try:
+            handled += await self.stages.run()
+        finally:  # messages owed go out even when advancing releases failed
+            handled += await self.outbox.run()
+        return handled
 
     async def settle(self, max_passes: int = 50) -> None:
         """Tick until nothing due is left (for tests and the `simulate` command)."""
@@ -47,51 +133,43 @@ class Engine:
             if not await self.tick():
                 return
 
-    def kick(self) -> None:
-        if self._kicked is not None:
-            self._kicked.set()
-
-    async def _kick_loop(self) -> None:
-        assert self._kicked is not None
-        while True:
-            await self._kicked.wait()
-            self._kicked.clear()
-            try:
-                async with self._lock:
-                    await self._dispatcher.dispatch_due()
-            except Exception:
-                log.exception("outbox pass after kick failed")
-
     def start(self, interval_s: float = 1.0) -> AsyncIOScheduler:
-        """Schedule the tick on this event loop; returns the running scheduler."""
+        """Start the workers; APScheduler kicks each every `interval_s`. Returns the running
+        scheduler (for other periodic jobs)."""
         scheduler = AsyncIOScheduler()
-        scheduler.add_job(
-            self._safe_tick,
-            "interval",
-            seconds=interval_s,
-            id="releasebot-tick",
-            max_instances=1,
-            coalesce=True,
-        )
+        for worker in self._workers:
+            worker.start()
+            scheduler.add_job(
+                worker.kick,
+                "interval",
+                seconds=interval_s,
+                id=f"releasebot-{worker.name}",
+                max_instances=1,
+                coalesce=True,
+            )
         scheduler.start()
-        self._kicked = asyncio.Event()
-        self._kicker = asyncio.create_task(self._kick_loop(), name="releasebot-outbox-kick")
+        for worker in self._workers:
+            worker.kick()
         return scheduler
 
-    async def stop(self, scheduler: AsyncIOScheduler) -> None:
-        """Stop ticking and wait for a tick in progress to finish."""
+    async def stop(self, scheduler: AsyncIOScheduler, grace_s: float = 20.0) -> None:
+        """Stop ticking, let passes under way finish (up to `grace_s`), and hand back what this
+        replica still holds so another one carries on at once."""
         scheduler.shutdown(wait=False)
-        if self._kicker:
-            self._kicker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._kicker
-            self._kicker = None
-        self._kicked = None
-        async with self._lock:
-            pass
+        await asyncio.gather(*(worker.stop(grace_s) for worker in self._workers))
+        for claims in self._claims:
+            try:
+                handed = await claims.release_claims()
+            except StorageUnavailable as exc:
+                log.warning("could not hand back claims (%s); their leases will run out", exc)
+                continue
+            if handed:
+                log.info("handed back %s claimed rows", handed)
 
-    async def _safe_tick(self) -> None:
-        try:
-            await self.tick()
-        except Exception:
-            log.exception("engine tick failed")
+
+def _counted(refresh: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[int]]:
+    async def run() -> int:
+        await refresh()
+        return 0  # a refresh is never "more to do"
+
+    return run

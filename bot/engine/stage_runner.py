@@ -19,6 +19,7 @@ from bot.core.ports import (
     ReleaseTimers,
     RollbackRequest,
     StepRequest,
+    StorageUnavailable,
     Target,
 )
 from bot.core.release import (
@@ -48,6 +49,7 @@ from bot.services.progress import Progress
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+STORAGE_PAUSE_S = 2
 
 
 class StageRunner:
@@ -58,7 +60,9 @@ class StageRunner:
         progress: Progress,
         claims: ReleaseTimers,
         clock: Clock,
+        batch: int = 20,
     ) -> None:
+        self.batch = batch
         self._catalog = catalog
         self._adapters_for = adapters_for
         self._progress = progress
@@ -66,10 +70,15 @@ class StageRunner:
         self._clock = clock
 
     async def run_due(self) -> int:
-        claims = await self._claims.claim_due()
+        claims = await self._claims.claim_due(self.batch)
         for claim in claims:
             try:
                 await self._run(claim)
+            except StorageUnavailable as exc:  # not the release's fault: no attempt counted
+                log.warning("release #%s: %s; trying again shortly", claim.id, exc)
+                await self._claims.retry_at(
+                    claim, self._clock.now() + timedelta(seconds=STORAGE_PAUSE_S), attempt=False
+                )
             except Exception:  # one broken release must not hold up the others
                 log.exception("release #%s: the engine failed to advance it", claim.id)
                 await self._retry_later(claim)
@@ -83,6 +92,8 @@ class StageRunner:
             return
         try:
             events = await self._perform(release, action)
+        except StorageUnavailable:
+            raise
         except Exception as exc:
             retryable = not isinstance(exc, IntegrationError) or exc.retryable
             if not isinstance(exc, IntegrationError):

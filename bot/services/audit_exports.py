@@ -19,7 +19,7 @@ from bot.core.policy_config import Role
 from bot.core.ports import AuditExporter, AuditFiles, Clock, Outbound, UnitOfWork
 from bot.services.facts import FactsFinder
 from bot.services.recorder import Recorder
-from bot.services.releases import DUPLICATE, Outcome
+from bot.services.releases import Outcome
 from bot.services.requests import Request
 
 MAY_EXPORT = {Role.AUDITOR, Role.ADMIN}
@@ -94,46 +94,41 @@ class AuditExports:
             return None
         return await self._exporter.export(filters, fmt, directory)
 
-    async def request(self, request: Request, command: ExportAudit) -> Outcome:
+    async def request(self, uow: UnitOfWork, request: Request, command: ExportAudit) -> Outcome:
         now = self._clock.now()
         filters = export_filters(command, now)
         allowed = self.may_export(request.user_id)
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            if not allowed:
-                await record.refuse(
-                    request,
-                    f"{request.via}.export",
-                    rule="rbac.export",
-                    reason=REFUSAL,
-                    service=command.service or "",
-                    environment=command.environment or "",
-                )
-                await uow.commit()
-                return Outcome(False, "refused")
-            await record.audit(
+        record = Recorder(uow, now)
+        if not allowed:
+            await record.refuse(
                 request,
                 f"{request.via}.export",
                 rule="rbac.export",
+                reason=REFUSAL,
                 service=command.service or "",
                 environment=command.environment or "",
-                details={"filters": filters, "format": command.fmt},
             )
-            await record.reply(
-                request,
-                "export_started",
-                {"window": format_duration(command.window_s), "fmt": command.fmt},
+            return Outcome(False, "refused")
+        await record.audit(
+            request,
+            f"{request.via}.export",
+            rule="rbac.export",
+            service=command.service or "",
+            environment=command.environment or "",
+            details={"filters": filters, "format": command.fmt},
+        )
+        await record.reply(
+            request,
+            "export_started",
+            {"window": format_duration(command.window_s), "fmt": command.fmt},
+        )
+        await uow.outbox.enqueue(
+            Outbound(
+                "upload",
+                f"upload:{request.key}:{uuid.uuid4().hex[:8]}",
+                "export_ready",
+                {"filters": filters, "format": command.fmt},
+                user=request.user_id,
             )
-            await uow.outbox.enqueue(
-                Outbound(
-                    "upload",
-                    f"upload:{request.key}:{uuid.uuid4().hex[:8]}",
-                    "export_ready",
-                    {"filters": filters, "format": command.fmt},
-                    user=request.user_id,
-                )
-            )
-            await uow.commit()
+        )
         return Outcome(True, "export queued")

@@ -1,57 +1,83 @@
 """The one entry point for slash commands: parse, then route to the use case.
 
-A usage error is answered (with an example) and audited like any refusal.
+A usage error is answered (with an example) and audited like any refusal. `prepare` reads the
+command and gathers what it needs from outside the database before the transaction opens (a
+backend health check may take seconds, and no transaction waits on a network call); `handle`
+runs the use case inside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from bot.core import commands as grammar
 from bot.core import policy_commands as policy
 from bot.core.catalog import Catalog
 from bot.core.policy import Act
-from bot.core.ports import Clock, UnitOfWork
+from bot.core.ports import BackendHealth, Clock, IntegrationHealth, UnitOfWork
 from bot.core.wording import plain_text
 from bot.services.audit_exports import AuditExports
 from bot.services.policy_actions import PolicyActions
 from bot.services.queries import Queries
 from bot.services.recorder import Recorder
-from bot.services.releases import DUPLICATE, Outcome, Releases
+from bot.services.releases import Outcome, Releases
 from bot.services.requests import Request
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A slash command as read, with what it needs from outside the database."""
+
+    request: Request
+    command: str
+    text: str
+    parsed: Any = None
+    usage: grammar.UsageError | None = None
+    backends: tuple[BackendHealth, ...] = ()
 
 
 class CommandRouter:
     def __init__(
         self,
         catalog: Catalog,
-        unit_of_work: Callable[[], UnitOfWork],
         clock: Clock,
         releases: Releases,
         queries: Queries,
         policies: PolicyActions,
         exports: AuditExports,
+        health: IntegrationHealth,
     ) -> None:
-        self._exports = exports
         self._catalog = catalog
-        self._uow = unit_of_work
         self._clock = clock
         self._releases = releases
         self._queries = queries
         self._policies = policies
+        self._exports = exports
+        self._health = health
 
-    async def handle(self, request: Request, command: str, text: str) -> Outcome:
+    async def prepare(self, request: Request, command: str, text: str) -> Prepared:
         try:
             parsed = grammar.parse(command, text, self._catalog)
         except grammar.UsageError as exc:
-            return await self._usage(request, command, text, exc)
+            return Prepared(request, command, text, usage=exc)
+        backends: tuple[BackendHealth, ...] = ()
+        if isinstance(parsed, policy.Integrations):
+            backends = tuple(await self._health.check_health())
+        return Prepared(request, command, text, parsed, backends=backends)
+
+    async def handle(self, uow: UnitOfWork, prepared: Prepared) -> Outcome:
+        request, parsed = prepared.request, prepared.parsed
+        if prepared.usage is not None:
+            return await self._usage(uow, prepared, prepared.usage)
         match parsed:
             case grammar.Deploy():
-                return await self._releases.deploy(request, parsed)
+                return await self._releases.deploy(uow, request, parsed)
             case grammar.RollbackCommand():
-                return await self._releases.rollback(request, parsed)
+                return await self._releases.rollback(uow, request, parsed)
             case grammar.ReleaseAction():
                 return await self._releases.act(
+                    uow,
                     request,
                     Act(parsed.action),
                     release_id=parsed.release_id,
@@ -60,55 +86,52 @@ class CommandRouter:
                     reason=parsed.reason,
                 )
             case grammar.Status():
-                return await self._queries.status(request, parsed)
+                return await self._queries.status(uow, request, parsed)
             case grammar.ListActive():
-                return await self._queries.active(request, parsed)
+                return await self._queries.active(uow, request, parsed)
             case grammar.History():
-                return await self._queries.history(request, parsed)
+                return await self._queries.history(uow, request, parsed)
             case grammar.Help():
-                return await self._queries.help(request, parsed)
+                return await self._queries.help(uow, request, parsed)
             case policy.LockEnvironment():
-                return await self._policies.lock(request, parsed)
+                return await self._policies.lock(uow, request, parsed)
             case policy.UnlockEnvironment():
-                return await self._policies.unlock(request, parsed)
+                return await self._policies.unlock(uow, request, parsed)
             case policy.FreezeEnvironments():
-                return await self._policies.freeze(request, parsed)
+                return await self._policies.freeze(uow, request, parsed)
             case policy.UnfreezeEnvironments():
-                return await self._policies.unfreeze(request, parsed)
+                return await self._policies.unfreeze(uow, request, parsed)
             case policy.ExportAudit():
-                return await self._exports.request(request, parsed)
+                return await self._exports.request(uow, request, parsed)
             case policy.Dora():
-                return await self._queries.dora(request, parsed)
+                return await self._queries.dora(uow, request, parsed)
             case policy.Integrations():
-                return await self._queries.integrations(request)
+                return await self._queries.integrations(uow, request, prepared.backends)
             case policy.WhoAmI():
-                return await self._policies.whoami(request, parsed)
+                return await self._policies.whoami(uow, request, parsed)
             case policy.WhoCan():
-                return await self._policies.who_can(request, parsed)
+                return await self._policies.who_can(uow, request, parsed)
             case policy.Where():
-                return await self._policies.where(request, parsed)
+                return await self._policies.where(uow, request, parsed)
         raise AssertionError(f"unrouted command {parsed!r}")
 
     async def _usage(
-        self, request: Request, command: str, text: str, error: grammar.UsageError
+        self, uow: UnitOfWork, prepared: Prepared, error: grammar.UsageError
     ) -> Outcome:
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            name = command.strip().lstrip("/") or "command"
-            await Recorder(uow, self._clock.now()).refuse(
-                request,
-                f"{request.via}.{name}",
-                rule="usage",
-                reason=error.problem,
-                outcome="invalid",
-                template="usage",
-                context={
-                    "problem": error.problem,
-                    "example": error.example,
-                    "command": plain_text(f"{command} {text}", 200),
-                    "topic": error.topic,
-                },
-            )
-            await uow.commit()
+        request, command = prepared.request, prepared.command
+        name = command.strip().lstrip("/") or "command"
+        await Recorder(uow, self._clock.now()).refuse(
+            request,
+            f"{request.via}.{name}",
+            rule="usage",
+            reason=error.problem,
+            outcome="invalid",
+            template="usage",
+            context={
+                "problem": error.problem,
+                "example": error.example,
+                "command": plain_text(f"{command} {prepared.text}", 200),
+                "topic": error.topic,
+            },
+        )
         return Outcome(False, error.problem)

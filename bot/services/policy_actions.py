@@ -6,7 +6,6 @@ channel too, so everyone sees the line was stopped."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.core.access import holdings, people_in
@@ -35,7 +34,7 @@ from bot.core.ports import Clock, LockHeld, Outbound, UnitOfWork
 from bot.core.wording import plain_text
 from bot.services.facts import FactsFinder
 from bot.services.recorder import Recorder
-from bot.services.releases import DUPLICATE, Outcome
+from bot.services.releases import Outcome
 from bot.services.requests import Request
 
 
@@ -43,231 +42,215 @@ class PolicyActions:
     def __init__(
         self,
         catalog: Catalog,
-        unit_of_work: Callable[[], UnitOfWork],
         clock: Clock,
         facts: FactsFinder,
     ) -> None:
         self._catalog = catalog
-        self._uow = unit_of_work
         self._clock = clock
         self._facts = facts
 
-    async def lock(self, request: Request, command: LockEnvironment) -> Outcome:
+    async def lock(self, uow: UnitOfWork, request: Request, command: LockEnvironment) -> Outcome:
         now = self._clock.now()
         service, environment = command.service, command.environment
         reason = plain_text(command.reason)
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            current, decision = await self._lock_decision(
-                uow, request.user_id, Act.LOCK, service, environment, now
+        record = Recorder(uow, now)
+        current, decision = await self._lock_decision(
+            uow, request.user_id, Act.LOCK, service, environment, now
+        )
+        problem = decision.message if not decision.allowed else ""
+        mine = current is not None and current.owner == request.user_id
+        if not problem and current is not None and not mine:
+            problem = f"{service} in {environment} is {current.describe()} already."
+            decision = refuse("lock.held", problem)
+        if not problem and mine:
+            lock = await uow.locks.extend(
+                current, reason, now + timedelta(seconds=command.duration_s)
             )
-            problem = decision.message if not decision.allowed else ""
-            mine = current is not None and current.owner == request.user_id
-            if not problem and current is not None and not mine:
-                problem = f"{service} in {environment} is {current.describe()} already."
+        elif not problem:
+            try:
+                lock = await uow.locks.add(
+                    service,
+                    environment,
+                    request.user_id,
+                    reason,
+                    now,
+                    now + timedelta(seconds=command.duration_s),
+                )
+            except LockHeld:
+                problem = f"{service} in {environment} was locked a moment ago."
                 decision = refuse("lock.held", problem)
-            if not problem and mine:
-                lock = await uow.locks.extend(
-                    current, reason, now + timedelta(seconds=command.duration_s)
-                )
-            elif not problem:
-                try:
-                    lock = await uow.locks.add(
-                        service,
-                        environment,
-                        request.user_id,
-                        reason,
-                        now,
-                        now + timedelta(seconds=command.duration_s),
-                    )
-                except LockHeld:
-                    problem = f"{service} in {environment} was locked a moment ago."
-                    decision = refuse("lock.held", problem)
-            if problem:
-                await record.refuse(
-                    request,
-                    f"{request.via}.lock",
-                    rule=decision.rule,
-                    reason=problem,
-                    service=service,
-                    environment=environment,
-                )
-                await uow.commit()
-                return Outcome(False, problem)
-            await record.audit(
+        if problem:
+            await record.refuse(
                 request,
                 f"{request.via}.lock",
                 rule=decision.rule,
-                reason=reason,
+                reason=problem,
                 service=service,
                 environment=environment,
-                details={"until": lock.expires_at.isoformat()},
             )
-            await self._announce(
-                uow,
-                request,
-                "lock_notice",
-                {
-                    "service": service,
-                    "environment": environment,
-                    "owner": request.user_id,
-                    "reason": reason,
-                    "until": lock.expires_at.isoformat(),
-                },
-            )
-            await uow.commit()
+            return Outcome(False, problem)
+        await record.audit(
+            request,
+            f"{request.via}.lock",
+            rule=decision.rule,
+            reason=reason,
+            service=service,
+            environment=environment,
+            details={"until": lock.expires_at.isoformat()},
+        )
+        await self._announce(
+            uow,
+            request,
+            "lock_notice",
+            {
+                "service": service,
+                "environment": environment,
+                "owner": request.user_id,
+                "reason": reason,
+                "until": lock.expires_at.isoformat(),
+            },
+        )
         return Outcome(True, f"locked {service}/{environment}")
 
-    async def unlock(self, request: Request, command: UnlockEnvironment) -> Outcome:
+    async def unlock(
+        self, uow: UnitOfWork, request: Request, command: UnlockEnvironment
+    ) -> Outcome:
         now = self._clock.now()
         service, environment = command.service, command.environment
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            current, decision = await self._lock_decision(
-                uow, request.user_id, Act.UNLOCK, service, environment, now
-            )
-            if decision.allowed and current is None:
-                decision = refuse("lock.none", f"{service} in {environment} is not locked.")
-            if not decision.allowed:
-                await record.refuse(
-                    request,
-                    f"{request.via}.unlock",
-                    rule=decision.rule,
-                    reason=decision.message,
-                    service=service,
-                    environment=environment,
-                )
-                await uow.commit()
-                return Outcome(False, decision.message)
-            await uow.locks.lift(current, request.user_id, now)
-            await record.audit(
+        record = Recorder(uow, now)
+        current, decision = await self._lock_decision(
+            uow, request.user_id, Act.UNLOCK, service, environment, now
+        )
+        if decision.allowed and current is None:
+            decision = refuse("lock.none", f"{service} in {environment} is not locked.")
+        if not decision.allowed:
+            await record.refuse(
                 request,
                 f"{request.via}.unlock",
                 rule=decision.rule,
-                reason=current.reason,
+                reason=decision.message,
                 service=service,
                 environment=environment,
-                details={"owner": current.owner},
             )
-            await self._announce(
-                uow,
-                request,
-                "unlock_notice",
-                {
-                    "service": service,
-                    "environment": environment,
-                    "by": request.user_id,
-                    "owner": current.owner,
-                    "broken": decision.rule == "lock.break",
-                },
-            )
-            await uow.commit()
+            return Outcome(False, decision.message)
+        await uow.locks.lift(current, request.user_id, now)
+        await record.audit(
+            request,
+            f"{request.via}.unlock",
+            rule=decision.rule,
+            reason=current.reason,
+            service=service,
+            environment=environment,
+            details={"owner": current.owner},
+        )
+        await self._announce(
+            uow,
+            request,
+            "unlock_notice",
+            {
+                "service": service,
+                "environment": environment,
+                "by": request.user_id,
+                "owner": current.owner,
+                "broken": decision.rule == "lock.break",
+            },
+        )
         return Outcome(True, f"unlocked {service}/{environment}")
 
-    async def freeze(self, request: Request, command: FreezeEnvironments) -> Outcome:
+    async def freeze(
+        self, uow: UnitOfWork, request: Request, command: FreezeEnvironments
+    ) -> Outcome:
         now = self._clock.now()
         scope = command.environment
         reason = plain_text(command.reason)
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            decision = self._may_freeze(request.user_id, Act.FREEZE, scope)
-            if not decision.allowed:
-                await record.refuse(
-                    request,
-                    f"{request.via}.freeze",
-                    rule=decision.rule,
-                    reason=decision.message,
-                    environment=scope or "*",
-                )
-                await uow.commit()
-                return Outcome(False, decision.message)
-            until = now + timedelta(seconds=command.duration_s) if command.duration_s else None
-            await uow.freezes.add(scope, reason, request.user_id, now, until)
-            await record.audit(
+        record = Recorder(uow, now)
+        decision = self._may_freeze(request.user_id, Act.FREEZE, scope)
+        if not decision.allowed:
+            await record.refuse(
                 request,
                 f"{request.via}.freeze",
                 rule=decision.rule,
-                reason=reason,
+                reason=decision.message,
                 environment=scope or "*",
-                details={"until": until.isoformat() if until else None},
             )
-            await self._announce(
-                uow,
-                request,
-                "freeze_notice",
-                {
-                    "scope": scope or "every environment",
-                    "by": request.user_id,
-                    "reason": reason,
-                    "until": until.isoformat() if until else None,
-                },
-            )
-            await uow.commit()
+            return Outcome(False, decision.message)
+        until = now + timedelta(seconds=command.duration_s) if command.duration_s else None
+        await uow.freezes.add(scope, reason, request.user_id, now, until)
+        await record.audit(
+            request,
+            f"{request.via}.freeze",
+            rule=decision.rule,
+            reason=reason,
+            environment=scope or "*",
+            details={"until": until.isoformat() if until else None},
+        )
+        await self._announce(
+            uow,
+            request,
+            "freeze_notice",
+            {
+                "scope": scope or "every environment",
+                "by": request.user_id,
+                "reason": reason,
+                "until": until.isoformat() if until else None,
+            },
+        )
         return Outcome(True, "frozen")
 
-    async def unfreeze(self, request: Request, command: UnfreezeEnvironments) -> Outcome:
+    async def unfreeze(
+        self, uow: UnitOfWork, request: Request, command: UnfreezeEnvironments
+    ) -> Outcome:
         now = self._clock.now()
         scope = command.environment
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            decision = self._may_freeze(request.user_id, Act.UNFREEZE, scope)
-            lifted = await uow.freezes.lift(scope, request.user_id, now) if decision.allowed else 0
-            if decision.allowed and not lifted:
-                where = scope or "every environment"
-                wider = scope is not None and any(
-                    f.name.endswith("(every environment)")
-                    for f in await uow.freezes.active(scope, now)
-                )
-                decision = refuse(
-                    "freeze.none",
-                    f"No freeze was declared in chat on {where} alone."
-                    + (
-                        " A freeze on every environment holds it: `/release unfreeze all`."
-                        if wider
-                        else " Catalog freeze windows end by themselves; break glass to deploy "
-                        "during one."
-                    ),
-                )
-            if not decision.allowed:
-                await record.refuse(
-                    request,
-                    f"{request.via}.unfreeze",
-                    rule=decision.rule,
-                    reason=decision.message,
-                    environment=scope or "*",
-                )
-                await uow.commit()
-                return Outcome(False, decision.message)
-            await record.audit(
+        record = Recorder(uow, now)
+        decision = self._may_freeze(request.user_id, Act.UNFREEZE, scope)
+        lifted = await uow.freezes.lift(scope, request.user_id, now) if decision.allowed else 0
+        if decision.allowed and not lifted:
+            where = scope or "every environment"
+            wider = scope is not None and any(
+                f.name.endswith("(every environment)") for f in await uow.freezes.active(scope, now)
+            )
+            decision = refuse(
+                "freeze.none",
+                f"No freeze was declared in chat on {where} alone."
+                + (
+                    " A freeze on every environment holds it: `/release unfreeze all`."
+                    if wider
+                    else " Catalog freeze windows end by themselves; break glass to deploy "
+                    "during one."
+                ),
+            )
+        if not decision.allowed:
+            await record.refuse(
                 request,
                 f"{request.via}.unfreeze",
                 rule=decision.rule,
+                reason=decision.message,
                 environment=scope or "*",
-                details={"lifted": lifted},
             )
-            await self._announce(
-                uow,
-                request,
-                "unfreeze_notice",
-                {
-                    "scope": scope or "every environment",
-                    "by": request.user_id,
-                },
-            )
-            await uow.commit()
+            return Outcome(False, decision.message)
+        await record.audit(
+            request,
+            f"{request.via}.unfreeze",
+            rule=decision.rule,
+            environment=scope or "*",
+            details={"lifted": lifted},
+        )
+        await self._announce(
+            uow,
+            request,
+            "unfreeze_notice",
+            {
+                "scope": scope or "every environment",
+                "by": request.user_id,
+            },
+        )
         return Outcome(True, "unfrozen")
 
-    async def whoami(self, request: Request, _command: WhoAmI) -> Outcome:
+    async def whoami(self, uow: UnitOfWork, request: Request, _command: WhoAmI) -> Outcome:
         grants = holdings(self._catalog, request.user_id, self._facts.groups())
         return await self._answer(
+            uow,
             request,
             "whoami",
             {
@@ -276,7 +259,7 @@ class PolicyActions:
             },
         )
 
-    async def who_can(self, request: Request, command: WhoCan) -> Outcome:
+    async def who_can(self, uow: UnitOfWork, request: Request, command: WhoCan) -> Outcome:
         act = Act(command.act)
         groups = self._facts.groups()
         if act in (Act.APPROVE, Act.REJECT):
@@ -298,6 +281,7 @@ class PolicyActions:
             )
             rule = "roles " + ", ".join(sorted(r.value for r in ROLE_GRANTS[act]))
         return await self._answer(
+            uow,
             request,
             "who_can",
             {
@@ -309,38 +293,35 @@ class PolicyActions:
             },
         )
 
-    async def where(self, request: Request, command: Where) -> Outcome:
+    async def where(self, uow: UnitOfWork, request: Request, command: Where) -> Outcome:
         now = self._clock.now()
         rows = []
-        async with self._uow() as uow:
-            for environment in self._catalog.services[command.service].environments:
-                facts = await self._facts.for_deploy(
-                    uow, command.service, environment, now, None, None
-                )
-                decision = decide(
-                    self._catalog,
-                    request.user_id,
-                    Act.DEPLOY,
-                    service=command.service,
-                    environment=environment,
-                    facts=facts,
-                )
-                latest = await uow.releases.latest_for(command.service, environment)
-                rows.append(
-                    {
-                        "environment": environment,
-                        "allowed": decision.allowed,
-                        "rule": decision.rule,
-                        "why": decision.message if not decision.allowed else "",
-                        "ci_red": bool(latest and latest.refused_by_ci),
-                        "last": (
-                            f"{latest.ref} {latest.version_to} ({latest.state.label})"
-                            if latest
-                            else "never deployed"
-                        ),
-                    }
-                )
-        return await self._answer(request, "where", {"service": command.service, "rows": rows})
+        for environment in self._catalog.services[command.service].environments:
+            facts = await self._facts.for_deploy(uow, command.service, environment, now, None, None)
+            decision = decide(
+                self._catalog,
+                request.user_id,
+                Act.DEPLOY,
+                service=command.service,
+                environment=environment,
+                facts=facts,
+            )
+            latest = await uow.releases.latest_for(command.service, environment)
+            rows.append(
+                {
+                    "environment": environment,
+                    "allowed": decision.allowed,
+                    "rule": decision.rule,
+                    "why": decision.message if not decision.allowed else "",
+                    "ci_red": bool(latest and latest.refused_by_ci),
+                    "last": (
+                        f"{latest.ref} {latest.version_to} ({latest.state.label})"
+                        if latest
+                        else "never deployed"
+                    ),
+                }
+            )
+        return await self._answer(uow, request, "where", {"service": command.service, "rows": rows})
 
     async def _lock_decision(
         self,
@@ -378,14 +359,12 @@ class PolicyActions:
                     return decision
         return decision
 
-    async def _answer(self, request: Request, template: str, context: dict) -> Outcome:
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, self._clock.now())
-            await record.audit(request, f"{request.via}.{template.replace('_', '-')}")
-            await record.reply(request, template, context)
-            await uow.commit()
+    async def _answer(
+        self, uow: UnitOfWork, request: Request, template: str, context: dict
+    ) -> Outcome:
+        record = Recorder(uow, self._clock.now())
+        await record.audit(request, f"{request.via}.{template.replace('_', '-')}")
+        await record.reply(request, template, context)
         return Outcome(True, template)
 
     async def _announce(

@@ -2,175 +2,149 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Help, History, ListActive, Status
 from bot.core.durations import format_duration
 from bot.core.policy_commands import Dora
-from bot.core.ports import Clock, IntegrationHealth, UnitOfWork
+from bot.core.ports import BackendHealth, Clock, UnitOfWork
 from bot.core.wording import plural
 from bot.services.history import production_dora, production_environments
 from bot.services.recorder import Recorder
-from bot.services.releases import DUPLICATE, Outcome
+from bot.services.releases import Outcome
 from bot.services.requests import Request
 from bot.services.views import release_summary
 
 
 class Queries:
-    def __init__(
-        self,
-        catalog: Catalog,
-        unit_of_work: Callable[[], UnitOfWork],
-        clock: Clock,
-        health: IntegrationHealth | None = None,
-    ) -> None:
+    def __init__(self, catalog: Catalog, clock: Clock) -> None:
         self._catalog = catalog
-        self._uow = unit_of_work
         self._clock = clock
-        self._health = health
 
-    async def status(self, request: Request, query: Status) -> Outcome:
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, self._clock.now())
-            if query.release_id is not None:
-                found = await uow.releases.get(query.release_id)
-                releases = [found] if found else []
-            elif query.service:
-                envs = (
-                    [query.environment]
-                    if query.environment
-                    else list(self._catalog.services[query.service].environments)
-                )
-                releases = [
-                    r for env in envs if (r := await uow.releases.latest_for(query.service, env))
-                ]
-            else:
-                releases = list(await uow.releases.active())
-            await record.audit(
-                request,
-                f"{request.via}.status",
-                service=query.service or "",
-                environment=query.environment or "",
-                details={"release_id": query.release_id},
+    async def status(self, uow: UnitOfWork, request: Request, query: Status) -> Outcome:
+        record = Recorder(uow, self._clock.now())
+        if query.release_id is not None:
+            found = await uow.releases.get(query.release_id)
+            releases = [found] if found else []
+        elif query.service:
+            envs = (
+                [query.environment]
+                if query.environment
+                else list(self._catalog.services[query.service].environments)
             )
-            await record.reply(
-                request,
-                "status_summary",
-                {
-                    "releases": [release_summary(r) for r in releases],
-                    "release_id": query.release_id,
-                    "service": query.service,
-                    "environment": query.environment,
-                },
-            )
-            await uow.commit()
+            releases = [
+                r for env in envs if (r := await uow.releases.latest_for(query.service, env))
+            ]
+        else:
+            releases = list(await uow.releases.active())
+        await record.audit(
+            request,
+            f"{request.via}.status",
+            service=query.service or "",
+            environment=query.environment or "",
+            details={"release_id": query.release_id},
+        )
+        await record.reply(
+            request,
+            "status_summary",
+            {
+                "releases": [release_summary(r) for r in releases],
+                "release_id": query.release_id,
+                "service": query.service,
+                "environment": query.environment,
+            },
+        )
         return Outcome(True, f"{len(releases)} release(s)")
 
-    async def active(self, request: Request, _query: ListActive) -> Outcome:
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            releases = await uow.releases.active()
-            record = Recorder(uow, self._clock.now())
-            await record.audit(request, f"{request.via}.list")
-            await record.reply(
-                request,
-                "release_list",
-                {"title": "Active releases", "releases": [release_summary(r) for r in releases]},
-            )
-            await uow.commit()
+    async def active(self, uow: UnitOfWork, request: Request, _query: ListActive) -> Outcome:
+        releases = await uow.releases.active()
+        record = Recorder(uow, self._clock.now())
+        await record.audit(request, f"{request.via}.list")
+        await record.reply(
+            request,
+            "release_list",
+            {"title": "Active releases", "releases": [release_summary(r) for r in releases]},
+        )
         return Outcome(True, f"{len(releases)} active")
 
-    async def history(self, request: Request, query: History) -> Outcome:
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            releases = await uow.releases.history(query.service, query.environment, query.limit)
-            scope = " in ".join(part for part in (query.service, query.environment) if part)
-            record = Recorder(uow, self._clock.now())
-            await record.audit(
-                request,
-                f"{request.via}.history",
-                service=query.service or "",
-                environment=query.environment or "",
-            )
-            await record.reply(
-                request,
-                "release_list",
-                {
-                    "title": f"Last {plural(len(releases), 'release')}"
-                    + (f" of {scope}" if scope else ""),
-                    "releases": [release_summary(r) for r in releases],
-                },
-            )
-            await uow.commit()
+    async def history(self, uow: UnitOfWork, request: Request, query: History) -> Outcome:
+        releases = await uow.releases.history(query.service, query.environment, query.limit)
+        scope = " in ".join(part for part in (query.service, query.environment) if part)
+        record = Recorder(uow, self._clock.now())
+        await record.audit(
+            request,
+            f"{request.via}.history",
+            service=query.service or "",
+            environment=query.environment or "",
+        )
+        await record.reply(
+            request,
+            "release_list",
+            {
+                "title": f"Last {plural(len(releases), 'release')}"
+                + (f" of {scope}" if scope else ""),
+                "releases": [release_summary(r) for r in releases],
+            },
+        )
         return Outcome(True, f"{len(releases)} release(s)")
 
-    async def dora(self, request: Request, query: Dora) -> Outcome:
+    async def dora(self, uow: UnitOfWork, request: Request, query: Dora) -> Outcome:
         now = self._clock.now()
         since = now - timedelta(seconds=query.window_s)
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            report, _ = await production_dora(uow, self._catalog, since, now, query.service)
-            record = Recorder(uow, now)
-            await record.audit(request, f"{request.via}.dora", service=query.service or "")
-            await record.reply(
-                request,
-                "dora",
-                {
-                    "service": query.service or "all services",
-                    "environments": production_environments(self._catalog),
-                    "window": format_duration(query.window_s),
-                    "metrics": [
-                        {
-                            "name": m.name,
-                            "value": m.value,
-                            "unit": m.unit,
-                            "band": m.band,
-                            "basis": m.basis,
-                        }
-                        for m in report.metrics
-                    ],
-                },
-            )
-            await uow.commit()
+        report, _ = await production_dora(uow, self._catalog, since, now, query.service)
+        record = Recorder(uow, now)
+        await record.audit(request, f"{request.via}.dora", service=query.service or "")
+        await record.reply(
+            request,
+            "dora",
+            {
+                "service": query.service or "all services",
+                "environments": production_environments(self._catalog),
+                "window": format_duration(query.window_s),
+                "metrics": [
+                    {
+                        "name": m.name,
+                        "value": m.value,
+                        "unit": m.unit,
+                        "band": m.band,
+                        "basis": m.basis,
+                    }
+                    for m in report.metrics
+                ],
+            },
+        )
         return Outcome(True, "dora sent")
 
-    async def integrations(self, request: Request) -> Outcome:
-        backends = await self._health.check_health() if self._health else []
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, self._clock.now())
-            await record.audit(
-                request,
-                f"{request.via}.integrations",
-                details={"down": [b.name for b in backends if not b.ok]},
-            )
-            await record.reply(
-                request,
-                "integrations",
-                {
-                    "backends": [
-                        {
-                            "name": b.name,
-                            "type": b.type,
-                            "ok": b.ok,
-                            "problem": b.problem,
-                            "last_error": b.last_error,
-                            "last_error_at": b.last_error_at.isoformat() if b.last_error_at else "",
-                            "used_by": self._used_by(b.name),
-                        }
-                        for b in backends
-                    ]
-                },
-            )
-            await uow.commit()
+    async def integrations(
+        self, uow: UnitOfWork, request: Request, backends: Sequence[BackendHealth]
+    ) -> Outcome:
+        """`backends`: as checked just before, outside the transaction."""
+        record = Recorder(uow, self._clock.now())
+        await record.audit(
+            request,
+            f"{request.via}.integrations",
+            details={"down": [b.name for b in backends if not b.ok]},
+        )
+        await record.reply(
+            request,
+            "integrations",
+            {
+                "backends": [
+                    {
+                        "name": b.name,
+                        "type": b.type,
+                        "ok": b.ok,
+                        "problem": b.problem,
+                        "last_error": b.last_error,
+                        "last_error_at": b.last_error_at.isoformat() if b.last_error_at else "",
+                        "used_by": self._used_by(b.name),
+                    }
+                    for b in backends
+                ]
+            },
+        )
         return Outcome(True, "integrations sent")
 
     def _used_by(self, backend: str) -> list[str]:
@@ -183,20 +157,16 @@ class Queries:
                 by_roles.setdefault(roles, []).append(service.name)
         return [f"{', '.join(names)} ({', '.join(roles)})" for roles, names in by_roles.items()]
 
-    async def help(self, request: Request, query: Help) -> Outcome:
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, self._clock.now())
-            await record.audit(request, f"{request.via}.help")
-            await record.reply(
-                request,
-                "help",
-                {
-                    "topic": query.topic,
-                    "services": sorted(self._catalog.services),
-                    "environments": [e.name for e in self._catalog.ordered_environments()],
-                },
-            )
-            await uow.commit()
+    async def help(self, uow: UnitOfWork, request: Request, query: Help) -> Outcome:
+        record = Recorder(uow, self._clock.now())
+        await record.audit(request, f"{request.via}.help")
+        await record.reply(
+            request,
+            "help",
+            {
+                "topic": query.topic,
+                "services": sorted(self._catalog.services),
+                "environments": [e.name for e in self._catalog.ordered_environments()],
+            },
+        )
         return Outcome(True, "help sent")

@@ -1,11 +1,12 @@
 """Use cases that change releases: deploy, the actions on a release, rollback.
 
-Each runs in one transaction: load -> policy -> transition -> save + audit + outbox.
+Each runs inside the transaction the inbox processor opened (bot/services/inbox.py):
+load -> policy -> transition -> save + audit + outbox; the processor commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -42,10 +43,8 @@ class Outcome:
     ok: bool
     message: str = ""
     release_id: int | None = None
-    duplicate: bool = False
 
 
-DUPLICATE = Outcome(ok=True, message="already handled", duplicate=True)
 REVERTED = frozenset({State.ROLLED_BACK, State.ABORTED})
 ROLLBACK_LOCK_S = 2 * 3600
 
@@ -75,135 +74,125 @@ class Releases:
     def __init__(
         self,
         catalog: Catalog,
-        unit_of_work: Callable[[], UnitOfWork],
         clock: Clock,
-        facts: FactsFinder | None = None,
+        facts: FactsFinder,
     ) -> None:
         self._catalog = catalog
-        self._uow = unit_of_work
         self._clock = clock
-        self._facts = facts or FactsFinder(catalog, dict)
+        self._facts = facts
 
-    async def deploy(self, request: Request, command: Deploy) -> Outcome:
+    async def deploy(self, uow: UnitOfWork, request: Request, command: Deploy) -> Outcome:
         now = self._clock.now()
         service = self._catalog.service(command.service)
         environment = self._catalog.environment(command.environment)
         assert service is not None and environment is not None
         action = f"{request.via}.deploy"
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            facts = await self._facts.for_deploy(
-                uow, service.name, environment.name, now, command.version, command.break_glass
-            )
-            decision = decide(
-                self._catalog,
-                request.user_id,
-                Act.DEPLOY,
-                service=service.name,
-                environment=environment.name,
-                facts=facts,
-            )
-            if not decision.allowed:
-                await record.refuse(
-                    request,
-                    action,
-                    rule=decision.rule,
-                    reason=decision.message,
-                    service=service.name,
-                    environment=environment.name,
-                )
-                await uow.commit()
-                return Outcome(False, decision.message)
-            try:
-                stages = plan_stages(
-                    service, command.strategy, analysis=bool(service.analysis.metrics)
-                )
-            except PlanError as exc:
-                await record.refuse(
-                    request,
-                    action,
-                    rule="plan.invalid",
-                    reason=str(exc),
-                    service=service.name,
-                    environment=environment.name,
-                    outcome="invalid",
-                )
-                await uow.commit()
-                return Outcome(False, str(exc))
-            policy = self._catalog.approval_policy(service.name, environment.name)
-            release = Release(
-                service=service.name,
-                environment=environment.name,
-                strategy=command.strategy.name,
-                flag=command.strategy.flag,
-                version_to=facts.version or "",
-                version_from=await uow.releases.last_good_version(service.name, environment.name),
-                requested_by=request.user_id,
-                channel=request.channel,
-                stages=stages,
-                created_at=now,
-                updated_at=now,
-                approvals_required=required_approvals(policy, command.break_glass),
-                auto_approve=policy.auto_when_ci_green,
-                approval_timing=approval_timing(policy),
-                break_glass=command.break_glass,
-                auto_rollback=environment.auto_rollback,
-                analysis_interval_s=service.analysis.interval,
-                failure_limit=service.analysis.failure_limit,
-                analysis_count=service.analysis.count,
-                exclusive=not service.concurrent_releases,
-                due_at=now,
-            )
-            try:
-                release = await uow.releases.add(release)
-            except LockHeld:
-                reason = (
-                    f"{service.name} in {environment.name} got another active release a "
-                    "moment ago. Try `/release status` to see it."
-                )
-                await record.refuse(
-                    request,
-                    action,
-                    rule="lock.active_release",
-                    reason=reason,
-                    service=service.name,
-                    environment=environment.name,
-                )
-                await uow.commit()
-                return Outcome(False, reason)
-            details = {
-                "strategy": release.strategy.value,
-                "stages": [s.label for s in release.stages],
-                "approvals_required": release.approvals_required,
-            }
-            if command.break_glass:
-                details["break_glass"] = {
-                    "incident": command.break_glass.incident,
-                    "reason": command.break_glass.reason,
-                }
-            await record.audit(
+        record = Recorder(uow, now)
+        facts = await self._facts.for_deploy(
+            uow, service.name, environment.name, now, command.version, command.break_glass
+        )
+        decision = decide(
+            self._catalog,
+            request.user_id,
+            Act.DEPLOY,
+            service=service.name,
+            environment=environment.name,
+            facts=facts,
+        )
+        if not decision.allowed:
+            await record.refuse(
                 request,
                 action,
                 rule=decision.rule,
-                release=release,
-                details=details,
-                reason=command.break_glass.reason if command.break_glass else "",
+                reason=decision.message,
+                service=service.name,
+                environment=environment.name,
             )
-            requested = Fact(
-                "release.requested",
-                f"{request.user_name or request.user_id} asked to deploy "
-                f"{release.version_to or 'the latest build'} of {release.service} to "
-                f"{release.environment} ({release.strategy.value})",
-                notify=False,
+            return Outcome(False, decision.message)
+        try:
+            stages = plan_stages(service, command.strategy, analysis=bool(service.analysis.metrics))
+        except PlanError as exc:
+            await record.refuse(
+                request,
+                action,
+                rule="plan.invalid",
+                reason=str(exc),
+                service=service.name,
+                environment=environment.name,
+                outcome="invalid",
             )
-            await record.facts(release, [requested], request)
-            await uow.commit()
-            return Outcome(True, f"release {release.ref} started", release.id)
+            return Outcome(False, str(exc))
+        policy = self._catalog.approval_policy(service.name, environment.name)
+        release = Release(
+            service=service.name,
+            environment=environment.name,
+            strategy=command.strategy.name,
+            flag=command.strategy.flag,
+            version_to=facts.version or "",
+            version_from=await uow.releases.last_good_version(service.name, environment.name),
+            requested_by=request.user_id,
+            channel=request.channel,
+            stages=stages,
+            created_at=now,
+            updated_at=now,
+            approvals_required=required_approvals(policy, command.break_glass),
+            auto_approve=policy.auto_when_ci_green,
+            approval_timing=approval_timing(policy),
+            break_glass=command.break_glass,
+            auto_rollback=environment.auto_rollback,
+            analysis_interval_s=service.analysis.interval,
+            failure_limit=service.analysis.failure_limit,
+            analysis_count=service.analysis.count,
+            exclusive=not service.concurrent_releases,
+            due_at=now,
+        )
+        try:
+            release = await uow.releases.add(release)
+        except LockHeld:
+            reason = (
+                f"{service.name} in {environment.name} got another active release a "
+                "moment ago. Try `/release status` to see it."
+            )
+            await record.refuse(
+                request,
+                action,
+                rule="lock.active_release",
+                reason=reason,
+                service=service.name,
+                environment=environment.name,
+            )
+            return Outcome(False, reason)
+        details = {
+            "strategy": release.strategy.value,
+            "stages": [s.label for s in release.stages],
+            "approvals_required": release.approvals_required,
+        }
+        if command.break_glass:
+            details["break_glass"] = {
+                "incident": command.break_glass.incident,
+                "reason": command.break_glass.reason,
+            }
+        await record.audit(
+            request,
+            action,
+            rule=decision.rule,
+            release=release,
+            details=details,
+            reason=command.break_glass.reason if command.break_glass else "",
+        )
+        requested = Fact(
+            "release.requested",
+            f"{request.user_name or request.user_id} asked to deploy "
+            f"{release.version_to or 'the latest build'} of {release.service} to "
+            f"{release.environment} ({release.strategy.value})",
+            notify=False,
+        )
+        await record.facts(release, [requested], request)
+        return Outcome(True, f"release {release.ref} started", release.id)
 
     async def act(
         self,
+        uow: UnitOfWork,
         request: Request,
         act: Act,
         *,
@@ -215,50 +204,44 @@ class Releases:
         now = self._clock.now()
         action = f"{request.via}.{act.value}"
         reason = plain_text(reason)
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE
-            record = Recorder(uow, now)
-            release, problem = await self._find(uow, act, release_id, service, environment)
-            if release is None:
-                await record.refuse(
-                    request,
-                    action,
-                    rule="release.not_found",
-                    reason=problem,
-                    service=service or "",
-                    environment=environment or "",
+        record = Recorder(uow, now)
+        release, problem = await self._find(uow, act, release_id, service, environment)
+        if release is None:
+            await record.refuse(
+                request,
+                action,
+                rule="release.not_found",
+                reason=problem,
+                service=service or "",
+                environment=environment or "",
+            )
+            return Outcome(False, problem)
+        verdict = await self._judge(uow, request, act, release, reason, now)
+        if verdict.updated is not None:
+            held, refused = await hold_at_gate(uow, self._facts, release, verdict.updated, now)
+            verdict = replace(verdict, updated=held, facts=[*verdict.facts, *refused])
+        if verdict.updated is not None and verdict.updated.state is State.ROLLING_BACK:
+            await self._clear_the_way(uow, record, request, verdict.updated, now)
+        if verdict.updated is not None:
+            try:
+                await uow.releases.save(verdict.updated)
+            except LockHeld:
+                verdict = _Verdict(
+                    "lock.active_release",
+                    f"Another release is active in {release.service}/{release.environment}; "
+                    f"roll that one back instead of {release.ref}.",
                 )
-                await uow.commit()
-                return Outcome(False, problem)
-            verdict = await self._judge(uow, request, act, release, reason, now)
-            if verdict.updated is not None:
-                held, refused = await hold_at_gate(uow, self._facts, release, verdict.updated, now)
-                verdict = replace(verdict, updated=held, facts=[*verdict.facts, *refused])
-            if verdict.updated is not None and verdict.updated.state is State.ROLLING_BACK:
-                await self._clear_the_way(uow, record, request, verdict.updated, now)
-            if verdict.updated is not None:
-                try:
-                    await uow.releases.save(verdict.updated)
-                except LockHeld:
-                    verdict = _Verdict(
-                        "lock.active_release",
-                        f"Another release is active in {release.service}/{release.environment}; "
-                        f"roll that one back instead of {release.ref}.",
-                    )
-            if verdict.updated is None:
-                await record.refuse(
-                    request, action, rule=verdict.rule, reason=verdict.problem, release=release
-                )
-                await uow.commit()
-                return Outcome(False, verdict.problem, release.id)
-            updated, facts = verdict.updated, verdict.facts
-            await record.audit(request, action, rule=verdict.rule, release=updated, reason=reason)
-            await record.facts(updated, facts, request)
-            if act is Act.ROLLBACK and updated.state is State.ROLLING_BACK:
-                await self._lock_after_rollback(uow, record, request, updated, reason, now)
-            await uow.commit()
-            return Outcome(True, facts[0].summary if facts else "", updated.id)
+        if verdict.updated is None:
+            await record.refuse(
+                request, action, rule=verdict.rule, reason=verdict.problem, release=release
+            )
+            return Outcome(False, verdict.problem, release.id)
+        updated, facts = verdict.updated, verdict.facts
+        await record.audit(request, action, rule=verdict.rule, release=updated, reason=reason)
+        await record.facts(updated, facts, request)
+        if act is Act.ROLLBACK and updated.state is State.ROLLING_BACK:
+            await self._lock_after_rollback(uow, record, request, updated, reason, now)
+        return Outcome(True, facts[0].summary if facts else "", updated.id)
 
     async def _lock_after_rollback(
         self,
@@ -307,29 +290,60 @@ class Releases:
             )
         )
 
-    async def preflight(
-        self, request: Request, act: Act, release_id: int
-    ) -> tuple[Outcome, Release | None]:
-        """Would `act` be allowed now? Used before asking for more input (a reject reason);
-        a refusal is recorded and answered here, like any other."""
+    async def ask_reject_reason(
+        self,
+        uow: UnitOfWork,
+        request: Request,
+        release_id: int,
+        trigger_id: str,
+        trigger_expires_at: datetime,
+    ) -> Outcome:
+        """Reject asks for a reason first: if rejecting would be allowed now, a box for the
+        reason is owed to the person (the click's trigger opens it); a refusal is recorded and
+        answered here, like any other."""
         now = self._clock.now()
-        action = f"{request.via}.{act.value}"
-        async with self._uow() as uow:
-            if not await uow.inbound.first_time(request.key):
-                return DUPLICATE, None
-            release = await uow.releases.get(release_id)
-            if release is None:
-                verdict = _Verdict("release.not_found", f"There is no release #{release_id}.")
-            else:
-                verdict = await self._judge(uow, request, act, release, "preflight", now)
-            if verdict.updated is None:
-                await Recorder(uow, now).refuse(
-                    request, action, rule=verdict.rule, reason=verdict.problem, release=release
-                )
-                await uow.commit()
-                return Outcome(False, verdict.problem, release_id), None
-            await uow.commit()
-            return Outcome(True, "", release_id), release
+        release = await uow.releases.get(release_id)
+        if release is None:
+            verdict = _Verdict("release.not_found", f"There is no release #{release_id}.")
+        else:
+            verdict = await self._judge(uow, request, Act.REJECT, release, "preflight", now)
+        if release is None or verdict.updated is None:
+            await Recorder(uow, now).refuse(
+                request,
+                f"{request.via}.reject",
+                rule=verdict.rule,
+                reason=verdict.problem,
+                release=release,
+            )
+            return Outcome(False, verdict.problem, release_id)
+        metadata = {
+            "release_id": release.id,
+            "channel": request.channel,
+            "message_ts": request.message_ts,
+        }
+        await uow.outbox.enqueue(
+            Outbound(
+                "modal",
+                f"modal:{request.key}",
+                "reject_modal",
+                {
+                    "trigger_id": trigger_id,
+                    "expires_at": trigger_expires_at.isoformat(),
+                    "view": {
+                        "private_metadata": json.dumps(metadata),
+                        "ref": release.ref,
+                        "service": release.service,
+                        "version_to": release.version_to,
+                        "environment": release.environment,
+                    },
+                },
+                release_id=release.id,
+                channel=request.channel,
+                user=request.user_id,
+                response_url=request.response_url,
+            )
+        )
+        return Outcome(True, "asked for a reason", release_id)
 
     async def _clear_the_way(
         self, uow: UnitOfWork, record: Recorder, request: Request, release: Release, now: datetime
@@ -390,8 +404,11 @@ class Releases:
             return _Verdict(f"state.{release.state.value}", str(exc))
         return _Verdict(decision.rule, updated=updated, facts=facts)
 
-    async def rollback(self, request: Request, command: RollbackCommand) -> Outcome:
+    async def rollback(
+        self, uow: UnitOfWork, request: Request, command: RollbackCommand
+    ) -> Outcome:
         return await self.act(
+            uow,
             request,
             Act.ROLLBACK,
             service=command.service,

@@ -1,21 +1,27 @@
-"""Due work as database rows: release timers and outbox messages, claimed with a lease.
+"""Due work as database rows: release timers, the inbox and the outbox, claimed with a lease.
 
 PostgreSQL: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so replicas
 never claim the same row. SQLite: the same statement without the lock clause, under BEGIN
-IMMEDIATE (one writer). A claim is finished only `WHERE claimed_by = me`.
+IMMEDIATE (one writer). A claim is finished only `WHERE claimed_by = me`. Every method lets a
+database outage out as StorageUnavailable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
-from bot.core.ports import Claim, Clock, OutboxItem
-from bot.storage.tables import OutboxRow, ReleaseRow
+from bot.core.ports import Claim, Clock, InboxItem, OutboxItem
+from bot.storage.database import translated_errors
+from bot.storage.repositories import insert_ignoring_duplicates
+from bot.storage.tables import ChatHoldRow, InboxRow, OutboxRow, ReleaseRow
 
 
 class _Claims:
@@ -33,6 +39,11 @@ class _Claims:
         self.owner = owner
         self._lease = timedelta(seconds=lease_s)
 
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with translated_errors(), self._sessions() as session, session.begin():
+            yield session
+
     def _due(self, now: datetime) -> Any:
         t = self.table
         return and_(
@@ -45,7 +56,7 @@ class _Claims:
         t = self.table
         key = t.id
         condition = self._due(now) if extra is None else and_(self._due(now), extra)
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             pick = select(key).where(condition).order_by(t.due_at, key).limit(limit)
             if session.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
@@ -70,6 +81,17 @@ class _Claims:
         )
         return result.rowcount == 1
 
+    async def release_claims(self) -> int:
+        t = self.table
+        async with self._transaction() as session:
+            result = await session.execute(
+                update(t)
+                .where(t.claimed_by == self.owner)
+                .values(claimed_by=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount
+
 
 class ReleaseClaims(_Claims):
     table = ReleaseRow
@@ -78,32 +100,93 @@ class ReleaseClaims(_Claims):
         return await self._claim(self._clock.now(), limit)
 
     async def done(self, release_id: int) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._transaction() as session:
             await self._finish(session, release_id, attempts=0)
 
-    async def retry_at(self, claim: Claim, due_at: datetime) -> None:
-        async with self._sessions() as session, session.begin():
+    async def retry_at(self, claim: Claim, due_at: datetime, *, attempt: bool = True) -> None:
+        async with self._transaction() as session:
             unchanged = (
                 ReleaseRow.due_at == claim.due_at if claim.due_at else ReleaseRow.due_at.is_(None)
             )
+            values: dict[str, Any] = {"claimed_by": None, "lease_until": None, "due_at": due_at}
+            if not attempt:
+                values["attempts"] = _larger(session)(ReleaseRow.attempts - 1, 0)
             moved = await session.execute(
                 update(ReleaseRow)
                 .where(ReleaseRow.id == claim.id, ReleaseRow.claimed_by == self.owner, unchanged)
-                .values(claimed_by=None, lease_until=None, due_at=due_at)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
             if moved.rowcount != 1:
                 await self._finish(session, claim.id, attempts=0)
 
 
+class InboxClaims(_Claims):
+    table = InboxRow
+
+    async def accept(self, key: str, payload: dict[str, Any]) -> bool:
+        now = self._clock.now()
+        values = {"key": key, "payload": payload, "received_at": now, "due_at": now}
+        async with self._transaction() as session:
+            statement = insert_ignoring_duplicates(session, InboxRow, values, "key")
+            result = await session.execute(statement.returning(InboxRow.id))
+            return result.first() is not None
+
+    async def claim_due(self, limit: int = 20) -> list[InboxItem]:
+        claims = await self._claim(self._clock.now(), limit, InboxRow.done_at.is_(None))
+        if not claims:
+            return []
+        async with self._transaction() as session:
+            rows = (
+                await session.execute(
+                    select(InboxRow)
+                    .where(InboxRow.id.in_([c.id for c in claims]))
+                    .order_by(InboxRow.id)
+                )
+            ).scalars()
+            return [
+                InboxItem(
+                    id=row.id,
+                    key=row.key,
+                    payload=row.payload,
+                    received_at=row.received_at,
+                    attempts=row.attempts,
+                )
+                for row in rows
+                if row.id is not None
+            ]
+
+    async def retry_at(self, item: InboxItem, due_at: datetime, error: str) -> None:
+        async with self._transaction() as session:
+            await self._finish(session, item.id, due_at=due_at, last_error=error[:2000])
+
+
+def _one_at_a_time(kind: str) -> Any:
+    """Rows of `kind` of one release go one at a time, oldest first: a row waits while an
+    older one of its release is neither sent nor given up (even when another replica holds
+    it), so a thread reads in order and a status message is posted once."""
+    older = aliased(OutboxRow)
+    waiting = exists().where(
+        older.release_id == OutboxRow.release_id,
+        older.kind == kind,
+        older.id < OutboxRow.id,
+        older.sent_at.is_(None),
+        older.due_at.is_not(None),
+    )
+    return or_(OutboxRow.kind != kind, OutboxRow.release_id.is_(None), not_(waiting))
+
+
 class OutboxClaims(_Claims):
     table = OutboxRow
 
-    async def claim_due(self, limit: int = 50) -> list[OutboxItem]:
-        claims = await self._claim(self._clock.now(), limit, OutboxRow.sent_at.is_(None))
+    async def claim_due(self, limit: int = 20) -> list[OutboxItem]:
+        condition = and_(
+            OutboxRow.sent_at.is_(None), _one_at_a_time("thread"), _one_at_a_time("status")
+        )
+        claims = await self._claim(self._clock.now(), limit, condition)
         if not claims:
             return []
-        async with self._sessions() as session:
+        async with self._transaction() as session:
             rows = (
                 await session.execute(
                     select(OutboxRow)
@@ -124,50 +207,65 @@ class OutboxClaims(_Claims):
                     template=r.template,
                     context=r.context,
                     attempts=r.attempts,
+                    created_at=r.created_at,
                 )
                 for r in rows
+                if r.id is not None
             ]
 
-    async def sent(self, item: OutboxItem, message_ts: str | None = None) -> None:
-        """Marks the row sent; older pending status rows of the release are superseded."""
-        now = self._clock.now()
-        async with self._sessions() as session, session.begin():
-            await self._finish(session, item.id, sent_at=now, message_ts=message_ts, due_at=None)
-            if item.kind == "status" and item.release_id is not None:
-                await session.execute(
-                    update(OutboxRow)
-                    .where(
-                        OutboxRow.kind == "status",
-                        OutboxRow.release_id == item.release_id,
-                        OutboxRow.id < item.id,
-                        OutboxRow.sent_at.is_(None),
-                        OutboxRow.due_at.is_not(None),  # given-up rows stay as they are
-                        or_(OutboxRow.claimed_by.is_(None), OutboxRow.claimed_by == self.owner),
-                    )
-                    .values(sent_at=now, due_at=None, claimed_by=None, last_error="superseded")
+    async def holds(self) -> dict[str, datetime]:
+        async with self._transaction() as session:
+            rows = await session.execute(
+                select(ChatHoldRow.scope, ChatHoldRow.until).where(
+                    ChatHoldRow.until > self._clock.now()
                 )
-
-    async def first_post(
-        self, release_id: int, post: Callable[[], Awaitable[str]]
-    ) -> tuple[str, bool]:
-        async with self._sessions() as session, session.begin():
-            stored = (
-                await session.execute(
-                    select(ReleaseRow.message_ts)
-                    .where(ReleaseRow.id == release_id)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            if stored:
-                return stored, False
-            ts = await post()
-            await session.execute(
-                update(ReleaseRow).where(ReleaseRow.id == release_id).values(message_ts=ts)
             )
-            return ts, True
+            return {scope: until for scope, until in rows}
+
+    async def sent(
+        self,
+        item: OutboxItem,
+        message_ts: str | None = None,
+        *,
+        hold: tuple[str, datetime] | None = None,
+        status_of: int | None = None,
+    ) -> None:
+        now = self._clock.now()
+        async with self._transaction() as session:
+            await self._finish(session, item.id, sent_at=now, message_ts=message_ts, due_at=None)
+            if status_of is not None and message_ts:
+                await session.execute(
+                    update(ReleaseRow)
+                    .where(ReleaseRow.id == status_of, ReleaseRow.message_ts.is_(None))
+                    .values(message_ts=message_ts)
+                    .execution_options(synchronize_session=False)
+                )
+            if hold is not None:
+                await _hold(session, *hold)
+
+    async def retry_at(
+        self,
+        item: OutboxItem,
+        due_at: datetime,
+        error: str = "",
+        *,
+        attempt: bool = True,
+        hold: tuple[str, datetime] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"due_at": due_at, "last_error": error[:2000] or None}
+        async with self._transaction() as session:
+            if not attempt:  # the claim counted one: this try did not happen
+                values["attempts"] = _larger(session)(OutboxRow.attempts - 1, 0)
+            await self._finish(session, item.id, **values)
+            if hold is not None:
+                await _hold(session, *hold)
+
+    async def give_up(self, item: OutboxItem, error: str) -> None:
+        async with self._transaction() as session:
+            await self._finish(session, item.id, due_at=None, last_error=error[:2000])
 
     async def failed_status_posts(self, release_id: int) -> int:
-        async with self._sessions() as session:
+        async with self._transaction() as session:
             return (
                 await session.execute(
                     select(func.count())
@@ -182,24 +280,23 @@ class OutboxClaims(_Claims):
                 )
             ).scalar_one()
 
-    async def retry_at(self, item: OutboxItem, due_at: datetime, error: str = "") -> None:
-        async with self._sessions() as session, session.begin():
-            await self._finish(session, item.id, due_at=due_at, last_error=error or None)
 
-    async def give_up(self, item: OutboxItem, error: str) -> None:
-        async with self._sessions() as session, session.begin():
-            await self._finish(session, item.id, due_at=None, last_error=error)
+HOLDS_KEPT = timedelta(hours=1)
 
-    async def newer_status_pending(self, item: OutboxItem) -> bool:
-        async with self._sessions() as session:
-            found = await session.execute(
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.kind == "status",
-                    OutboxRow.release_id == item.release_id,
-                    OutboxRow.id > item.id,
-                    OutboxRow.sent_at.is_(None),
-                )
-                .limit(1)
-            )
-            return found.first() is not None
+
+async def _hold(session: AsyncSession, scope: str, until: datetime) -> None:
+    """Keep `scope` quiet until `until`, or longer if it is held longer already; holds long
+    over are cleared on the way."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ChatHoldRow).values(scope=scope, until=until)
+    later = _larger(session)(ChatHoldRow.until, statement.excluded.until)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["scope"], set_={"until": later})
+    )
+    await session.execute(delete(ChatHoldRow).where(ChatHoldRow.until < until - HOLDS_KEPT))
+
+
+def _larger(session: AsyncSession) -> Any:
+    """SQL's two-argument maximum: GREATEST on PostgreSQL, the scalar max() on SQLite."""
+    return func.greatest if session.get_bind().dialect.name == "postgresql" else func.max

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from bot.core.ports import StorageUnavailable
 
 DEFAULT_URL = "sqlite:///releasebot.db"
 
@@ -39,7 +45,33 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(target, connect_args={"timeout": 30}, **kwargs)
         _serialize_sqlite_writers(engine)
         return engine
+    kwargs.setdefault("pool_timeout", 10)
     return create_async_engine(target, pool_pre_ping=True, **kwargs)
+
+
+def unavailable(exc: BaseException) -> StorageUnavailable | None:
+    """The StorageUnavailable that `exc` means, or None when it is something else (a bug, a
+    constraint): a lost or refused connection, a server shutting down, a full pool, a lock
+    that could not be had (SQLite busy, a PostgreSQL deadlock or serialization failure)."""
+    if isinstance(exc, StorageUnavailable):
+        return exc
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        cause = getattr(exc, "orig", None) or exc
+        return StorageUnavailable(f"database unavailable ({type(cause).__name__})")
+    return None
+
+
+@contextlib.asynccontextmanager
+async def translated_errors() -> AsyncIterator[None]:
+    """Database outages leave as StorageUnavailable (raised from the driver's error)."""
+    try:
+        yield
+    except Exception as exc:
+        if (translated := unavailable(exc)) is not None and translated is not exc:
+            raise translated from exc
+        raise
 
 
 def _serialize_sqlite_writers(engine: AsyncEngine) -> None:

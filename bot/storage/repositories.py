@@ -1,4 +1,4 @@
-"""Repositories over one AsyncSession: releases, the audit chain, the outbox, inbound requests."""
+"""Repositories over one AsyncSession: releases, the audit chain, the outbox, the inbox."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.core.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
 from bot.core.ports import Clock, ConcurrentUpdate, LockHeld, Outbound
 from bot.core.release import ACTIVE_STATES, Release, State
 from bot.storage import release_codec
-from bot.storage.tables import AuditHeadRow, AuditRow, InboundRow, OutboxRow, ReleaseRow
+from bot.storage.tables import AuditHeadRow, AuditRow, InboxRow, OutboxRow, ReleaseRow
 
 
 class SqlReleases:
@@ -55,7 +55,9 @@ class SqlReleases:
         values = release_codec.fill_row(ReleaseRow(), release).model_dump(
             exclude={"id", "revision"}
         )
-        for unset in ("claimed_by", "lease_until", "attempts"):
+        # The engine's own columns, and the status message's ts (the outbox stores it once
+        # posted; a use case that read the release before that must not write it back empty).
+        for unset in ("claimed_by", "lease_until", "attempts", "message_ts"):
             values.pop(unset, None)
         try:
             async with self._session.begin_nested():
@@ -245,26 +247,50 @@ class SqlOutbox:
             "due_at": now,
             "attempts": 0,
         }
+        if message.kind == "status" and message.release_id is not None:
+            await self._supersede_status(message.release_id, now)
         await self._session.execute(
-            _insert_ignoring_duplicates(self._session, OutboxRow, values, "key")
+            insert_ignoring_duplicates(self._session, OutboxRow, values, "key")
         )
         self.enqueued += 1
 
+    async def _supersede_status(self, release_id: int, now: datetime) -> None:
+        """A new status row makes older ones that were never tried pointless: the message shows
+        the release as it is when sent. A row tried already stays, and goes first: its post
+        may have reached Slack, and only it looks that up."""
+        await self._session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.kind == "status",
+                OutboxRow.release_id == release_id,
+                OutboxRow.sent_at.is_(None),
+                OutboxRow.due_at.is_not(None),
+                OutboxRow.claimed_by.is_(None),
+                OutboxRow.attempts == 0,
+            )
+            .values(sent_at=now, due_at=None, last_error="superseded")
+            .execution_options(synchronize_session=False)
+        )
 
-class SqlInboundLog:
+
+class SqlInboxLog:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
         self._clock = clock
 
-    async def first_time(self, key: str) -> bool:
-        statement = _insert_ignoring_duplicates(
-            self._session, InboundRow, {"key": key, "seen_at": self._clock.now()}, "key"
+    async def take(self, item_id: int) -> bool:
+        # The row stays locked until this transaction ends: a replica handling the same row
+        # waits here, then finds it done.
+        result = await self._session.execute(
+            update(InboxRow)
+            .where(InboxRow.id == item_id, InboxRow.done_at.is_(None))
+            .values(done_at=self._clock.now(), due_at=None, claimed_by=None, lease_until=None)
+            .execution_options(synchronize_session=False)
         )
-        result = await self._session.execute(statement.returning(InboundRow.key))
-        return result.first() is not None
+        return result.rowcount == 1
 
 
-def _insert_ignoring_duplicates(session: AsyncSession, table: type, values: dict, key: str):
+def insert_ignoring_duplicates(session: AsyncSession, table: type, values: dict, key: str):
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])

@@ -121,13 +121,35 @@ class AuditHeadRow(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-class InboundRow(SQLModel, table=True):
-    """Requests already handled, so a Slack retry of the same request does nothing twice."""
+class InboxRow(SQLModel, table=True):
+    """A command, click or submission, written before Slack got its OK. `key` (Slack's own
+    identifiers) makes a retry of the same request one row; `done_at` is set in the
+    transaction that handled it."""
 
-    __tablename__ = "inbound_requests"
+    __tablename__ = "inbox"
 
-    key: str = Field(sa_column=Column(String(200), primary_key=True))
-    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime | None = _time(index=True)
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    lease_until: datetime | None = _time()
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    done_at: datetime | None = _time()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ChatHoldRow(SQLModel, table=True):
+    """Nothing is sent in `scope` before `until`: a rate limit's Retry-After for one method, or
+    one status message's update throttle. In the database, so every replica keeps it."""
+
+    __tablename__ = "chat_holds"
+
+    scope: str = Field(sa_column=Column(String(200), primary_key=True))
+    until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class LockRow(SQLModel, table=True):

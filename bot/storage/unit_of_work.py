@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.ports import Clock
 from bot.storage.api_tokens import SqlApiTokens
+from bot.storage.database import translated_errors, unavailable
 from bot.storage.policy_repositories import SqlFreezes, SqlLocks
-from bot.storage.repositories import SqlAuditLog, SqlInboundLog, SqlOutbox, SqlReleases
+from bot.storage.repositories import SqlAuditLog, SqlInboxLog, SqlOutbox, SqlReleases
 
 
 class SqlUnitOfWork:
@@ -27,30 +29,45 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> SqlUnitOfWork:
         session = self._sessions()
-        await session.begin()
+        try:
+            async with translated_errors():
+                await session.begin()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await session.close()
+            raise
         self._session = session
         self._committed = False
         self.releases = SqlReleases(session)
         self.audit = SqlAuditLog(session)
         self.outbox = SqlOutbox(session, self._clock)
-        self.inbound = SqlInboundLog(session, self._clock)
+        self.inbox = SqlInboxLog(session, self._clock)
         self.locks = SqlLocks(session)
         self.freezes = SqlFreezes(session)
         self.api_tokens = SqlApiTokens(session)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         assert self._session is not None
+        session, self._session = self._session, None
+        lost = unavailable(exc) if exc is not None else None
         try:
             if not self._committed:
-                await self._session.rollback()
+                if lost is None:
+                    await session.rollback()
+                else:  # the connection is gone: rolling back can only fail again
+                    with contextlib.suppress(Exception):
+                        await session.rollback()
         finally:
-            await self._session.close()
-            self._session = None
+            with contextlib.suppress(Exception) if lost else contextlib.nullcontext():
+                await session.close()
+        if lost is not None and lost is not exc:
+            raise lost from exc
 
     async def commit(self) -> None:
         assert self._session is not None
-        await self._session.commit()
+        async with translated_errors():
+            await self._session.commit()
         self._committed = True
         if self.outbox.enqueued and self._on_outbox_commit:
             self._on_outbox_commit()

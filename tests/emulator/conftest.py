@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
@@ -18,6 +19,12 @@ from bot.emulator import Emulator, create_emulator
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
+
+
+def button_block(action_id: str = "promote", text: str = "Promote", value: str = "r1") -> dict:
+    """An actions block with one button, the shape the bot's status messages carry."""
+    button = {"type": "button", "text": {"type": "plain_text", "text": text}}
+    return {"type": "actions", "elements": [{**button, "action_id": action_id, "value": value}]}
 
 
 class FakeClock:
@@ -86,6 +93,16 @@ class Harness:
     bot: RecordingBot
     origin: str
     runner: web.AppRunner
+
+    async def request(self, verb: str, path: str, body: Any = None, **kwargs: Any):
+        """(status, JSON or text) of a request to the emulator, e.g. ("GET", "/_faults")."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(verb, f"{self.base}{path}", json=body, **kwargs) as resp,
+        ):
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, await resp.text()
 
 
 @pytest.fixture

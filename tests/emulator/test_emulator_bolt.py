@@ -11,23 +11,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.emulator import Emulator, create_emulator
+from tests.emulator.conftest import button_block
 
 SECRET = "bolt-signing-secret"
 TOKEN = "xoxb-bolt"
 
 PROMOTE = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*checkout* canary 10%"}},
-    {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": "Promote"},
-                "action_id": "promote",
-                "value": "r1",
-            }
-        ],
-    },
+    button_block(),
 ]
 
 

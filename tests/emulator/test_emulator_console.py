@@ -7,19 +7,9 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
-BUTTON_BLOCKS = [
-    {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": "Promote"},
-                "action_id": "promote",
-                "value": "r1",
-            }
-        ],
-    }
-]
+from tests.emulator.conftest import button_block
+
+BUTTON_BLOCKS = [button_block()]
 
 
 async def get(harness, path):

@@ -5,19 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-BUTTONS = [
-    {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": "Approve"},
-                "action_id": "approve",
-                "value": "r1",
-            }
-        ],
-    }
-]
+from tests.emulator.conftest import button_block
+
+BUTTONS = [button_block("approve", "Approve")]
 
 
 async def command_response_url(harness, user="U0ALICE") -> str:

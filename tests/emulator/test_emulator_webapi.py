@@ -11,20 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.emulator import Channel, User, Workspace, create_emulator
 from bot.emulator.spec import INVALID_ARGUMENTS
+from tests.emulator.conftest import button_block
 
 TOKEN = "xoxb-test-token"  # the harness fixture's bot token
 
-BUTTON = {
-    "type": "actions",
-    "elements": [
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Promote"},
-            "action_id": "promote",
-            "value": "r1",
-        }
-    ],
-}
+BUTTON = button_block()
 
 
 @pytest.fixture(autouse=True)

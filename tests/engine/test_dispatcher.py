@@ -29,8 +29,7 @@ async def throttled(database_url: str) -> AsyncIterator[BotHarness]:
 
 
 async def test_a_crash_after_slack_accepted_the_post_does_not_post_twice(bot: BotHarness):
-    dispatcher = bot.runtime.engine._dispatcher
-    real_post = dispatcher._chat.post
+    real_post = bot.runtime.chat.post
     crashed = []
 
     async def post_then_crash(channel, message, *, thread_ts, key):
@@ -40,9 +39,8 @@ async def test_a_crash_after_slack_accepted_the_post_does_not_post_twice(bot: Bo
             raise Crash
         return ts
 
-    dispatcher._chat.post = post_then_crash
+    bot.runtime.chat.post = post_then_crash
     await bot.slack.slash_command("U0ALICE", "C0DEPLOYS", "/deploy", "checkout to staging")
-    await bot.runtime.inflight.idle()
     with pytest.raises(Crash):
         await bot.runtime.engine.tick()
     assert len(bot.web_api_calls("chat.postMessage")) == 1

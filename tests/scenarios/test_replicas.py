@@ -50,7 +50,6 @@ async def test_two_engines_ticking_together_do_everything_once(two_replicas):
     first, second = two_replicas
     for service in ("checkout", "search"):
         await first.slack.slash_command("U0ALICE", "C0DEPLOYS", "/deploy", f"{service} to staging")
-    await first.runtime.inflight.idle()
     for _ in range(120):
         await asyncio.gather(first.runtime.engine.tick(), second.engine.tick())
         first.clock.advance(1)
@@ -72,22 +71,23 @@ async def test_two_engines_ticking_together_do_everything_once(two_replicas):
 
 
 async def test_a_status_message_is_posted_once_when_two_replicas_race_for_it(two_replicas):
-    """Replica 1 is posting a release's first status message (Slack is slow) while replica 2
-    sends a newer status of the same release: replica 2 waits, then updates that message."""
+    """Replica 1 is posting a release's first status message (Slack is slow) when the release
+    changes again: replica 2 leaves the newer status alone until the post is stored, then
+    updates that message. No lock on the release is held while Slack is called."""
     first, second = two_replicas
     await first.slack.slash_command("U0ALICE", "C0DEPLOYS", "/deploy", "checkout to staging")
-    await first.runtime.inflight.idle()
+    await first.runtime.engine.inbox.run()
 
-    one = first.runtime.engine._dispatcher
-    real_post, slack_answers = one._chat.post, asyncio.Event()
+    real_post, posting, slack_answers = first.runtime.chat.post, asyncio.Event(), asyncio.Event()
 
     async def slow_post(*args, **kwargs):
+        posting.set()
         await slack_answers.wait()
         return await real_post(*args, **kwargs)
 
-    one._chat.post = slow_post
-    posting = asyncio.create_task(one.dispatch_due())
-    await _until(lambda: first.slack.calls_to("conversations.history"))  # inside the lock
+    first.runtime.chat.post = slow_post
+    first_pass = asyncio.create_task(first.runtime.engine.outbox.run())
+    await asyncio.wait_for(posting.wait(), 10)
 
     async with second.db.begin() as connection:  # another change to the release: a new status
         await connection.execute(
@@ -98,22 +98,18 @@ async def test_a_status_message_is_posted_once_when_two_replicas_race_for_it(two
             ),
             {"now": first.clock.now()},
         )
-    racing = asyncio.create_task(second.engine._dispatcher.dispatch_due())
-    await _until(lambda: racing.done() or _lock_waits(first.runtime))
-    slack_answers.set()
-    await asyncio.gather(posting, racing)
+        await connection.execute(text("UPDATE releases SET due_at = NULL"))  # no stage work
+    await asyncio.wait_for(second.engine.outbox.run(), 10)  # not blocked, and sends nothing
+    assert not first.slack.calls_to("chat.update")
+    assert not first.slack.calls_to("chat.postMessage")
 
+    slack_answers.set()
+    await first_pass
+    await second.engine.outbox.run()
     top_level = [c for c in first.slack.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
     assert len(top_level) == 1, "two replicas posted the same status message"
     (update,) = first.slack.calls_to("chat.update")
     assert update.args["ts"] == top_level[0].response["ts"]
-
-
-async def _lock_waits(runtime) -> int:
-    async with runtime.db.connect() as connection:
-        return (
-            await connection.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
-        ).scalar_one()
 
 
 async def _until(condition, within_s: float = 10.0) -> None:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.tables import AuditRow, InboundRow, OutboxRow, ReleaseRow
+from bot.storage.tables import AuditRow, InboxRow, OutboxRow, ReleaseRow
 from tests.support.harness import BotHarness
 
 FORM = "application/x-www-form-urlencoded"
@@ -32,7 +32,7 @@ def deploy_body() -> bytes:
 async def rows_written(bot: BotHarness) -> int:
     total = 0
     async with bot.runtime.db.connect() as connection:
-        for table in (ReleaseRow, AuditRow, OutboxRow, InboundRow):
+        for table in (ReleaseRow, AuditRow, OutboxRow, InboxRow):
             total += (
                 await connection.execute(select(func.count()).select_from(table))
             ).scalar_one()

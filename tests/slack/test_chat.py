@@ -58,18 +58,20 @@ async def test_documented_errors_are_permanent_or_not(slack):
     _, chat = slack
     with pytest.raises(ChatError) as missing:
         await chat.post("C0NOPE", HELLO, thread_ts=None, key="k")
-    assert str(missing.value) == "channel_not_found" and missing.value.permanent
+    assert str(missing.value) == "chat.postMessage: channel_not_found"
+    assert missing.value.permanent and missing.value.method == "chat.postMessage"
     with pytest.raises(ChatError) as stale:
         await chat.update("C0DEPLOYS", "1.000", HELLO)
-    assert str(stale.value) == "message_not_found"
+    assert str(stale.value) == "chat.update: message_not_found" and stale.value.permanent
 
 
-async def test_unreachable_slack_is_an_error_not_a_retry():
+async def test_unreachable_slack_is_retryable_and_not_retried_inside():
     client = AsyncWebClient(
         token=TOKEN, base_url=f"http://127.0.0.1:{free_port()}/api/", retry_handlers=[]
     )
-    with pytest.raises(ChatError, match="Slack unreachable"):
+    with pytest.raises(ChatError, match="Slack did not answer") as caught:
         await SlackChat(client).post("C0DEPLOYS", HELLO, thread_ts=None, key="k")
+    assert not caught.value.permanent and caught.value.retry_after_s is None
 
 
 async def test_ephemeral_and_response_url(slack):

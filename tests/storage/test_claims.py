@@ -12,7 +12,7 @@ from bot.core.catalog import StrategyName
 from bot.core.ports import Outbound
 from bot.core.release import Release
 from bot.core.stages import Stage
-from bot.storage.claims import OutboxClaims, ReleaseClaims
+from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims
 from bot.storage.database import session_factory
 from bot.storage.unit_of_work import SqlUnitOfWork
 
@@ -69,7 +69,7 @@ async def test_a_lease_expires_and_only_the_owner_finishes(engine):
     assert await healthy.claim_due() != []  # still due: nothing moved it
 
 
-async def test_outbox_rows_are_claimed_once_and_superseded_status_rows_skipped(engine):
+async def test_a_new_status_row_supersedes_untried_ones_and_is_claimed_once(engine):
     clock = ManualClock()
     sessions = session_factory(engine)
     async with SqlUnitOfWork(sessions, clock) as work:
@@ -78,13 +78,103 @@ async def test_outbox_rows_are_claimed_once_and_superseded_status_rows_skipped(e
         await work.commit()
     a, b = OutboxClaims(sessions, clock, "a"), OutboxClaims(sessions, clock, "b")
     first, second = await asyncio.gather(a.claim_due(), b.claim_due())
-    ids = [i.id for i in first + second]
-    assert sorted(ids) == [1, 2, 3] and len(set(ids)) == 3
-    newest = max(first + second, key=lambda item: item.id)
-    owner = a if newest in first else b
-    await owner.sent(replace(newest), "1.0")
+    assert [i.key for i in first + second] == ["status:1:2"], "only the newest is worth sending"
+    newest = (first + second)[0]
+    await (a if first else b).sent(newest, "1.0")
     clock.advance(120)
-    assert [i.key for i in await a.claim_due()] == [], "superseded rows must not be sent again"
+    assert await a.claim_due() == [], "superseded rows are never sent"
+
+
+async def test_a_release_s_status_and_thread_rows_go_one_at_a_time_across_replicas(engine):
+    """While replica a holds a release's thread post (or status post), replica b takes
+    nothing of that release's thread (or status) but may take another release's; the next
+    one goes once the held one is sent, or given up."""
+    clock = ManualClock()
+    sessions = session_factory(engine)
+    async with SqlUnitOfWork(sessions, clock) as work:
+        for n in range(3):
+            await work.outbox.enqueue(Outbound("thread", f"thread:1:{n}", "t", release_id=1))
+        await work.outbox.enqueue(Outbound("thread", "thread:2:0", "t", release_id=2))
+        await work.outbox.enqueue(Outbound("status", "status:1:a", "status", release_id=1))
+        await work.commit()
+    a, b = OutboxClaims(sessions, clock, "a"), OutboxClaims(sessions, clock, "b")
+    held = await a.claim_due(limit=1)
+    assert [i.key for i in held] == ["thread:1:0"]
+    assert sorted(i.key for i in await b.claim_due()) == ["status:1:a", "thread:2:0"]
+    async with SqlUnitOfWork(sessions, clock) as work:  # a change while the status is out
+        await work.outbox.enqueue(Outbound("status", "status:1:b", "status", release_id=1))
+        await work.commit()
+    assert await b.claim_due() == [], "thread:1:1 waits for thread:1:0, status:1:b for :a"
+    await a.sent(held[0], "1.1")
+    (after,) = await b.claim_due()
+    assert after.key == "thread:1:1"
+    await b.give_up(after, "channel_not_found")
+    assert [i.key for i in await a.claim_due()] == ["thread:1:2"], "a given-up row blocks none"
+
+
+async def test_a_status_row_tried_once_is_not_superseded_and_goes_first(engine):
+    """Its post may have reached Slack unanswered: only it looks that up, so a newer row must
+    wait for it rather than post a second status message."""
+    clock = ManualClock()
+    sessions = session_factory(engine)
+    async with SqlUnitOfWork(sessions, clock) as work:
+        await work.outbox.enqueue(Outbound("status", "status:1:a", "status", release_id=1))
+        await work.commit()
+    claims = OutboxClaims(sessions, clock, "a")
+    (tried,) = await claims.claim_due()
+    await claims.retry_at(tried, clock.now() + timedelta(seconds=5), "Slack did not answer")
+    async with SqlUnitOfWork(sessions, clock) as work:
+        await work.outbox.enqueue(Outbound("status", "status:1:b", "status", release_id=1))
+        await work.commit()
+    assert await claims.claim_due() == [], "the newer row waits; the tried one is not due yet"
+    clock.advance(5)
+    (again,) = await claims.claim_due()
+    assert (again.key, again.attempts) == ("status:1:a", 2)
+
+
+async def test_a_rate_limit_wait_is_not_an_attempt_and_its_hold_is_shared(engine):
+    clock = ManualClock()
+    sessions = session_factory(engine)
+    async with SqlUnitOfWork(sessions, clock) as work:
+        await work.outbox.enqueue(Outbound("post", "post:1", "t", channel="C1"))
+        await work.commit()
+    a, b = OutboxClaims(sessions, clock, "a"), OutboxClaims(sessions, clock, "b")
+    until = clock.now() + timedelta(seconds=30)
+    for _ in range(5):
+        (item,) = await a.claim_due()
+        hold = ("method:chat.postMessage", until)
+        await a.retry_at(item, clock.now(), "rate limited", attempt=False, hold=hold)
+    assert item.attempts == 1, "five rate-limited tries, each claimed as the first attempt"
+    assert await b.holds() == {"method:chat.postMessage": until}
+    await b.retry_at(  # a shorter pause never shortens a longer one
+        (await b.claim_due())[0],
+        clock.now(),
+        attempt=False,
+        hold=("method:chat.postMessage", clock.now() + timedelta(seconds=1)),
+    )
+    assert await a.holds() == {"method:chat.postMessage": until}
+    clock.advance(31)
+    assert await a.holds() == {}
+
+
+async def test_the_inbox_takes_a_request_once_and_hands_claims_back(engine):
+    clock = ManualClock()
+    sessions = session_factory(engine)
+    a, b = InboxClaims(sessions, clock, "a"), InboxClaims(sessions, clock, "b")
+    assert await a.accept("command:T1", {"kind": "command"}) is True
+    assert await b.accept("command:T1", {"kind": "command"}) is False, "a Slack retry"
+    first, second = await asyncio.gather(a.claim_due(), b.claim_due())
+    assert len(first + second) == 1
+    holder = a if first else b
+    assert await holder.release_claims() == 1  # a graceful stop hands it back at once
+    (item,) = await (b if holder is a else a).claim_due()
+    async with SqlUnitOfWork(sessions, clock) as one:
+        assert await one.inbox.take(item.id) is True
+        await one.commit()
+    async with SqlUnitOfWork(sessions, clock) as two:
+        assert await two.inbox.take(item.id) is False, "handled once, whoever asks"
+    clock.advance(120)
+    assert await a.claim_due() == [] and await b.claim_due() == []
 
 
 async def test_a_retry_does_not_overwrite_a_time_someone_set_meanwhile(engine):

@@ -1,5 +1,5 @@
 """Repositories on both databases: the one-active-release lock, optimistic revisions, the audit
-chain under concurrent writers, inbound dedupe, outbox idempotency keys."""
+chain under concurrent writers, outbox idempotency keys."""
 
 from __future__ import annotations
 
@@ -101,15 +101,6 @@ async def test_concurrent_audit_appends_form_one_unbroken_chain(engine):
     await asyncio.gather(*(append(n) for n in range(20)))
     report = await verify_records(iter_records(engine))
     assert report.ok and report.count == 20 and report.head_seq == 20
-
-
-async def test_an_inbound_key_is_first_only_once(engine):
-    async with uow(engine) as work:
-        assert await work.inbound.first_time("command:1") is True
-        assert await work.inbound.first_time("command:1") is False
-        await work.commit()
-    async with uow(engine) as work:
-        assert await work.inbound.first_time("command:1") is False
 
 
 async def test_an_outbox_key_is_written_once(engine):

@@ -46,7 +46,6 @@ class BotHarness:
         return cls(runtime, runner, clock, base)
 
     async def stop(self) -> None:
-        await self.runtime.inflight.idle()
         await self.runner.cleanup()
         await self.runtime.close()
 

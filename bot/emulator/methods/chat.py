@@ -87,9 +87,7 @@ def update(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
         msg.attachments = args["attachments"]
     if "metadata" in args:
         msg.metadata = metadata
-    msg.edited = True
-    msg.edited_ts = state.next_ts()
-    state.changed()
+    state.mark_edited(msg)
     return {
         "ok": True,
         "channel": msg.channel,
