@@ -15,6 +15,7 @@ import typer
 
 from bot.catalog_file import CatalogError, line_of, load_catalog
 from bot.cli_api_tokens import api_token_app
+from bot.cli_chaos import chaos
 from bot.cli_common import DatabaseOption, fail, settings
 from bot.cli_standin import standin_app
 from bot.clock import SystemClock
@@ -35,6 +36,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
 app.add_typer(api_token_app, name="api-token")
 app.add_typer(standin_app, name="slack-standin")
+app.command()(chaos)
 
 _fail = fail
 _settings = settings

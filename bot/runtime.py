@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -185,13 +186,18 @@ async def build_runtime(
         runner,
         dispatcher,
         groups,
-        claims=[inbox_claims, release_claims, outbox_claims],
+        claims={"inbox": inbox_claims, "stages": release_claims, "outbox": outbox_claims},
         bells={"inbox": inbox_bell, "outbox": outbox_bell},
     )
     inbox = Inbox(inbox_claims, on_accept=inbox_bell.set)
 
     bolt = AsyncApp(
-        client=client,
+        # The listeners call no Slack method: bolt gets a client without the token, and an
+        # `authorize` that asks Slack nothing (see `_authorize_offline`).
+        client=AsyncWebClient(
+            base_url=api_url, timeout=settings.slack_timeout_s, retry_handlers=[]
+        ),
+        authorize=_authorize_offline(bot_token),
         signing_secret=signing_secret or None,
         request_verification_enabled=False,
         # Listeners only make the request durable, then ack: Slack's OK follows the write.
@@ -306,6 +312,22 @@ def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:
     web_app.add_subapp(EMULATOR_PATH, emulator.web_app())
 
 
+def _authorize_offline(bot_token: str):
+    """Authorize a request without calling Slack. bolt's default for a single workspace asks
+    auth.test on the first request it gets; while Slack's Web API is down or slow, that request
+    is answered HTTP 200 "reinstall this app" (or after the 3 s Slack waits) and never written
+    down: an OK followed by nothing. That a request is Slack's is proven by its signature
+    (checked in /slack/events) or the Socket Mode connection, and the listeners only write it
+    to the inbox."""
+
+    async def authorize(enterprise_id, team_id, user_id) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=bot_token
+        )
+
+    return authorize
+
+
 def _register_error_handler(bolt: AsyncApp) -> None:
     @bolt.error
     async def on_error(error: Exception, body: dict, logger, response=None) -> None:
@@ -357,6 +379,8 @@ async def serve(
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     await runtime.groups.refresh(force=True)  # decisions need group members from the start
+    if settings.replica_id:  # a stable name: what a dead predecessor held is ours to redo
+        await runtime.engine.hand_back_claims()
     scheduler = runtime.engine.start(settings.tick_seconds)
     _schedule_audit_checkpoints(runtime, scheduler)
     socket_handler = None

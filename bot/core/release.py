@@ -213,7 +213,7 @@ class StageStarting:
     reports back, it is tried again (backends dedupe on the idempotency key)."""
 
     index: int
-    retry_in_s: int = 60
+    retry_in_s: int = 15
 
 
 @dataclass(frozen=True)
@@ -625,7 +625,12 @@ def _stage_started(r: Release, e: StageStarted, now: datetime) -> tuple[Release,
             f" ({e.detail})" if e.detail else ""
         )
     return _with_stage(r, started, due_at=due), [
-        Fact("stage.started", summary, details={"stage": stage.label}, notify=False)
+        Fact(
+            "stage.started",
+            summary,
+            details={"stage": stage.label, "index": stage.index},
+            notify=False,
+        )
     ]
 
 

@@ -66,7 +66,10 @@ def _response_url(emu: Emulator):
             status, answer = exc.status, {"ok": False, "error": exc.error}
             if exc.messages:
                 answer["response_metadata"] = {"messages": exc.messages}
-        emu.state.record(RecordedCall("response_url", body, answer, emu.clock(), status))
+        # The token is not part of what the bot sent; it is recorded (as `_token`) so a test
+        # can tell which command or click an answer belongs to.
+        recorded = {**body, "_token": request.match_info["token"]}
+        emu.state.record(RecordedCall("response_url", recorded, answer, emu.clock(), status))
         return web.json_response(answer, status=status)
 
     return handle

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -44,8 +44,10 @@ class Worker:
         run_pass: Callable[[], Awaitable[int]],
         batch: int,
         bell: asyncio.Event | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.name = name
+        self._claims = claims
         self._run_pass = run_pass
         self._batch = batch
         self._lock = asyncio.Lock()
@@ -75,8 +77,17 @@ class Worker:
                     self._kicked.set()
             except StorageUnavailable as exc:
                 log.warning("%s: %s; trying again at the next tick", self.name, exc)
+                await self._hand_back()
             except Exception:
                 log.exception("%s: a pass failed", self.name)
+
+    async def _hand_back(self) -> None:
+        """A pass cut short by the database leaves rows claimed: give them back as soon as
+        the database answers again, rather than when their leases run out."""
+        if self._claims is None:
+            return
+        with contextlib.suppress(StorageUnavailable):
+            await self._claims.release_claims()
 
     async def stop(self, grace_s: float) -> None:
         """Start no new pass; let the one under way finish, or cancel it after `grace_s`."""
@@ -101,16 +112,23 @@ class Engine:
         stages: StageRunner,
         outbox: OutboxDispatcher,
         groups: GroupCache | None = None,
-        claims: Sequence[Claims] = (),
+        claims: Mapping[str, Claims] | None = None,
         bells: Mapping[str, asyncio.Event] | None = None,
     ) -> None:
-        """`bells`: events that wake a worker (by name) when a commit left it work."""
-        bells = bells or {}
-        self.inbox = Worker("inbox", inbox.run_due, inbox.batch, bells.get("inbox"))
-        self.stages = Worker("stages", stages.run_due, stages.batch, bells.get("stages"))
-        self.outbox = Worker("outbox", outbox.dispatch_due, outbox.batch, bells.get("outbox"))
+        """`claims` and `bells` by worker name (inbox, stages, outbox): the rows each claims,
+        and an event that wakes it when a commit left it work."""
+        bells, claims = bells or {}, claims or {}
+        self.inbox = Worker(
+            "inbox", inbox.run_due, inbox.batch, bells.get("inbox"), claims.get("inbox")
+        )
+        self.stages = Worker(
+            "stages", stages.run_due, stages.batch, bells.get("stages"), claims.get("stages")
+        )
+        self.outbox = Worker(
+            "outbox", outbox.dispatch_due, outbox.batch, bells.get("outbox"), claims.get("outbox")
+        )
         self._groups = groups
-        self._claims = claims
+        self._claims = list(claims.values())
         self._workers = [self.inbox, self.stages, self.outbox]
         if groups is not None:
             self._workers.append(Worker("groups", _counted(groups.refresh), batch=1))
@@ -157,14 +175,21 @@ class Engine:
         replica still holds so another one carries on at once."""
         scheduler.shutdown(wait=False)
         await asyncio.gather(*(worker.stop(grace_s) for worker in self._workers))
+        await self.hand_back_claims()
+
+    async def hand_back_claims(self) -> int:
+        """Unclaim every row claimed under this replica's name. On a graceful stop; and on
+        start, when a replica comes back under the name of one that died (its claims would
+        otherwise wait for their leases to run out)."""
+        handed = 0
         for claims in self._claims:
             try:
-                handed = await claims.release_claims()
+                handed += await claims.release_claims()
             except StorageUnavailable as exc:
                 log.warning("could not hand back claims (%s); their leases will run out", exc)
-                continue
-            if handed:
-                log.info("handed back %s claimed rows", handed)
+        if handed:
+            log.info("handed back %s claimed rows", handed)
+        return handed
 
 
 def _counted(refresh: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[int]]:

@@ -12,7 +12,7 @@ from bot.services.inbox import InboxProcessor
 
 log = logging.getLogger(__name__)
 
-BACKOFF_CAP_S = 30
+BACKOFF_CAP_S = 5  # someone waits for the answer; a database is back in seconds or not
 
 
 class InboxRunner:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.core.ports import Clock, UnitOfWork
+from bot.core.ports import Clock, StorageUnavailable, UnitOfWork
 from bot.core.release import Event, InvalidTransition, Release, transition
 from bot.services.facts import FactsFinder
 from bot.services.gate import hold_at_gate
 from bot.services.recorder import Recorder
 
 log = logging.getLogger(__name__)
+
+STORAGE_RETRY_PAUSES_S = (0.0, 0.5)
 
 
 class Progress:
@@ -38,7 +41,20 @@ class Progress:
 
     async def apply(self, release_id: int, *events: Event) -> Release | None:
         """Apply `events` in order; a result that no longer fits (the release was paused,
-        aborted or rolled back meanwhile) is dropped. Returns the release as saved."""
+        aborted or rolled back meanwhile) is dropped. Returns the release as saved.
+
+        What a backend reported must not be lost to a dropped connection: the transaction is
+        tried again at once (a second time after a short pause). It is safe to repeat: events
+        that were applied already no longer fit and are dropped."""
+        for pause_s in STORAGE_RETRY_PAUSES_S:
+            try:
+                return await self._apply(release_id, events)
+            except StorageUnavailable as exc:
+                log.warning("release %s: %s; applying its news again", release_id, exc)
+                await asyncio.sleep(pause_s)
+        return await self._apply(release_id, events)
+
+    async def _apply(self, release_id: int, events: tuple[Event, ...]) -> Release | None:
         now = self._clock.now()
         async with self._uow() as uow:
             release = await uow.releases.get(release_id, for_update=True)

@@ -54,7 +54,12 @@ class Recorder:
                 version_to=release.version_to if release else "",
                 rule=rule,
                 reason=reason,
-                details={**(details or {}), **({"via": request.via} if request else {})},
+                details={
+                    **(details or {}),
+                    # Which Slack request it was (command:TRIGGER_ID, ...), so every command
+                    # Slack had an OK for can be followed to what became of it.
+                    **({"via": request.via, "request": request.key} if request else {}),
+                },
                 approvers=tuple(a.user_id for a in release.approvals) if release else (),
             )
         )

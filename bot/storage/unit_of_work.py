@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
+from contextlib import suppress
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,7 +33,7 @@ class SqlUnitOfWork:
             async with translated_errors():
                 await session.begin()
         except BaseException:
-            with contextlib.suppress(Exception):
+            with suppress(Exception):
                 await session.close()
             raise
         self._session = session
@@ -50,17 +50,18 @@ class SqlUnitOfWork:
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         assert self._session is not None
         session, self._session = self._session, None
-        lost = unavailable(exc) if exc is not None else None
         try:
-            if not self._committed:
-                if lost is None:
-                    await session.rollback()
-                else:  # the connection is gone: rolling back can only fail again
-                    with contextlib.suppress(Exception):
+            async with translated_errors():
+                try:
+                    if not self._committed:
                         await session.rollback()
-        finally:
-            with contextlib.suppress(Exception) if lost else contextlib.nullcontext():
-                await session.close()
+                finally:
+                    await session.close()
+        except Exception:
+            if exc is None:
+                raise  # the connection went while the work was done: say so
+            # Otherwise the work's own failure is the one that matters, below.
+        lost = unavailable(exc) if exc is not None else None
         if lost is not None and lost is not exc:
             raise lost from exc
 

@@ -23,7 +23,9 @@ async def test_default_is_an_ephemeral_to_the_invoker(harness):
     assert [e.text for e in harness.emu.ephemerals("U0ALICE")] == ["Only you can see this"]
     assert harness.emu.ephemerals("U0BOB") == [] and harness.emu.messages("C0DEPLOYS") == []
     [call] = harness.emu.calls_to("response_url")
-    assert call.args == {"text": "Only you can see this"} and call.status == 200
+    token = url.rsplit("/", 1)[1]
+    assert call.args == {"text": "Only you can see this", "_token": token}
+    assert call.status == 200
 
 
 async def test_in_channel_posts_as_the_bot(harness):
