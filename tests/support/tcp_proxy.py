@@ -21,8 +21,10 @@ class TcpProxy:
     def url(self) -> str:
         return f"{self._scheme}://127.0.0.1:{self.port}"
 
-    async def start(self) -> TcpProxy:
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> TcpProxy:
+        """Listen on `port` (0: a free one). After `close()`, `start(proxy.port)` brings the
+        peer back at the address its clients already have."""
+        self._server = await asyncio.start_server(self._forward, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
