@@ -443,6 +443,29 @@ def bench(
     typer.echo(result.report())
 
 
+@app.command("bench-ack")
+def bench_ack(
+    rate: Annotated[float, typer.Option(help="Slash commands per second.")] = 200,
+    seconds: Annotated[float, typer.Option(help="For how long.")] = 20,
+    command: Annotated[
+        str,
+        typer.Option(help="What is typed; {service} and {n} are filled in per command."),
+    ] = "/deploy {service} v2.0.{n} to staging",
+    database_url: Annotated[
+        str, typer.Option(help="A PostgreSQL URL; a scratch database is made and dropped.")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+) -> None:
+    """Ack latency of `releasebot serve` (HTTP mode, PostgreSQL) under a fixed request rate,
+    open loop as Slack sends: every ack follows the command's write to the inbox."""
+    from bot.bench_ack import bench_workdir, run_ack_bench
+
+    if rate <= 0 or seconds <= 0:
+        raise _fail("--rate and --seconds must be above 0")
+    with bench_workdir() as directory:
+        result = asyncio.run(run_ack_bench(database_url, rate, seconds, command, Path(directory)))
+    typer.echo(result.report())
+
+
 @app.command("bench-export")
 def bench_export(
     rows: Annotated[int, typer.Option(help="How many audit events to generate.")] = 1_000_000,

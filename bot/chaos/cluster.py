@@ -226,6 +226,13 @@ class Cluster:
             await self._drop_database()
 
     @property
+    def signing_secret(self) -> str:
+        return self._signing_secret
+
+    def replica_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self._ports[index]}"
+
+    @property
     def catalog_path(self) -> Path:
         return self.workdir / "catalog.yaml"
 

@@ -35,7 +35,7 @@ class Sizes:
     @classmethod
     def small(cls) -> Sizes:
         return cls(
-            kills=4, burst=8, stops=2, outage_s=8, hang_s=8, storm_s=8, terminate_s=8, releases=20
+            kills=4, burst=6, stops=2, outage_s=5, hang_s=6, storm_s=5, terminate_s=6, releases=16
         )
 
     @classmethod

@@ -446,11 +446,13 @@ class InboxItem:
     attempts: int
 
 
-class InboxQueue(Protocol):
+class InboxDoor(Protocol):
     async def accept(self, key: str, payload: dict[str, Any]) -> bool:
         """Make a request durable, once per `key` (Slack's own identifiers); False when it was
         accepted before. Raises StorageUnavailable when it cannot be written."""
 
+
+class InboxQueue(Protocol):
     async def claim_due(self, limit: int = 20) -> list[InboxItem]: ...
 
     async def retry_at(self, item: InboxItem, due_at: datetime, error: str) -> None: ...

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.core.policy import Act
-from bot.core.ports import Clock, InboxItem, InboxQueue, StorageUnavailable, UnitOfWork
+from bot.core.ports import Clock, InboxDoor, InboxItem, StorageUnavailable, UnitOfWork
 from bot.core.wording import plain_text
 from bot.services.commands import CommandRouter
 from bot.services.recorder import Recorder
@@ -62,8 +62,8 @@ class Inbound:
 class Inbox:
     """The Slack side's door: `accept` returns once the request is durable."""
 
-    def __init__(self, queue: InboxQueue, on_accept: Callable[[], None] = lambda: None) -> None:
-        self._queue = queue
+    def __init__(self, door: InboxDoor, on_accept: Callable[[], None] = lambda: None) -> None:
+        self._door = door
         self._on_accept = on_accept
 
     async def accept(self, inbound: Inbound) -> bool:
@@ -71,9 +71,9 @@ class Inbox:
         tried once more (the insert is idempotent); when the database cannot take it this
         raises StorageUnavailable, and Slack must then get no OK."""
         try:
-            new = await self._queue.accept(inbound.request.key, inbound.to_payload())
+            new = await self._door.accept(inbound.request.key, inbound.to_payload())
         except StorageUnavailable:
-            new = await self._queue.accept(inbound.request.key, inbound.to_payload())
+            new = await self._door.accept(inbound.request.key, inbound.to_payload())
         if new:
             self._on_accept()
         return new

@@ -20,7 +20,6 @@ from sqlalchemy.orm import aliased
 
 from bot.core.ports import Claim, Clock, InboxItem, OutboxItem
 from bot.storage.database import translated_errors
-from bot.storage.repositories import insert_ignoring_duplicates
 from bot.storage.tables import ChatHoldRow, InboxRow, OutboxRow, ReleaseRow
 
 
@@ -123,14 +122,6 @@ class ReleaseClaims(_Claims):
 
 class InboxClaims(_Claims):
     table = InboxRow
-
-    async def accept(self, key: str, payload: dict[str, Any]) -> bool:
-        now = self._clock.now()
-        values = {"key": key, "payload": payload, "received_at": now, "due_at": now}
-        async with self._transaction() as session:
-            statement = insert_ignoring_duplicates(session, InboxRow, values, "key")
-            result = await session.execute(statement.returning(InboxRow.id))
-            return result.first() is not None
 
     async def claim_due(self, limit: int = 20) -> list[InboxItem]:
         claims = await self._claim(self._clock.now(), limit, InboxRow.done_at.is_(None))

@@ -14,6 +14,7 @@ from bot.core.release import Release
 from bot.core.stages import Stage
 from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims
 from bot.storage.database import session_factory
+from bot.storage.inbox_door import InboxDoor
 from bot.storage.unit_of_work import SqlUnitOfWork
 
 
@@ -161,8 +162,9 @@ async def test_the_inbox_takes_a_request_once_and_hands_claims_back(engine):
     clock = ManualClock()
     sessions = session_factory(engine)
     a, b = InboxClaims(sessions, clock, "a"), InboxClaims(sessions, clock, "b")
-    assert await a.accept("command:T1", {"kind": "command"}) is True
-    assert await b.accept("command:T1", {"kind": "command"}) is False, "a Slack retry"
+    door = InboxDoor(engine, clock)
+    assert await door.accept("command:T1", {"kind": "command"}) is True
+    assert await door.accept("command:T1", {"kind": "command"}) is False, "a Slack retry"
     first, second = await asyncio.gather(a.claim_due(), b.claim_due())
     assert len(first + second) == 1
     holder = a if first else b
@@ -205,3 +207,27 @@ async def test_a_retry_moves_the_due_time_when_nobody_else_did(engine):
     clock.advance(1)
     (again,) = await claims.claim_due()
     assert again.attempts == 2
+
+
+async def test_the_door_writes_what_arrives_together_in_one_transaction(engine):
+    """Requests that arrive while a batch commits go in together; a key sent twice in one
+    batch (a Slack retry racing its original) is new once."""
+    clock = ManualClock()
+    door = InboxDoor(engine, clock)
+    commits = []
+    from sqlalchemy import event
+
+    def count(_connection):
+        commits.append(1)
+
+    event.listen(engine.sync_engine, "commit", count)
+    try:
+        keys = [f"command:T{n}" for n in range(50)] + ["command:T7"]
+        answers = await asyncio.gather(*(door.accept(key, {"n": key}) for key in keys))
+    finally:
+        event.remove(engine.sync_engine, "commit", count)
+    assert answers.count(True) == 50 and answers[-1] is False
+    assert len(commits) <= 2, "fifty requests, one or two commits"
+    sessions = session_factory(engine)
+    (item, *rest) = await InboxClaims(sessions, clock, "a").claim_due(limit=100)
+    assert len(rest) == 49 and item.payload == {"n": "command:T0"}
