@@ -32,6 +32,7 @@ class AckResult:
     rate: float
     seconds: float
     command: str
+    roles: tuple[str, ...]
     latencies_ms: list[float]
     failures: dict[str, int]
     handled_after_s: float
@@ -47,7 +48,12 @@ class AckResult:
         return "\n".join(
             [
                 f"{len(self.latencies_ms) + refused} `{self.command}` at {self.rate:g}/s for "
-                f"{self.seconds:g} s (PostgreSQL, HTTP mode, one replica)",
+                f"{self.seconds:g} s (PostgreSQL, HTTP mode, "
+                + (
+                    "one process doing everything)"
+                    if self.roles == ("all",)
+                    else "a web process acking, an engine process working)"
+                ),
                 f"ack to Slack: p50 {statistics.median(ordered):.1f} ms, p90 {pct(0.9):.1f} ms, "
                 f"p99 {pct(0.99):.1f} ms, max {ordered[-1]:.1f} ms",
                 f"not acknowledged: {refused}" + (f" ({why})" if why else ""),
@@ -57,9 +63,11 @@ class AckResult:
 
 
 async def run_ack_bench(
-    admin_url: str, rate: float, seconds: float, command: str, workdir: Path
+    admin_url: str, rate: float, seconds: float, command: str, workdir: Path, roles: tuple[str, ...]
 ) -> AckResult:
-    async with Cluster(workdir, services=200, admin_url=admin_url) as cluster:
+    """Commands go to the first process; `roles`: ("all",) for one process doing everything,
+    ("web", "engine") for Slack's side and the engine in processes of their own."""
+    async with Cluster(workdir, roles=roles, services=200, admin_url=admin_url) as cluster:
         url = f"{cluster.replica_url(0)}/slack/events"
         latencies: list[float] = []
         failures: dict[str, int] = {}
@@ -94,7 +102,7 @@ async def run_ack_bench(
                 tasks.append(asyncio.create_task(send(n)))
             await asyncio.gather(*tasks)
         handled_after = await cluster.settle(600)
-        return AckResult(rate, seconds, command, latencies, failures, handled_after)
+        return AckResult(rate, seconds, command, roles, latencies, failures, handled_after)
 
 
 def _command_body(n: int, command: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -51,12 +52,21 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 3000).")] = None,
     database_url: DatabaseOption = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="all (default), web (answers Slack, writes requests down) or engine (works "
+            "them); web and engine as separate processes need PostgreSQL.",
+            envvar="RELEASEBOT_ROLE",
+        ),
+    ] = None,
 ) -> None:
     """Run the bot: Slack endpoint, engine and, without Slack tokens, the local Slack console."""
     from dataclasses import replace
 
     from bot.runtime import build_runtime
     from bot.runtime import serve as run_server
+    from bot.settings import SettingsError, check_role
 
     settings = _settings()
     overrides = {
@@ -66,10 +76,15 @@ def serve(
             "host": host,
             "port": port,
             "database_url": database_url,
+            "role": role.strip().lower() if role else None,
         }.items()
         if value is not None
     }
     settings = replace(settings, **overrides)
+    try:
+        check_role(settings)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -454,6 +469,14 @@ def bench_ack(
     database_url: Annotated[
         str, typer.Option(help="A PostgreSQL URL; a scratch database is made and dropped.")
     ] = "postgresql://postgres@127.0.0.1:5432/test",
+    split: Annotated[
+        bool,
+        typer.Option(
+            "--split/--one-process",
+            help="A web process acks, an engine process works (RELEASEBOT_ROLE), or one "
+            "process does both.",
+        ),
+    ] = True,
 ) -> None:
     """Ack latency of `releasebot serve` (HTTP mode, PostgreSQL) under a fixed request rate,
     open loop as Slack sends: every ack follows the command's write to the inbox."""
@@ -461,8 +484,12 @@ def bench_ack(
 
     if rate <= 0 or seconds <= 0:
         raise _fail("--rate and --seconds must be above 0")
+    roles = ("web", "engine") if split else ("all",)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the processes it started
     with bench_workdir() as directory:
-        result = asyncio.run(run_ack_bench(database_url, rate, seconds, command, Path(directory)))
+        result = asyncio.run(
+            run_ack_bench(database_url, rate, seconds, command, Path(directory), roles)
+        )
     typer.echo(result.report())
 
 

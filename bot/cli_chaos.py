@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -47,6 +48,8 @@ def chaos(
     if unknown:
         raise fail(f"unknown scenario {', '.join(unknown)}; pick from {', '.join(SCENARIOS)}")
     sizes = Sizes.small() if small else Sizes.full()
+    # SIGTERM stops the run as Ctrl-C does: the processes it started are stopped with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     broken = 0
     with tempfile.TemporaryDirectory(prefix="releasebot-chaos-") as scratch:
         folder = workdir or Path(scratch)

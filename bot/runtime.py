@@ -56,10 +56,11 @@ from bot.slack.render import SlackRenderer
 from bot.storage import audit_checkpoints, migrate
 from bot.storage.audit_reader import SqlAuditEvents
 from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims
-from bot.storage.database import create_engine, session_factory
+from bot.storage.database import create_engine, is_postgres, session_factory
 from bot.storage.inbox_door import InboxDoor
 from bot.storage.operations import SqlOperations
 from bot.storage.unit_of_work import SqlUnitOfWork
+from bot.storage.wakeups import INBOX, Listener
 from bot.web.app import create_web_app
 from bot.web.audit_api import register_audit_api
 from bot.web.github_webhooks import github_webhook_handler
@@ -385,10 +386,19 @@ async def serve(
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     await runtime.groups.refresh(force=True)  # decisions need group members from the start
-    if settings.replica_id:  # a stable name: what a dead predecessor held is ours to redo
-        await runtime.engine.hand_back_claims()
-    scheduler = runtime.engine.start(settings.tick_seconds)
-    _schedule_audit_checkpoints(runtime, scheduler)
+    scheduler, wakeups = None, None
+    if settings.role == "engine" and settings.engine_niceness > 0:
+        # The engine's work waits; Slack's acknowledgements do not. Where both share a
+        # machine, the engine yields the CPU first.
+        os.nice(min(settings.engine_niceness, 19))
+    if settings.role != "web":
+        if settings.replica_id:  # a stable name: what a dead predecessor held is ours to redo
+            await runtime.engine.hand_back_claims()
+        scheduler = runtime.engine.start(settings.tick_seconds)
+        _schedule_audit_checkpoints(runtime, scheduler)
+        if is_postgres(runtime.db):  # requests written by other processes wake this engine
+            wakeups = Listener(settings.database_url, {INBOX: runtime.engine.inbox.bell})
+            wakeups.start()
     socket_handler = None
     if settings.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -406,6 +416,8 @@ async def serve(
         await stop.wait()
         log.info("stopping: no new requests; finishing the work under way")
     finally:
+        if wakeups is not None:
+            await wakeups.stop()
         await _shut_down(runtime, runner, scheduler, socket_handler)
 
 
@@ -421,7 +433,8 @@ async def _shut_down(runtime: Runtime, runner: web.AppRunner, scheduler, socket_
         with contextlib.suppress(Exception):
             await socket_handler.close_async()
     await runner.cleanup()
-    await runtime.engine.stop(scheduler, grace_s=runtime.settings.shutdown_grace_s)
+    if scheduler is not None:
+        await runtime.engine.stop(scheduler, grace_s=runtime.settings.shutdown_grace_s)
     await runtime.close()
     log.info("stopped")
 

@@ -17,6 +17,25 @@ class SettingsError(ValueError):
     pass
 
 
+ROLES = {
+    "all": "all (answers Slack and works the engine)",
+    "web": "web (answers Slack and writes requests down; an engine elsewhere works them)",
+    "engine": "engine (works requests, stages and messages; answers HTTP too)",
+}
+
+
+def check_role(settings: Settings) -> None:
+    if settings.role not in ROLES:
+        raise SettingsError(
+            f"RELEASEBOT_ROLE={settings.role!r}: use all (the default), web or engine"
+        )
+    if settings.role != "all" and settings.database_url.startswith("sqlite"):
+        raise SettingsError(
+            f"RELEASEBOT_ROLE={settings.role} needs PostgreSQL: SQLite is for one process, "
+            "which then does everything (RELEASEBOT_ROLE=all)"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default=DEFAULT_URL, repr=False)
@@ -40,6 +59,8 @@ class Settings:
     inbox_deadline_s: float = 900.0
     shutdown_grace_s: float = 15.0
     replica_id: str = ""
+    role: str = "all"
+    engine_niceness: int = 10
     log_level: str = "INFO"
 
     @property
@@ -57,6 +78,7 @@ class Settings:
             "database": _redact_url(self.database_url),
             "catalog": str(self.catalog_path),
             "listen": f"{self.host}:{self.port}",
+            "role": ROLES[self.role],
             "SLACK_BOT_TOKEN": "set" if self.bot_token else "not set",
             "SLACK_SIGNING_SECRET": "set" if self.signing_secret else "not set",
             "SLACK_APP_TOKEN": "set" if self.app_token else "not set",
@@ -92,8 +114,11 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         inbox_deadline_s=_seconds(env, "RELEASEBOT_INBOX_DEADLINE_SECONDS", 900.0),
         shutdown_grace_s=_seconds(env, "RELEASEBOT_SHUTDOWN_GRACE_SECONDS", 15.0),
         replica_id=env.get("RELEASEBOT_REPLICA_ID", "") or env.get("HOSTNAME", ""),
+        role=env.get("RELEASEBOT_ROLE", "all").strip().lower() or "all",
+        engine_niceness=_int(env, "RELEASEBOT_ENGINE_NICENESS", 10),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
     )
+    check_role(settings)
     if settings.app_token and not settings.bot_token:
         raise SettingsError(
             "SLACK_APP_TOKEN is set without SLACK_BOT_TOKEN: Socket Mode needs both"

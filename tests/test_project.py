@@ -93,11 +93,17 @@ def test_the_image_passes_sigterm_on_and_kubernetes_waits_long_enough():
 
 
 def test_kubernetes_manifests_parse_and_probe_the_right_paths():
-    deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / "deployment.yaml").read_text())
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert not any("value" in env and "xox" in str(env["value"]) for env in container["env"])
+    for name, role in (("deployment.yaml", "web"), ("engine-deployment.yaml", "engine")):
+        deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / name).read_text())
+        pod = deployment["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert not any("value" in env and "xox" in str(env["value"]) for env in container["env"])
+        assert {"name": "RELEASEBOT_ROLE", "value": role} in container["env"]
+        assert pod["metadata"]["labels"]["tier"] == role
+    service = yaml.safe_load((REPO / "manifests" / "kubernetes" / "service.yaml").read_text())
+    assert service["spec"]["selector"] == {"app": "releasebot", "tier": "web"}, "Slack -> web"
 
 
 def test_the_policies_example_in_the_readme_is_a_valid_catalog(tmp_path):

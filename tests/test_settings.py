@@ -73,8 +73,27 @@ def test_sign_in_with_slack_is_off_until_the_app_credentials_are_given(tmp_path)
         ({"SLACK_CLIENT_ID": "1234.5678"}, "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"),
         ({"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "needs RELEASEBOT_PUBLIC_URL"),
         ({"RELEASEBOT_SESSION_SECRET": "hunter2"}, "too short to sign sign-in cookies"),
+        ({"RELEASEBOT_ROLE": "worker"}, "use all \\(the default\\), web or engine"),
+        ({"RELEASEBOT_ROLE": "web"}, "needs PostgreSQL: SQLite is for one process"),
+        ({"RELEASEBOT_SLACK_TIMEOUT_SECONDS": "soon"}, "is not a number of seconds"),
+        ({"RELEASEBOT_INBOX_DEADLINE_SECONDS": "0"}, "give a number of seconds above 0"),
     ],
 )
 def test_bad_settings_are_explained(env, message):
     with pytest.raises(SettingsError, match=message):
         from_environment(env)
+
+
+def test_roles_on_postgresql_and_the_defaults_of_the_fault_settings():
+    postgres = {"DATABASE_URL": "postgresql://releasebot@db/releasebot"}
+    assert from_environment({**postgres, "RELEASEBOT_ROLE": "Engine"}).role == "engine"
+    settings = from_environment({})
+    assert (settings.role, settings.slack_timeout_s, settings.inbox_deadline_s) == (
+        "all",
+        5.0,
+        900.0,
+    )
+    assert (
+        "web (answers Slack"
+        in from_environment({**postgres, "RELEASEBOT_ROLE": "web"}).describe()["role"]
+    )

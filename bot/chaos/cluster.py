@@ -131,6 +131,7 @@ class Cluster:
         workdir: Path,
         *,
         replicas: int = 1,
+        roles: tuple[str, ...] = (),
         services: int = 40,
         admin_url: str = ADMIN_URL,
         slack_timeout_s: float = 2.0,
@@ -150,7 +151,8 @@ class Cluster:
         self._deploy_secret = secrets.token_hex(16)
         self._slack_timeout_s = slack_timeout_s
         self._tick_s = tick_s
-        self._ports = [free_port() for _ in range(replicas)]
+        self.roles = roles or ("all",) * replicas
+        self._ports = [free_port() for _ in self.roles]
         self.replicas: list[Child] = []
         self.standin: Child | None = None
         self.deployer: Child | None = None
@@ -250,6 +252,7 @@ class Cluster:
             "RELEASEBOT_HOST": "127.0.0.1",
             "PORT": str(port),
             "RELEASEBOT_REPLICA_ID": f"replica-{index}",
+            "RELEASEBOT_ROLE": self.roles[index],
             "RELEASEBOT_TICK_SECONDS": str(self._tick_s),
             "RELEASEBOT_UPDATE_INTERVAL_SECONDS": "0.5",
             "RELEASEBOT_STATUS_REFRESH_SECONDS": "5",

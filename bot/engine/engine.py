@@ -48,6 +48,7 @@ class Worker:
     ) -> None:
         self.name = name
         self._claims = claims
+        self.then: Callable[[], None] = lambda: None  # after a pass that handled something
         self._run_pass = run_pass
         self._batch = batch
         self._lock = asyncio.Lock()
@@ -62,6 +63,11 @@ class Worker:
     def kick(self) -> None:
         self._kicked.set()
 
+    @property
+    def bell(self) -> asyncio.Event:
+        """Set it to wake the worker (from a commit, or a notice from another process)."""
+        return self._kicked
+
     def start(self) -> None:
         self._stopping = False
         self._task = asyncio.create_task(self._loop(), name=f"releasebot-{self.name}")
@@ -73,7 +79,10 @@ class Worker:
             if self._stopping:
                 return
             try:
-                if await self.run() >= self._batch:
+                handled = await self.run()
+                if handled:
+                    self.then()
+                if handled >= self._batch:
                     self._kicked.set()
             except StorageUnavailable as exc:
                 log.warning("%s: %s; trying again at the next tick", self.name, exc)
@@ -127,6 +136,7 @@ class Engine:
         self.outbox = Worker(
             "outbox", outbox.dispatch_due, outbox.batch, bells.get("outbox"), claims.get("outbox")
         )
+        self.inbox.then = self.stages.kick  # a request handled may have made a release due
         self._groups = groups
         self._claims = list(claims.values())
         self._workers = [self.inbox, self.stages, self.outbox]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.ports import Clock
 from bot.storage.database import translated_errors, unavailable
 from bot.storage.tables import InboxRow
+from bot.storage.wakeups import INBOX, notify
 
 MAX_BATCH = 500
 
@@ -84,7 +85,10 @@ class InboxDoor:
             result = await connection.execute(
                 self._insert.values(list(rows.values())).returning(self._returning)
             )
-            return {key for (key,) in result}
+            new = {key for (key,) in result}
+            if new:
+                await notify(connection, INBOX)
+            return new
 
     async def close(self) -> None:
         if self._writer is not None:
