@@ -264,6 +264,8 @@ class Cluster:
     @staticmethod
     def _env(extra: dict[str, str]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not FOREIGN_SETTINGS.match(k)}
+        # Replicas start again and again: let the first compile the modules for the others.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
     # -- acting as Slack and as an operator -------------------------------------------

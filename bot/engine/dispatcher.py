@@ -116,7 +116,7 @@ class OutboxDispatcher:
 
     async def dispatch_due(self) -> int:
         """Send what is due. Returns how many rows were claimed. A database outage leaves as
-        StorageUnavailable: rows still claimed come back when their lease runs out."""
+        StorageUnavailable (the worker then hands back what this pass still held)."""
         run = _Pass(await self._claims.holds())
         items = await self._claims.claim_due(self.batch)
         for item in items:
