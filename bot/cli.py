@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import typer
 
 from bot.catalog_file import CatalogError, line_of, load_catalog
 from bot.cli_api_tokens import api_token_app
+from bot.cli_bench import bench_app
 from bot.cli_chaos import chaos
 from bot.cli_common import DatabaseOption, fail, settings
 from bot.cli_standin import standin_app
@@ -37,6 +37,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
 app.add_typer(api_token_app, name="api-token")
 app.add_typer(standin_app, name="slack-standin")
+app.add_typer(bench_app, name="bench")
 app.command()(chaos)
 
 _fail = fail
@@ -430,67 +431,6 @@ def _read_export(loaded, manifest: Path, export: Path | None) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
-
-
-@app.command()
-def bench(
-    commands: Annotated[int, typer.Option(help="How many slash commands to send.")] = 200,
-    concurrency: Annotated[int, typer.Option(help="People typing at once (1-6).")] = 4,
-    catalog: Annotated[Path | None, typer.Option(help="Catalog YAML.")] = None,
-    database_url: DatabaseOption = None,
-) -> None:
-    """Measure ack latency (Slack allows 3 s) and time to answer, through the real endpoint."""
-    from dataclasses import replace
-
-    from bot.bench import run_bench
-
-    if not 1 <= concurrency <= 6 or commands < 1:
-        raise _fail("--commands must be at least 1 and --concurrency from 1 to 6")
-    settings = _settings()
-    settings = replace(
-        settings,
-        database_url=database_url or "",
-        catalog_path=catalog or settings.catalog_path,
-        update_interval_s=0,
-    )
-    logging.basicConfig(level=logging.WARNING)
-    result = asyncio.run(run_bench(settings, commands, concurrency))
-    typer.echo(result.report())
-
-
-@app.command("bench-ack")
-def bench_ack(
-    rate: Annotated[float, typer.Option(help="Slash commands per second.")] = 200,
-    seconds: Annotated[float, typer.Option(help="For how long.")] = 20,
-    command: Annotated[
-        str,
-        typer.Option(help="What is typed; {service} and {n} are filled in per command."),
-    ] = "/deploy {service} v2.0.{n} to staging",
-    database_url: Annotated[
-        str, typer.Option(help="A PostgreSQL URL; a scratch database is made and dropped.")
-    ] = "postgresql://postgres@127.0.0.1:5432/test",
-    split: Annotated[
-        bool,
-        typer.Option(
-            "--split/--one-process",
-            help="A web process acks, an engine process works (RELEASEBOT_ROLE), or one "
-            "process does both.",
-        ),
-    ] = True,
-) -> None:
-    """Ack latency of `releasebot serve` (HTTP mode, PostgreSQL) under a fixed request rate,
-    open loop as Slack sends: every ack follows the command's write to the inbox."""
-    from bot.bench_ack import bench_workdir, run_ack_bench
-
-    if rate <= 0 or seconds <= 0:
-        raise _fail("--rate and --seconds must be above 0")
-    roles = ("web", "engine") if split else ("all",)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the processes it started
-    with bench_workdir() as directory:
-        result = asyncio.run(
-            run_ack_bench(database_url, rate, seconds, command, Path(directory), roles)
-        )
-    typer.echo(result.report())
 
 
 @app.command("bench-export")

@@ -17,6 +17,7 @@ import signal
 import socket
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -102,6 +103,7 @@ class Runtime:
         await self.engine.settle()
 
     async def close(self) -> None:
+        await self.chat.close()
         await self.db.dispose()
 
 
@@ -142,11 +144,18 @@ async def build_runtime(
         bot_token = settings.bot_token or ""
         api_url = settings.slack_api_url or AsyncWebClient.BASE_URL
 
+    # One pool of connections for every call to Slack (a session per call costs a connection
+    # and about 1 ms each); its timeout is each call's.
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout_s))
     client = AsyncWebClient(
-        token=bot_token, base_url=api_url, timeout=settings.slack_timeout_s, retry_handlers=[]
+        token=bot_token,
+        base_url=api_url,
+        timeout=settings.slack_timeout_s,
+        retry_handlers=[],
+        session=http,
     )
     renderer = SlackRenderer(clock)
-    chat = SlackChat(client, response_timeout_s=settings.slack_timeout_s)
+    chat = SlackChat(client, response_timeout_s=settings.slack_timeout_s, http=http)
     operations = SqlOperations(sessions, clock)
     registry = Registry(
         catalog,

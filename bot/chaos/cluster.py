@@ -19,6 +19,7 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +44,9 @@ HARNESS_APP = "releasebot-chaos"  # the harness's own connections; never termina
 FOREIGN_SETTINGS = re.compile(r"^(SLACK_|RELEASEBOT_|DATABASE_URL$|PORT$|HOSTNAME$|LOG_LEVEL$)")
 PENDING_SQL = """
 SELECT (SELECT count(*) FROM inbox WHERE done_at IS NULL),
-       (SELECT count(*) FROM releases WHERE state = ANY(%(active)s)),
+       (SELECT count(*) FROM releases WHERE state IN ({active})),
        (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND due_at IS NOT NULL)
-"""
+""".format(active=", ".join(f"'{state.value}'" for state in ACTIVE_STATES))
 
 
 @dataclass
@@ -134,6 +135,7 @@ class Cluster:
         roles: tuple[str, ...] = (),
         services: int = 40,
         admin_url: str = ADMIN_URL,
+        sqlite: bool = False,
         slack_timeout_s: float = 2.0,
         tick_s: float = 0.2,
         keep: bool = False,
@@ -142,9 +144,14 @@ class Cluster:
         self.services = services
         self.admin_url = admin_url
         self.keep = keep
+        self.sqlite = sqlite  # one process on a SQLite file instead of PostgreSQL
         self.database = f"chaos_{secrets.token_hex(4)}"
         self.database_url = (
-            make_url(admin_url).set(database=self.database).render_as_string(hide_password=False)
+            f"sqlite:///{workdir.resolve() / 'releasebot.db'}"
+            if sqlite
+            else make_url(admin_url)
+            .set(database=self.database)
+            .render_as_string(hide_password=False)
         )
         self._signing_secret = secrets.token_hex(16)
         self._bot_token = f"xoxb-chaos-{secrets.token_hex(8)}"
@@ -322,6 +329,9 @@ class Cluster:
         return (await self._get(f"/_control/calls{query}"))["calls"]
 
     async def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        """Rows of `sql`, with parameters written %(name)s as psycopg takes them."""
+        if self.sqlite:
+            return await asyncio.to_thread(self._sqlite_query, sql, params or {})
         for attempt in (1, 2):
             try:
                 if self._db is None or self._db.closed:
@@ -336,10 +346,14 @@ class Cluster:
                     raise
         raise AssertionError("unreachable")
 
+    def _sqlite_query(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        path = self.database_url.removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+            return connection.execute(re.sub(r"%\((\w+)\)s", r":\1", sql), params).fetchall()
+
     async def pending(self) -> tuple[int, int, int]:
         """(requests not yet handled, releases not finished, messages not yet sent)."""
-        active = [state.value for state in ACTIVE_STATES]
-        ((inbox, releases, outbox),) = await self.query(PENDING_SQL, {"active": active})
+        ((inbox, releases, outbox),) = await self.query(PENDING_SQL)
         return inbox, releases, outbox
 
     async def settle(self, within_s: float) -> float:
@@ -376,12 +390,16 @@ class Cluster:
             return await response.json()
 
     async def _create_database(self) -> None:
+        if self.sqlite:
+            return
         async with await psycopg.AsyncConnection.connect(
             self.admin_url, autocommit=True, application_name=HARNESS_APP
         ) as admin:
             await admin.execute(f'CREATE DATABASE "{self.database}"')
 
     async def _drop_database(self) -> None:
+        if self.sqlite:
+            return
         with contextlib.suppress(psycopg.Error):
             async with await psycopg.AsyncConnection.connect(
                 self.admin_url, autocommit=True, application_name=HARNESS_APP

@@ -397,17 +397,22 @@ class ReleaseRepository(Protocol):
 
 
 class AuditLog(Protocol):
-    async def append(self, event: AuditEvent) -> AuditRecord: ...
+    async def append(self, event: AuditEvent) -> None:
+        """Chained and written when the unit of work commits."""
 
 
 class OutboxWriter(Protocol):
-    async def enqueue(self, message: Outbound) -> None: ...
+    async def enqueue(self, message: Outbound) -> None:
+        """Written when the unit of work commits."""
 
 
 class InboxLog(Protocol):
     async def take(self, item_id: int) -> bool:
         """Marks an accepted request handled, in the transaction that handles it; False when
         it was handled already (by another replica, or before a crash)."""
+
+    async def take_all(self, item_ids: Sequence[int]) -> set[int]:
+        """`take` for several at once: the ids this transaction marked handled."""
 
 
 @dataclass(frozen=True)

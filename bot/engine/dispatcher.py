@@ -15,6 +15,7 @@ message up while it may still go out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from collections.abc import Callable
@@ -101,7 +102,8 @@ class OutboxDispatcher:
         catalog: Catalog,
         adapters_for: Callable[[str], Adapters],
         exporter: AuditExporter,
-        batch: int = 20,
+        batch: int = 40,
+        concurrency: int = 8,
     ) -> None:
         self._claims = claims
         self._progress = progress
@@ -113,20 +115,39 @@ class OutboxDispatcher:
         self._adapters_for = adapters_for
         self._exporter = exporter
         self.batch = batch
+        self.concurrency = concurrency
 
     async def dispatch_due(self) -> int:
         """Send what is due. Returns how many rows were claimed. A database outage leaves as
-        StorageUnavailable (the worker then hands back what this pass still held)."""
+        StorageUnavailable (the worker then hands back what this pass still held).
+
+        Rows go out `concurrency` at a time (the claims let only one status row and one
+        thread row of a release be out at once), status messages first, so the threads of
+        new releases have their parent. The first row goes alone: if chat does not answer
+        it, the others wait a moment untried, so an outage costs one call a pass."""
         run = _Pass(await self._claims.holds())
         items = await self._claims.claim_due(self.batch)
-        for item in items:
-            if run.unreachable and item.kind != "mirror":
-                # Chat did not answer this pass: the others wait a moment, untried.
-                await self._claims.retry_at(
-                    item, self._after(UNREACHABLE_PAUSE_S), "chat unreachable", attempt=False
-                )
-                continue
-            await self._deliver(item, run)
+        items.sort(key=lambda item: item.kind != "status")  # stable: claim order otherwise
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(item: OutboxItem) -> None:
+            async with limit:
+                if run.unreachable and item.kind != "mirror":
+                    await self._claims.retry_at(
+                        item, self._after(UNREACHABLE_PAUSE_S), "chat unreachable", attempt=False
+                    )
+                    return
+                await self._deliver(item, run)
+
+        async def deliver_in_turn(group: list[OutboxItem]) -> None:
+            for item in group:
+                await deliver(item)
+
+        if items:
+            await deliver(items[0])
+        statuses = [item for item in items[1:] if item.kind == "status"]
+        await _all(deliver(item) for item in statuses)
+        await _all(deliver_in_turn(group) for group in _in_turn(items[1 + len(statuses) :]))
         return len(items)
 
     async def _deliver(self, item: OutboxItem, run: _Pass) -> None:
@@ -380,6 +401,24 @@ class OutboxDispatcher:
             )
         except ChatError:
             log.exception("could not tell the requester about outbox %s", item.id)
+
+
+def _in_turn(items: list[OutboxItem]) -> list[list[OutboxItem]]:
+    """Rows of one kind for one release go one after the other, in claim order (the states a
+    deployment system records, for instance); the groups go concurrently."""
+    groups: dict[object, list[OutboxItem]] = {}
+    for item in items:
+        key = (item.kind, item.release_id) if item.release_id is not None else item.id
+        groups.setdefault(key, []).append(item)
+    return list(groups.values())
+
+
+async def _all(calls) -> None:
+    """Await them together; the first failure (StorageUnavailable) is raised once all ended."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def _message_scope(channel: str, ts: str) -> str:

@@ -12,7 +12,7 @@ and audited: nobody who got an OK is left with silence.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -94,23 +94,39 @@ class InboxProcessor:
         self._releases = releases
         self._deadline = timedelta(seconds=deadline_s)
 
+    def expired(self, item: InboxItem) -> bool:
+        return self._clock.now() - item.received_at > self._deadline
+
     async def process(self, item: InboxItem) -> None:
         """Handle one accepted request, once. Raises StorageUnavailable or ConcurrentUpdate
         when it should simply be tried again; anything else is a bug (see `fail`)."""
-        inbound = Inbound.from_payload(item.payload)
-        if self._clock.now() - item.received_at > self._deadline:
+        if self.expired(item):
             await self.fail(item, "expired")
             return
-        prepared = None
-        if inbound.kind == "command":  # network reads happen before the transaction
-            prepared = await self._router.prepare(inbound.request, inbound.command, inbound.text)
+        await self.process_all([item])
+
+    async def process_all(self, items: Sequence[InboxItem]) -> None:
+        """Handle requests that are not expired, together: one transaction, one commit, one
+        write of their audit events and messages. All or nothing; raises as `process` does
+        (the runner then handles them one at a time, so one cannot hold up the others)."""
+        work = []
+        for item in items:  # network reads happen before the transaction
+            inbound = Inbound.from_payload(item.payload)
+            prepared = None
+            if inbound.kind == "command":
+                prepared = await self._router.prepare(
+                    inbound.request, inbound.command, inbound.text
+                )
+            work.append((item, inbound, prepared))
         async with self._uow() as uow:
-            if not await uow.inbox.take(item.id):
-                return
-            if prepared is not None:
-                await self._router.handle(uow, prepared)
-            else:
-                await self._act(uow, inbound, item.received_at)
+            taken = await uow.inbox.take_all([item.id for item in items])
+            for item, inbound, prepared in work:
+                if item.id not in taken:
+                    continue  # handled already, by another replica or before a crash
+                if prepared is not None:
+                    await self._router.handle(uow, prepared)
+                else:
+                    await self._act(uow, inbound, item.received_at)
             await uow.commit()
 
     async def _act(self, uow: UnitOfWork, inbound: Inbound, received_at: datetime) -> None:

@@ -43,9 +43,21 @@ NOT_ANSWERED = (SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
 
 
 class SlackChat:
-    def __init__(self, client: AsyncWebClient, response_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        response_timeout_s: float = 5.0,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        """`http`: the connections to share between calls (`client` should use it too);
+        without it, each call opens its own. `close` closes it."""
         self._client = client
         self._response_timeout_s = response_timeout_s
+        self._http = http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
 
     async def post(
         self, channel: str, message: ChatMessage, *, thread_ts: str | None, key: str
@@ -119,7 +131,9 @@ class SlackChat:
     async def respond(
         self, response_url: str, message: ChatMessage, *, replace_original: bool
     ) -> None:
-        webhook = AsyncWebhookClient(response_url, timeout=self._response_timeout_s)
+        webhook = AsyncWebhookClient(
+            response_url, timeout=self._response_timeout_s, session=self._http
+        )
         try:
             response = await webhook.send(
                 text=message.text,

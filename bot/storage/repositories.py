@@ -177,84 +177,121 @@ class SqlReleases:
 
 
 class SqlAuditLog:
+    """Events appended in a transaction are chained and written together when it commits:
+    the head row is locked only for that moment, and one INSERT carries them all."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._pending: list[tuple[str, AuditEvent]] = []
 
-    async def append(self, event: AuditEvent) -> AuditRecord:
-        # Bumping the head row locks it until commit, so concurrent appends queue up and each
+    async def append(self, event: AuditEvent) -> None:
+        self._pending.append((str(uuid.uuid4()), event))
+
+    async def write(self) -> None:
+        """Chain and insert what was appended (the unit of work calls it before commit)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        # Bumping the head row locks it until commit, so concurrent writers queue up and each
         # sees the previous commit's hash (PostgreSQL re-reads the row after the wait).
         head = (
             await self._session.execute(
                 update(AuditHeadRow)
                 .where(AuditHeadRow.id == 1)
-                .values(seq=AuditHeadRow.seq + 1)
+                .values(seq=AuditHeadRow.seq + len(pending))
                 .returning(AuditHeadRow.seq, AuditHeadRow.hash)
             )
         ).one_or_none()
         if head is None:
             raise RuntimeError("audit_head is missing: run `releasebot migrate`")
-        seq, prev_hash = head
-        record = seal((seq - 1, prev_hash), str(uuid.uuid4()), event)
+        last: tuple[int, str] = (head[0] - len(pending), head[1])
+        rows = []
+        for event_id, event in pending:
+            record = seal(last, event_id, event)
+            rows.append(audit_row(record))
+            last = (record.seq, record.hash)
+        await self._session.execute(insert(AuditRow), rows)
         await self._session.execute(
-            update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=record.hash)
+            update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=last[1])
         )
-        e = record.event
-        self._session.add(
-            AuditRow(
-                seq=record.seq,
-                event_id=record.event_id,
-                at=e.at,
-                actor_id=e.actor_id,
-                actor_name=e.actor_name,
-                action=e.action,
-                outcome=e.outcome,
-                service=e.service,
-                environment=e.environment,
-                release_id=e.release_id,
-                version_from=e.version_from,
-                version_to=e.version_to,
-                rule=e.rule,
-                reason=e.reason,
-                details=e.details,
-                approvers=" ".join(e.approvers),
-                prev_hash=record.prev_hash,
-                hash=record.hash,
-            )
-        )
-        await self._session.flush()
-        return record
+
+
+def audit_row(record: AuditRecord) -> dict:
+    e = record.event
+    return {
+        "seq": record.seq,
+        "event_id": record.event_id,
+        "at": e.at,
+        "actor_id": e.actor_id,
+        "actor_name": e.actor_name,
+        "action": e.action,
+        "outcome": e.outcome,
+        "service": e.service,
+        "environment": e.environment,
+        "release_id": e.release_id,
+        "version_from": e.version_from,
+        "version_to": e.version_to,
+        "rule": e.rule,
+        "reason": e.reason,
+        "details": e.details,
+        "approvers": " ".join(e.approvers),
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+    }
 
 
 class SqlOutbox:
+    """Messages owed, written when the transaction commits: one INSERT for all of them, and a
+    release's newer status row makes its older untried ones pointless (see `_supersede`)."""
+
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
         self._clock = clock
+        self._pending: list[dict] = []
         self.enqueued = 0
 
     async def enqueue(self, message: Outbound) -> None:
         now = self._clock.now()
-        values = {
-            "key": message.key,
-            "kind": message.kind,
-            "release_id": message.release_id,
-            "channel": message.channel,
-            "user_id": message.user,
-            "response_url": message.response_url,
-            "replace_original": message.replace_original,
-            "template": message.template,
-            "context": message.context,
-            "created_at": now,
-            "due_at": now,
-            "attempts": 0,
-        }
-        if message.kind == "status" and message.release_id is not None:
-            await self._supersede_status(message.release_id, now)
-        await self._session.execute(
-            insert_ignoring_duplicates(self._session, OutboxRow, values, "key")
+        self._pending.append(
+            {
+                "key": message.key,
+                "kind": message.kind,
+                "release_id": message.release_id,
+                "channel": message.channel,
+                "user_id": message.user,
+                "response_url": message.response_url,
+                "replace_original": message.replace_original,
+                "template": message.template,
+                "context": message.context,
+                "created_at": now,
+                "due_at": now,
+                "attempts": 0,
+            }
         )
         self.enqueued += 1
 
-    async def _supersede_status(self, release_id: int, now: datetime) -> None:
+    async def write(self) -> None:
+        """Insert what was enqueued (the unit of work calls it before commit)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        latest_status = {
+            row["release_id"]: index
+            for index, row in enumerate(pending)
+            if row["kind"] == "status" and row["release_id"] is not None
+        }
+        if latest_status:
+            await self._supersede(sorted(latest_status), pending[0]["created_at"])
+        rows = [
+            row
+            for index, row in enumerate(pending)
+            if row["kind"] != "status" or latest_status.get(row["release_id"], index) == index
+        ]
+        dialect = self._session.get_bind().dialect.name
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxRow)
+        await self._session.execute(statement.on_conflict_do_nothing(index_elements=["key"]), rows)
+
+    async def _supersede(self, release_ids: list[int], now: datetime) -> None:
         """A new status row makes older ones that were never tried pointless: the message shows
         the release as it is when sent. A row tried already stays, and goes first: its post
         may have reached Slack, and only it looks that up."""
@@ -262,7 +299,7 @@ class SqlOutbox:
             update(OutboxRow)
             .where(
                 OutboxRow.kind == "status",
-                OutboxRow.release_id == release_id,
+                OutboxRow.release_id.in_(release_ids),
                 OutboxRow.sent_at.is_(None),
                 OutboxRow.due_at.is_not(None),
                 OutboxRow.claimed_by.is_(None),
@@ -279,21 +316,19 @@ class SqlInboxLog:
         self._clock = clock
 
     async def take(self, item_id: int) -> bool:
-        # The row stays locked until this transaction ends: a replica handling the same row
-        # waits here, then finds it done.
+        return item_id in await self.take_all([item_id])
+
+    async def take_all(self, item_ids: Sequence[int]) -> set[int]:
+        # The rows stay locked until this transaction ends: a replica handling the same rows
+        # waits here, then finds them done.
         result = await self._session.execute(
             update(InboxRow)
-            .where(InboxRow.id == item_id, InboxRow.done_at.is_(None))
+            .where(InboxRow.id.in_(item_ids), InboxRow.done_at.is_(None))
             .values(done_at=self._clock.now(), due_at=None, claimed_by=None, lease_until=None)
+            .returning(InboxRow.id)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
-
-
-def insert_ignoring_duplicates(session: AsyncSession, table: type, values: dict, key: str):
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+        return set(result.scalars())
 
 
 async def audit_head(session: AsyncSession) -> tuple[int, str]:

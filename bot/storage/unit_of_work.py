@@ -68,6 +68,8 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._session is not None
         async with translated_errors():
+            await self.audit.write()
+            await self.outbox.write()
             await self._session.commit()
         self._committed = True
         if self.outbox.enqueued and self._on_outbox_commit:

@@ -1,0 +1,78 @@
+"""`releasebot bench load|fleet`: benchmarks that print figures beside their baselines."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli_common import fail
+
+bench_app = typer.Typer(
+    help="Benchmarks: each prints its figures and its baseline's, measured in the same run.",
+    no_args_is_help=True,
+)
+
+AdminUrl = Annotated[
+    str,
+    typer.Option(help="PostgreSQL to make scratch databases in (CREATE DATABASE, dropped after)."),
+]
+Workdir = Annotated[
+    Path | None,
+    typer.Option(help="Where the processes' logs go (default: a temporary folder)."),
+]
+
+
+@bench_app.command("load")
+def load(
+    rate: Annotated[
+        list[float] | None,
+        typer.Option(help="Requests per second; repeat for several (default 50, 100, 200)."),
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="How long each rate is held.")] = 20,
+    command: Annotated[
+        str,
+        typer.Option(help="deploy, status, or the text typed ({service} and {n} are filled in)."),
+    ] = "deploy",
+    sqlite: Annotated[
+        bool, typer.Option("--sqlite", help="A SQLite file instead of PostgreSQL.")
+    ] = False,
+    split: Annotated[
+        bool,
+        typer.Option(
+            "--split/--one-process",
+            help="A web process acks and an engine process works (RELEASEBOT_ROLE), or one "
+            "process does both (always one on SQLite).",
+        ),
+    ] = False,
+    database_url: AdminUrl = "postgresql://postgres@127.0.0.1:5432/test",
+    workdir: Workdir = None,
+) -> None:
+    """Open-loop load through the real POST /slack/events: signed slash commands at fixed
+    rates, to a bare slack-bolt app that only acks and to `releasebot serve` in HTTP mode
+    (with the Slack stand-in and a deploy script as processes). Prints ack p50/p99/max for
+    both, commands processed per second, and when each answer became visible."""
+    from bot.bench_load import run_load_bench
+
+    rates = rate or [50.0, 100.0, 200.0]
+    if seconds <= 0 or any(r <= 0 for r in rates):
+        raise fail("--rate and --seconds must be above 0")
+    roles = ("web", "engine") if split and not sqlite else ("all",)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop what it started
+    with tempfile.TemporaryDirectory(prefix="releasebot-bench-load-") as scratch:
+        result = asyncio.run(
+            run_load_bench(
+                rates=rates,
+                seconds=seconds,
+                command=command,
+                sqlite=sqlite,
+                admin_url=database_url,
+                roles=roles,
+                workdir=workdir or Path(scratch),
+            )
+        )
+    typer.echo(result.report())
