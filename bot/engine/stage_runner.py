@@ -3,6 +3,7 @@ and hands the result back to the core through services.Progress."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
@@ -60,9 +61,11 @@ class StageRunner:
         progress: Progress,
         claims: ReleaseTimers,
         clock: Clock,
-        batch: int = 20,
+        batch: int = 50,
+        concurrency: int = 10,
     ) -> None:
         self.batch = batch
+        self.concurrency = concurrency
         self._catalog = catalog
         self._adapters_for = adapters_for
         self._progress = progress
@@ -70,19 +73,32 @@ class StageRunner:
         self._clock = clock
 
     async def run_due(self) -> int:
+        """Advance the releases that are due, `concurrency` at a time: each is its own claim,
+        so one waiting on a slow backend does not hold up the others."""
         claims = await self._claims.claim_due(self.batch)
-        for claim in claims:
-            try:
-                await self._run(claim)
-            except StorageUnavailable as exc:  # not the release's fault: no attempt counted
-                log.warning("release #%s: %s; trying again shortly", claim.id, exc)
-                await self._claims.retry_at(
-                    claim, self._clock.now() + timedelta(seconds=STORAGE_PAUSE_S), attempt=False
-                )
-            except Exception:  # one broken release must not hold up the others
-                log.exception("release #%s: the engine failed to advance it", claim.id)
-                await self._retry_later(claim)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def advance(claim: Claim) -> None:
+            async with limit:
+                await self._advance(claim)
+
+        results = await asyncio.gather(*(advance(c) for c in claims), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # the database went away: the worker hands the claims back
         return len(claims)
+
+    async def _advance(self, claim: Claim) -> None:
+        try:
+            await self._run(claim)
+        except StorageUnavailable as exc:  # not the release's fault: no attempt counted
+            log.warning("release #%s: %s; trying again shortly", claim.id, exc)
+            await self._claims.retry_at(
+                claim, self._clock.now() + timedelta(seconds=STORAGE_PAUSE_S), attempt=False
+            )
+        except Exception:  # one broken release must not hold up the others
+            log.exception("release #%s: the engine failed to advance it", claim.id)
+            await self._retry_later(claim)
 
     async def _run(self, claim: Claim) -> None:
         release = await self._progress.load(claim.id)

@@ -46,6 +46,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _serialize_sqlite_writers(engine)
         return engine
     kwargs.setdefault("pool_timeout", 10)
+    # Enough for every worker's concurrent transactions at once (stages 10, outbox 8, the
+    # inbox, the web side), so none waits for another's connection.
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
     return create_async_engine(target, pool_pre_ping=True, **kwargs)
 
 
