@@ -482,6 +482,17 @@ class ReleaseTimers(Protocol):
         """Hand back everything this replica holds (a graceful stop)."""
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A row that went out: its message's ts, a scope to keep quiet until a moment, and the
+    release whose status message it is (see OutboxQueue.sent)."""
+
+    item: OutboxItem
+    message_ts: str | None = None
+    hold: tuple[str, datetime] | None = None
+    status_of: int | None = None
+
+
 class OutboxQueue(Protocol):
     """Messages owed, claimed with a lease. A release's status rows go one at a time, and its
     thread rows one at a time in the order they were written, whichever replica claims them."""
@@ -502,6 +513,9 @@ class OutboxQueue(Protocol):
     ) -> None:
         """Mark sent; with `hold`, also keep that scope quiet until then; with `status_of`,
         store `message_ts` as that release's status message."""
+
+    async def sent_all(self, marks: Sequence[Sent]) -> None:
+        """`sent` for several rows, in one transaction."""
 
     async def failed_status_posts(self, release_id: int) -> int: ...
 

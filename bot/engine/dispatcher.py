@@ -19,7 +19,7 @@ import asyncio
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from bot.core.ports import (
     OutboxItem,
     OutboxQueue,
     Renderer,
+    Sent,
     StorageUnavailable,
     Target,
 )
@@ -79,6 +80,11 @@ class _Pass:
 
     holds: dict[str, datetime]
     unreachable: bool = False
+    marks: list[Sent] = field(default_factory=list)
+
+    def sent(self, mark: Sent) -> None:
+        """Marked sent with the others of its wave, in one transaction (`flush`)."""
+        self.marks.append(mark)
 
     def until(self, scope: str, now: datetime) -> datetime | None:
         until = self.holds.get(scope)
@@ -143,11 +149,20 @@ class OutboxDispatcher:
             for item in group:
                 await deliver(item)
 
-        if items:
-            await deliver(items[0])
-        statuses = [item for item in items[1:] if item.kind == "status"]
-        await _all(deliver(item) for item in statuses)
-        await _all(deliver_in_turn(group) for group in _in_turn(items[1 + len(statuses) :]))
+        async def flush() -> None:
+            marks, run.marks = run.marks, []
+            await self._claims.sent_all(marks)
+
+        try:
+            if items:
+                await deliver(items[0])
+                await flush()
+            statuses = [item for item in items[1:] if item.kind == "status"]
+            await _all(deliver(item) for item in statuses)
+            await flush()  # a thread needs its status message's ts stored
+            await _all(deliver_in_turn(group) for group in _in_turn(items[1 + len(statuses) :]))
+        finally:
+            await flush()  # what went out is marked, even when the database failed meanwhile
         return len(items)
 
     async def _deliver(self, item: OutboxItem, run: _Pass) -> None:
@@ -173,29 +188,29 @@ class OutboxDispatcher:
             case "status":
                 await self._status(item, run)
             case "thread":
-                await self._thread(item)
+                await self._thread(item, run)
             case "ephemeral":
                 message = self._renderer.render(item.template, item.context)
                 await self._chat.post_ephemeral(item.channel, item.user_id, message)
-                await self._claims.sent(item)
+                run.sent(Sent(item))
             case "post":
                 message = self._renderer.render(item.template, item.context)
                 ts = await self._find_earlier(item, item.channel, item.key, None)
                 if ts is None:
                     ts = await self._chat.post(item.channel, message, thread_ts=None, key=item.key)
-                await self._claims.sent(item, ts)
+                run.sent(Sent(item, ts))
             case "respond":
                 message = self._renderer.render(item.template, item.context)
                 await self._chat.respond(
                     item.response_url, message, replace_original=item.replace_original
                 )
-                await self._claims.sent(item)
+                run.sent(Sent(item))
             case "modal":
-                await self._modal(item)
+                await self._modal(item, run)
             case "mirror":
-                await self._mirror(item)
+                await self._mirror(item, run)
             case "upload":
-                await self._upload(item)
+                await self._upload(item, run)
             case _:
                 await self._claims.give_up(item, f"unknown outbox kind {item.kind!r}")
 
@@ -219,13 +234,13 @@ class OutboxDispatcher:
             else:  # an earlier try reached Slack: bring that message up to date
                 await self._chat.update(release.channel, ts, message)
             hold = self._throttle(release.channel, ts)
-            await self._claims.sent(item, ts, status_of=release.id, hold=hold)
+            run.sent(Sent(item, ts, hold, release.id))
             return
         await self._wait_for(item, run, "method:chat.update")
         await self._wait_for(item, run, _message_scope(release.channel, release.message_ts))
         await self._chat.update(release.channel, release.message_ts, message)
         hold = self._throttle(release.channel, release.message_ts)
-        await self._claims.sent(item, release.message_ts, hold=hold)
+        run.sent(Sent(item, release.message_ts, hold))
 
     def _throttle(self, channel: str, ts: str) -> tuple[str, datetime] | None:
         """The message is not updated again before the update interval is over."""
@@ -233,7 +248,7 @@ class OutboxDispatcher:
             return None
         return _message_scope(channel, ts), self._clock.now() + self._interval
 
-    async def _thread(self, item: OutboxItem) -> None:
+    async def _thread(self, item: OutboxItem, run: _Pass) -> None:
         release = await self._release(item)
         if release.message_ts is None:
             if await self._claims.failed_status_posts(release.id):
@@ -252,7 +267,7 @@ class OutboxDispatcher:
             ts = await self._chat.post(
                 release.channel, message, thread_ts=release.message_ts, key=item.key
             )
-        await self._claims.sent(item, ts)
+        run.sent(Sent(item, ts))
 
     async def _find_earlier(
         self,
@@ -279,7 +294,7 @@ class OutboxDispatcher:
 
     # -- other kinds ----------------------------------------------------------------------
 
-    async def _modal(self, item: OutboxItem) -> None:
+    async def _modal(self, item: OutboxItem, run: _Pass) -> None:
         expires = datetime.fromisoformat(item.context["expires_at"])
         if self._clock.now() >= expires:
             raise ChatError(
@@ -289,14 +304,14 @@ class OutboxDispatcher:
             )
         view = self._renderer.view(item.template, item.context["view"])
         await self._chat.open_view(item.context["trigger_id"], view)
-        await self._claims.sent(item)
+        run.sent(Sent(item))
 
-    async def _mirror(self, item: OutboxItem) -> None:
+    async def _mirror(self, item: OutboxItem, run: _Pass) -> None:
         """Record the release's new state in the deployment system of record, if any."""
         release = await self._release(item)
         adapters = self._adapters_for(release.service)
         if adapters.deployments is None:
-            await self._claims.sent(item)
+            run.sent(Sent(item))
             return
         # The state now, not the one the row was written for: a row retried late must not
         # record "queued" after "success".
@@ -313,9 +328,9 @@ class OutboxDispatcher:
                     description=description,
                 )
             )
-        await self._claims.sent(item)
+        run.sent(Sent(item))
 
-    async def _upload(self, item: OutboxItem) -> None:
+    async def _upload(self, item: OutboxItem, run: _Pass) -> None:
         """Export what an auditor asked for and send it to them, with its manifest."""
         if item.user_id is None:
             await self._claims.give_up(item, "an export with nobody to send it to")
@@ -328,7 +343,7 @@ class OutboxDispatcher:
                 item.template, {**item.context, "count": files.count, "signed": files.signed}
             )
             await self._chat.send_files(item.user_id, [files.export, files.manifest], message.text)
-        await self._claims.sent(item)
+        run.sent(Sent(item))
 
     async def _release(self, item: OutboxItem) -> Release:
         release = await self._progress.load(item.release_id) if item.release_id else None

@@ -9,16 +9,16 @@ database outage out as StorageUnavailable.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.core.ports import Claim, Clock, InboxItem, OutboxItem
+from bot.core.ports import Claim, Clock, InboxItem, OutboxItem, Sent
 from bot.storage.database import translated_errors
 from bot.storage.tables import ChatHoldRow, InboxRow, OutboxRow, ReleaseRow
 
@@ -221,18 +221,31 @@ class OutboxClaims(_Claims):
         hold: tuple[str, datetime] | None = None,
         status_of: int | None = None,
     ) -> None:
+        await self.sent_all([Sent(item, message_ts, hold, status_of)])
+
+    async def sent_all(self, marks: Sequence[Sent]) -> None:
+        if not marks:
+            return
         now = self._clock.now()
         async with self._transaction() as session:
-            await self._finish(session, item.id, sent_at=now, message_ts=message_ts, due_at=None)
-            if status_of is not None and message_ts:
+            await session.execute(
+                _MARK_SENT,
+                [
+                    {"row": m.item.id, "owner": self.owner, "now": now, "ts": m.message_ts}
+                    for m in marks
+                ],
+            )
+            posted = [{"release": m.status_of, "ts": m.message_ts} for m in marks if m.status_of]
+            if posted:
+                await session.execute(_STATUS_POSTED, posted)
+            holds = [m.hold for m in marks if m.hold is not None]
+            for scope, until in holds:
+                await _hold(session, scope, until)
+            if holds:
+                latest = max(until for _, until in holds)
                 await session.execute(
-                    update(ReleaseRow)
-                    .where(ReleaseRow.id == status_of, ReleaseRow.message_ts.is_(None))
-                    .values(message_ts=message_ts)
-                    .execution_options(synchronize_session=False)
+                    delete(ChatHoldRow).where(ChatHoldRow.until < latest - HOLDS_KEPT)
                 )
-            if hold is not None:
-                await _hold(session, *hold)
 
     async def retry_at(
         self,
@@ -250,6 +263,9 @@ class OutboxClaims(_Claims):
             await self._finish(session, item.id, **values)
             if hold is not None:
                 await _hold(session, *hold)
+                await session.execute(
+                    delete(ChatHoldRow).where(ChatHoldRow.until < hold[1] - HOLDS_KEPT)
+                )
 
     async def give_up(self, item: OutboxItem, error: str) -> None:
         async with self._transaction() as session:
@@ -273,6 +289,25 @@ class OutboxClaims(_Claims):
 
 
 HOLDS_KEPT = timedelta(hours=1)
+_outbox = OutboxRow.__table__
+_releases = ReleaseRow.__table__
+# Prepared once (their cache keys too), run with one set of parameters per row.
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("row"), _outbox.c.claimed_by == bindparam("owner"))
+    .values(
+        claimed_by=None,
+        lease_until=None,
+        sent_at=bindparam("now"),
+        message_ts=bindparam("ts"),
+        due_at=None,
+    )
+)
+_STATUS_POSTED = (
+    update(_releases)
+    .where(_releases.c.id == bindparam("release"), _releases.c.message_ts.is_(None))
+    .values(message_ts=bindparam("ts"))
+)
 
 
 async def _hold(session: AsyncSession, scope: str, until: datetime) -> None:
@@ -285,7 +320,6 @@ async def _hold(session: AsyncSession, scope: str, until: datetime) -> None:
     await session.execute(
         statement.on_conflict_do_update(index_elements=["scope"], set_={"until": later})
     )
-    await session.execute(delete(ChatHoldRow).where(ChatHoldRow.until < until - HOLDS_KEPT))
 
 
 def _larger(session: AsyncSession) -> Any:
