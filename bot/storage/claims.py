@@ -53,6 +53,13 @@ class _Claims:
 
     async def _claim(self, now: datetime, limit: int, extra: Any = None) -> list[Claim]:
         t = self.table
+        rows = await self._claim_rows(now, limit, extra, t.attempts, t.due_at)
+        return [Claim(row.id, row.attempts, row.due_at) for row in rows]
+
+    async def _claim_rows(self, now: datetime, limit: int, extra: Any, *columns: Any) -> list:
+        """Claim due rows and return `columns` of each (and `id`), in id order, in one
+        statement."""
+        t = self.table
         key = t.id
         condition = self._due(now) if extra is None else and_(self._due(now), extra)
         async with self._transaction() as session:
@@ -65,10 +72,10 @@ class _Claims:
                 .values(
                     claimed_by=self.owner, lease_until=now + self._lease, attempts=t.attempts + 1
                 )
-                .returning(key, t.attempts, t.due_at)
+                .returning(key, *columns)
                 .execution_options(synchronize_session=False)
             )
-            return sorted((Claim(row[0], row[1], row[2]) for row in rows), key=lambda c: c.id)
+            return sorted(rows, key=lambda row: row.id)
 
     async def _finish(self, session: AsyncSession, row_id: int, **values: Any) -> bool:
         t = self.table
@@ -124,28 +131,26 @@ class InboxClaims(_Claims):
     table = InboxRow
 
     async def claim_due(self, limit: int = 20) -> list[InboxItem]:
-        claims = await self._claim(self._clock.now(), limit, InboxRow.done_at.is_(None))
-        if not claims:
-            return []
-        async with self._transaction() as session:
-            rows = (
-                await session.execute(
-                    select(InboxRow)
-                    .where(InboxRow.id.in_([c.id for c in claims]))
-                    .order_by(InboxRow.id)
-                )
-            ).scalars()
-            return [
-                InboxItem(
-                    id=row.id,
-                    key=row.key,
-                    payload=row.payload,
-                    received_at=row.received_at,
-                    attempts=row.attempts,
-                )
-                for row in rows
-                if row.id is not None
-            ]
+        t = InboxRow
+        rows = await self._claim_rows(
+            self._clock.now(),
+            limit,
+            t.done_at.is_(None),
+            t.key,
+            t.payload,
+            t.received_at,
+            t.attempts,
+        )
+        return [
+            InboxItem(
+                id=row.id,
+                key=row.key,
+                payload=row.payload,
+                received_at=row.received_at,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
 
     async def retry_at(self, item: InboxItem, due_at: datetime, error: str) -> None:
         async with self._transaction() as session:
@@ -174,35 +179,40 @@ class OutboxClaims(_Claims):
         condition = and_(
             OutboxRow.sent_at.is_(None), _one_at_a_time("thread"), _one_at_a_time("status")
         )
-        claims = await self._claim(self._clock.now(), limit, condition)
-        if not claims:
-            return []
-        async with self._transaction() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxRow)
-                    .where(OutboxRow.id.in_([c.id for c in claims]))
-                    .order_by(OutboxRow.id)
-                )
-            ).scalars()
-            return [
-                OutboxItem(
-                    id=r.id,
-                    key=r.key,
-                    kind=r.kind,
-                    release_id=r.release_id,
-                    channel=r.channel,
-                    user_id=r.user_id,
-                    response_url=r.response_url,
-                    replace_original=r.replace_original,
-                    template=r.template,
-                    context=r.context,
-                    attempts=r.attempts,
-                    created_at=r.created_at,
-                )
-                for r in rows
-                if r.id is not None
-            ]
+        t = OutboxRow
+        rows = await self._claim_rows(
+            self._clock.now(),
+            limit,
+            condition,
+            t.key,
+            t.kind,
+            t.release_id,
+            t.channel,
+            t.user_id,
+            t.response_url,
+            t.replace_original,
+            t.template,
+            t.context,
+            t.attempts,
+            t.created_at,
+        )
+        return [
+            OutboxItem(
+                id=r.id,
+                key=r.key,
+                kind=r.kind,
+                release_id=r.release_id,
+                channel=r.channel,
+                user_id=r.user_id,
+                response_url=r.response_url,
+                replace_original=r.replace_original,
+                template=r.template,
+                context=r.context,
+                attempts=r.attempts,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
 
     async def holds(self) -> dict[str, datetime]:
         async with self._transaction() as session:

@@ -59,26 +59,35 @@ def to_data(release: Release) -> dict[str, Any]:
     }
 
 
+def row_values(release: Release) -> dict[str, Any]:
+    """The row's columns (not `id`, nor the engine's own: claims, attempts, revision)."""
+    return {
+        "service": release.service,
+        "environment": release.environment,
+        "strategy": release.strategy.value,
+        "state": release.state.value,
+        "version_from": release.version_from,
+        "version_to": release.version_to,
+        "requested_by": release.requested_by,
+        "channel": release.channel,
+        "message_ts": release.message_ts,
+        "lock_key": lock_key(release),
+        "data": to_data(release),
+        "created_at": release.created_at,
+        "updated_at": release.updated_at or release.created_at,
+        "finished_at": release.finished_at,
+        "due_at": release.due_at,
+    }
+
+
 def fill_row(row: ReleaseRow, release: Release) -> ReleaseRow:
-    row.service = release.service
-    row.environment = release.environment
-    row.strategy = release.strategy.value
-    row.state = release.state.value
-    row.version_from = release.version_from
-    row.version_to = release.version_to
-    row.requested_by = release.requested_by
-    row.channel = release.channel
-    row.message_ts = release.message_ts
-    row.lock_key = lock_key(release)
-    row.data = to_data(release)
-    row.created_at = release.created_at
-    row.updated_at = release.updated_at or release.created_at
-    row.finished_at = release.finished_at
-    row.due_at = release.due_at
+    for name, value in row_values(release).items():
+        setattr(row, name, value)
     return row
 
 
-def from_row(row: ReleaseRow) -> Release:
+def from_row(row: Any) -> Release:
+    """From a ReleaseRow, or a result row of the releases table's columns."""
     data = row.data
     target = data.get("rollback_target")
     return Release(

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +19,8 @@ from bot.core.release import ACTIVE_STATES, Release, State
 from bot.storage import release_codec
 from bot.storage.tables import AuditHeadRow, AuditRow, InboxRow, OutboxRow, ReleaseRow
 
+_RELEASES = ReleaseRow.__table__  # rows as tuples: no ORM objects to build and track
+
 
 class SqlReleases:
     def __init__(self, session: AsyncSession) -> None:
@@ -25,7 +28,7 @@ class SqlReleases:
         self._revisions: dict[int, int] = {}
 
     async def add(self, release: Release) -> Release:
-        values = release_codec.fill_row(ReleaseRow(), release).model_dump(exclude={"id"})
+        values = {**release_codec.row_values(release), "attempts": 0, "revision": 0}
         try:
             async with self._session.begin_nested():
                 new_id = (
@@ -39,26 +42,20 @@ class SqlReleases:
         return replace(release, id=new_id)
 
     async def get(self, release_id: int, *, for_update: bool = False) -> Release | None:
-        query = select(ReleaseRow).where(ReleaseRow.id == release_id)
+        query = select(_RELEASES).where(ReleaseRow.id == release_id)
         if for_update:
             query = query.with_for_update()
-        row = (
-            await self._session.execute(query.execution_options(populate_existing=True))
-        ).scalar_one_or_none()
-        return self._track(row)
+        return self._track((await self._session.execute(query)).first())
 
     async def save(self, release: Release) -> None:
         assert release.id is not None
         revision = self._revisions.get(release.id)
         if revision is None:
             raise ConcurrentUpdate(f"release {release.ref} was saved without being read first")
-        values = release_codec.fill_row(ReleaseRow(), release).model_dump(
-            exclude={"id", "revision"}
-        )
-        # The engine's own columns, and the status message's ts (the outbox stores it once
-        # posted; a use case that read the release before that must not write it back empty).
-        for unset in ("claimed_by", "lease_until", "attempts", "message_ts"):
-            values.pop(unset, None)
+        values = release_codec.row_values(release)
+        # The status message's ts: the outbox stores it once posted; a use case that read the
+        # release before that must not write it back empty.
+        values.pop("message_ts")
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(
@@ -75,7 +72,7 @@ class SqlReleases:
 
     async def active_for(self, service: str, environment: str) -> Release | None:
         query = (
-            select(ReleaseRow)
+            select(_RELEASES)
             .where(
                 ReleaseRow.service == service,
                 ReleaseRow.environment == environment,
@@ -84,11 +81,11 @@ class SqlReleases:
             .order_by(ReleaseRow.id.desc())
             .limit(1)
         )
-        return self._track((await self._session.execute(query)).scalar_one_or_none())
+        return self._track((await self._session.execute(query)).first())
 
     async def latest_for(self, service: str, environment: str) -> Release | None:
         query = (
-            select(ReleaseRow)
+            select(_RELEASES)
             .where(
                 ReleaseRow.service == service,
                 ReleaseRow.environment == environment,
@@ -97,7 +94,7 @@ class SqlReleases:
             .order_by(ReleaseRow.id.desc())
             .limit(1)
         )
-        return self._track((await self._session.execute(query)).scalar_one_or_none())
+        return self._track((await self._session.execute(query)).first())
 
     async def has_succeeded(self, service: str, environment: str, version: str) -> bool:
         query = (
@@ -114,12 +111,12 @@ class SqlReleases:
 
     async def deployed_for(self, service: str, environment: str) -> Release | None:
         query = (
-            select(ReleaseRow)
+            select(_RELEASES)
             .where(ReleaseRow.service == service, ReleaseRow.environment == environment)
             .order_by(ReleaseRow.id.desc())
             .limit(50)
         )
-        for row in (await self._session.execute(query)).scalars():
+        for row in await self._session.execute(query):
             release = release_codec.from_row(row)
             if release.touched_traffic:
                 return self._track(row)
@@ -127,33 +124,33 @@ class SqlReleases:
 
     async def active(self) -> Sequence[Release]:
         query = (
-            select(ReleaseRow)
+            select(_RELEASES)
             .where(ReleaseRow.state.in_([s.value for s in ACTIVE_STATES]))
             .order_by(ReleaseRow.id)
         )
-        return [self._track(row) for row in (await self._session.execute(query)).scalars()]
+        return [self._track(row) for row in (await self._session.execute(query))]
 
     async def history(
         self, service: str | None, environment: str | None, limit: int
     ) -> Sequence[Release]:
-        query = select(ReleaseRow).order_by(ReleaseRow.id.desc()).limit(limit)
+        query = select(_RELEASES).order_by(ReleaseRow.id.desc()).limit(limit)
         if service:
             query = query.where(ReleaseRow.service == service)
         if environment:
             query = query.where(ReleaseRow.environment == environment)
-        return [self._track(row) for row in (await self._session.execute(query)).scalars()]
+        return [self._track(row) for row in (await self._session.execute(query))]
 
     async def finished_in(
         self, environments: Sequence[str], since: datetime, service: str | None
     ) -> Sequence[Release]:
         query = (
-            select(ReleaseRow)
+            select(_RELEASES)
             .where(ReleaseRow.environment.in_(list(environments)), ReleaseRow.finished_at >= since)
             .order_by(ReleaseRow.id)
         )
         if service:
             query = query.where(ReleaseRow.service == service)
-        return [self._track(row) for row in (await self._session.execute(query)).scalars()]
+        return [self._track(row) for row in (await self._session.execute(query))]
 
     async def last_good_version(self, service: str, environment: str) -> str | None:
         query = (
@@ -166,9 +163,9 @@ class SqlReleases:
             .order_by(ReleaseRow.finished_at.desc(), ReleaseRow.id.desc())
             .limit(1)
         )
-        return (await self._session.execute(query)).scalar_one_or_none()
+        return (await self._session.execute(query)).first()
 
-    def _track(self, row: ReleaseRow | None) -> Release | None:
+    def _track(self, row: Any) -> Release | None:
         if row is None:
             return None
         assert row.id is not None
