@@ -130,6 +130,24 @@ def migrate(database_url: DatabaseOption = None) -> None:
     typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 
+@app.command("bench-start")
+def bench_start(
+    runs: Annotated[int, typer.Option(help="Processes started per figure (the median).")] = 5,
+    services: Annotated[int, typer.Option(help="Services in the checked catalog.")] = 1000,
+) -> None:
+    """Start-up times: `releasebot --help`, `config check` of a large catalog and `serve`
+    until /healthz answers, beside `python -c pass` and a bare Slack app (a benchmark)."""
+    from bot.bench_start import run_start_bench
+
+    if runs < 1 or services < 1:
+        raise _fail("--runs and --services must be at least 1")
+    try:
+        result = run_start_bench(runs, services)
+    except RuntimeError as exc:
+        raise _fail(str(exc), code=1) from None
+    typer.echo(result.report())
+
+
 @config_app.command("check")
 def config_check(
     file: Annotated[Path, typer.Argument(help="The catalog YAML to check.")],
