@@ -60,12 +60,13 @@ class StartResult:
     runs: int
     services: int
     figures: list[Figure]
+    releasebot: str
 
     def report(self) -> str:
         width = max(len(figure.label) for figure in self.figures)
         lines = [
             f"start-up, median of {self.runs} runs (min-max), {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}:"
+            f"Python {platform.python_version()}, {self.releasebot}:"
         ]
         for figure in self.figures:
             lines.append(
@@ -76,8 +77,10 @@ class StartResult:
         return "\n".join(lines)
 
 
-def run_start_bench(runs: int, services: int) -> StartResult:
-    releasebot = _releasebot_command()
+def run_start_bench(runs: int, services: int, releasebot_script: str | None = None) -> StartResult:
+    """`releasebot_script`: another installation's `releasebot` (e.g. a checkout of main, to
+    compare); by default the one beside this Python."""
+    releasebot = [releasebot_script] if releasebot_script else _releasebot_command()
     env = _clean_environment()
     with tempfile.TemporaryDirectory(prefix="releasebot-bench-start-") as directory:
         workdir = Path(directory)
@@ -108,7 +111,7 @@ def run_start_bench(runs: int, services: int) -> StartResult:
                 ),
             ),
         ]
-    return StartResult(runs, services, figures)
+    return StartResult(runs, services, figures, " ".join(releasebot))
 
 
 def generated_catalog(services: int) -> str:

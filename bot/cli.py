@@ -133,6 +133,10 @@ def migrate(database_url: DatabaseOption = None) -> None:
 def bench_start(
     runs: Annotated[int, typer.Option(help="Processes started per figure (the median).")] = 5,
     services: Annotated[int, typer.Option(help="Services in the checked catalog.")] = 1000,
+    releasebot: Annotated[
+        str | None,
+        typer.Option(help="Another installation's releasebot script, to compare (e.g. main's)."),
+    ] = None,
 ) -> None:
     """Start-up times: `releasebot --help`, `config check` of a large catalog and `serve`
     until /healthz answers, beside `python -c pass` and a bare Slack app (a benchmark)."""
@@ -141,7 +145,7 @@ def bench_start(
     if runs < 1 or services < 1:
         raise _fail("--runs and --services must be at least 1")
     try:
-        result = run_start_bench(runs, services)
+        result = run_start_bench(runs, services, releasebot)
     except RuntimeError as exc:
         raise _fail(str(exc), code=1) from None
     typer.echo(result.report())
