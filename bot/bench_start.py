@@ -87,6 +87,7 @@ def run_start_bench(runs: int, services: int, releasebot_script: str | None = No
         catalog = workdir / "catalog.yaml"
         catalog.write_text(generated_catalog(services))
         database = f"sqlite:///{workdir / 'bot.db'}"
+        example = ["--catalog", str(EXAMPLE_CATALOG)]
         figures = [
             Figure("python -c pass", _times(runs, [sys.executable, "-c", "pass"], env), True),
             Figure("releasebot --help", _times(runs, [*releasebot, "--help"], env)),
@@ -105,7 +106,7 @@ def run_start_bench(runs: int, services: int, releasebot_script: str | None = No
                 "releasebot serve until /healthz answers",
                 _until_answered(
                     runs,
-                    lambda port: [*releasebot, "serve", "--port", str(port)],
+                    lambda port: [*releasebot, "serve", "--port", str(port), *example],
                     {**env, "DATABASE_URL": database},
                     warm_up=True,  # the first start creates the schema
                 ),

@@ -32,23 +32,25 @@ HEAVY = (
 )
 
 LOADED_AFTER = """
-import json, sys
-sys.argv = ["releasebot", *json.loads(sys.argv[1])]
-if sys.argv[1:]:
+import importlib, json, sys
+module, args = sys.argv[1], json.loads(sys.argv[2])
+sys.argv = ["releasebot", *args]
+if args:
     from bot.cli import main
     try:
         main()
     except SystemExit:
         pass
 else:
-    import bot.cli
+    importlib.import_module(module)
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def loaded_after(*args: str) -> set[str]:
+def loaded_after(*args: str, module: str = "bot.cli") -> set[str]:
+    """The modules loaded after running `releasebot ARGS`, or importing `module`."""
     done = subprocess.run(
-        [sys.executable, "-c", LOADED_AFTER, json.dumps(args)],
+        [sys.executable, "-c", LOADED_AFTER, module, json.dumps(args)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -75,6 +77,12 @@ def test_help_imports_no_heavy_library(args):
 def test_the_top_level_help_does_not_even_load_pydantic(args):
     """(typer itself loads pydantic to read a command's options, so a command's --help does.)"""
     assert [m for m in loaded_after(*args) if m.split(".")[0] == "pydantic"] == []
+
+
+def test_serve_loads_neither_postgresql_nor_sign_in_libraries_until_configured():
+    loaded = loaded_after(module="bot.runtime")
+    assert "sqlalchemy" in loaded  # the probe sees what serve does load
+    assert [m for m in ("psycopg", "authlib", "joserfc", "httpx2") if m in loaded] == []
 
 
 def test_the_check_finds_a_heavy_import():
