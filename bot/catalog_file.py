@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,13 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
 
 
 def parse_catalog_file(text: str, source: str = "<catalog>") -> CatalogFile:
+    # A large catalog is some 100,000 new objects (nodes, data, models), none of them garbage:
+    # the cyclic collector would walk them over and over while they are made (half the time).
+    with _collector_paused():
+        return _parse(text, source)
+
+
+def _parse(text: str, source: str) -> CatalogFile:
     try:
         node, data = _compose_and_construct(text)
     except yaml.YAMLError as exc:
@@ -130,15 +139,20 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
 
 def _load_with(loader_class: type, text: str) -> tuple[yaml.Node | None, Any]:
     loader = loader_class(text)
-    # A large catalog is some 100,000 new objects, none garbage yet: the cyclic collector
-    # would walk them over and over while they are made (half the time of parsing).
-    collecting = gc.isenabled()
-    gc.disable()
     try:
         node = loader.get_single_node()
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
         if collecting:
             gc.enable()
 
