@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import socket
 import statistics
@@ -46,13 +47,25 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 
 @dataclass(frozen=True)
 class Figure:
+    """Wall time of each run, and the CPU time the process used (steadier than wall time on a
+    busy machine; None where it cannot be read)."""
+
     label: str
-    seconds: list[float]
+    runs: list[tuple[float, float | None]]
     baseline: bool = False
+
+    @property
+    def seconds(self) -> list[float]:
+        return [wall for wall, _ in self.runs]
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float | None:
+        cpu = [used for _, used in self.runs if used is not None]
+        return statistics.median(cpu) if cpu else None
 
 
 @dataclass(frozen=True)
@@ -65,13 +78,16 @@ class StartResult:
     def report(self) -> str:
         width = max(len(figure.label) for figure in self.figures)
         lines = [
-            f"start-up, median of {self.runs} runs (min-max), {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}, {self.releasebot}:"
+            f"start-up, wall time: median of {self.runs} runs (min-max), and the median CPU "
+            f"time used; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{self.releasebot}:"
         ]
         for figure in self.figures:
+            cpu = figure.cpu_median
             lines.append(
                 f"  {figure.label:<{width}}  {figure.median:6.3f} s  "
                 f"({min(figure.seconds):.3f}-{max(figure.seconds):.3f})"
+                + (f"  CPU {cpu:.3f} s" if cpu is not None else "")
                 + ("  baseline" if figure.baseline else "")
             )
         return "\n".join(lines)
@@ -150,14 +166,20 @@ def _clean_environment() -> dict[str, str]:
     }
 
 
-def _times(runs: int, command: list[str], env: dict[str, str]) -> list[float]:
+def _times(runs: int, command: list[str], env: dict[str, str]) -> list[tuple[float, float | None]]:
     _run(command, env)  # warm the file cache and the compiled modules
     found = []
     for _ in range(runs):
+        cpu_before = _children_cpu()
         began = time.perf_counter()
         _run(command, env)
-        found.append(time.perf_counter() - began)
+        found.append((time.perf_counter() - began, _children_cpu() - cpu_before))
     return found
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
@@ -172,7 +194,7 @@ def _until_answered(
     env: dict[str, str],
     *,
     warm_up: bool = True,
-) -> list[float]:
+) -> list[tuple[float, float | None]]:
     found = []
     for attempt in range(runs + (1 if warm_up else 0)):
         port = _free_port()
@@ -184,6 +206,7 @@ def _until_answered(
             try:
                 _wait_for(f"http://127.0.0.1:{port}/healthz", process, log)
                 elapsed = time.perf_counter() - began
+                cpu = _process_cpu(process.pid)
             finally:
                 process.terminate()
                 try:
@@ -192,8 +215,17 @@ def _until_answered(
                     process.kill()
                     process.wait()
         if attempt or not warm_up:
-            found.append(elapsed)
+            found.append((elapsed, cpu))
     return found
+
+
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds a running process has used so far (Linux's /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_for(url: str, process: subprocess.Popen, log, within_s: float = 60.0) -> None:
