@@ -13,17 +13,16 @@ from typing import Annotated
 
 import typer
 
-from bot.catalog_file import CatalogError, line_of, load_catalog
 from bot.cli_api_tokens import api_token_app
 from bot.cli_bench import bench_app
 from bot.cli_chaos import chaos
 from bot.cli_common import DatabaseOption, fail, settings
 from bot.cli_standin import standin_app
-from bot.clock import SystemClock
-from bot.core.access import groups_used
-from bot.core.catalog_lint import policy_problems
-from bot.core.ports import IntegrationError
 from bot.core.wording import plural
+
+# Heavy modules (the catalog's pydantic models, SQLAlchemy, slack_bolt, aiohttp) are imported
+# inside the commands that use them, so `releasebot --help` starts fast;
+# tests/cli/test_cold_start.py keeps them out.
 
 app = typer.Typer(
     name="releasebot",
@@ -90,12 +89,12 @@ def serve(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    catalog = _check_catalog(settings.catalog_path)
-    _refuse_broken_policies(settings.catalog_path, catalog)
-    _build_backends(catalog, settings.catalog_path)  # refuse to start on settings that cannot work
+    loaded = _read_catalog(settings.catalog_path)  # read once: the runtime gets this one
+    _refuse_broken_policies(loaded)
+    _build_backends(loaded.catalog, settings.catalog_path)  # refuse settings that cannot work
 
     async def main() -> None:
-        runtime = await build_runtime(settings)
+        runtime = await build_runtime(settings, catalog=loaded.catalog)
         await run_server(runtime)
 
     try:
@@ -131,6 +130,28 @@ def migrate(database_url: DatabaseOption = None) -> None:
     typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 
+@app.command("bench-start")
+def bench_start(
+    runs: Annotated[int, typer.Option(help="Processes started per figure (the median).")] = 5,
+    services: Annotated[int, typer.Option(help="Services in the checked catalog.")] = 1000,
+    releasebot: Annotated[
+        str | None,
+        typer.Option(help="Another installation's releasebot script, to compare (e.g. main's)."),
+    ] = None,
+) -> None:
+    """Start-up times: `releasebot --help`, `config check` of a large catalog and `serve`
+    until /healthz answers, beside `python -c pass` and a bare Slack app (a benchmark)."""
+    from bot.bench_start import run_start_bench
+
+    if runs < 1 or services < 1:
+        raise _fail("--runs and --services must be at least 1")
+    try:
+        result = run_start_bench(runs, services, releasebot)
+    except RuntimeError as exc:
+        raise _fail(str(exc), code=1) from None
+    typer.echo(result.report())
+
+
 @config_app.command("check")
 def config_check(
     file: Annotated[Path, typer.Argument(help="The catalog YAML to check.")],
@@ -142,16 +163,18 @@ def config_check(
     policies that cannot work (more approvals than approvers) and backend settings that
     cannot work (an unknown setting, a secret variable that is not set). With SLACK_BOT_TOKEN
     set, the members of Slack user groups are read and counted too."""
-    catalog = _check_catalog(file)
+    from bot.core.catalog_lint import policy_problems
+
+    loaded = _read_catalog(file)
+    catalog = loaded.catalog
     registry = _build_backends(catalog, file)
     if probe:
         _probe_backends(registry)
     problems = policy_problems(catalog, asyncio.run(_group_members(catalog)))
-    text = file.read_text()
     for problem in problems:
         where = ".".join(str(part) for part in problem.path)
         typer.secho(
-            f"{file}:{line_of(text, problem.path) or '?'}: {where}: {problem.severity}: "
+            f"{file}:{loaded.line_of(problem.path) or '?'}: {where}: {problem.severity}: "
             f"{problem.message}",
             fg=typer.colors.RED if problem.severity == "error" else typer.colors.YELLOW,
             err=True,
@@ -169,6 +192,7 @@ def config_check(
 
 def _build_backends(catalog, path: Path):
     """Every backend the catalog names, built as `serve` would (without calling any)."""
+    from bot.clock import SystemClock
     from integrations.base import BackendContext, MemoryOperations, SettingsProblem
     from integrations.registry import Registry
 
@@ -201,6 +225,9 @@ def _probe_backends(registry) -> None:
 
 async def _group_members(catalog) -> dict[str, frozenset[str]]:
     """Members of the Slack user groups the catalog names, when Slack is configured."""
+    from bot.core.access import groups_used
+    from bot.core.ports import IntegrationError
+
     groups = groups_used(catalog)
     settings = _settings()
     if not groups or not settings.bot_token:
@@ -456,20 +483,25 @@ def bench_export(
     typer.echo(result.report())
 
 
-def _check_catalog(path: Path):
+def _read_catalog(path: Path):
+    """The catalog file, parsed and validated once; its problems end the command."""
+    from bot.catalog_file import CatalogError, read_catalog
+
     try:
-        return load_catalog(path)
+        return read_catalog(path)
     except CatalogError as exc:
         raise _fail(exc.report(), code=1) from None
 
 
-def _refuse_broken_policies(path: Path, catalog) -> None:
+def _refuse_broken_policies(loaded) -> None:
     """`serve` will not start with a policy that cannot work (checked without Slack)."""
-    errors = [p for p in policy_problems(catalog) if p.severity == "error"]
+    from bot.core.catalog_lint import policy_problems
+
+    errors = [p for p in policy_problems(loaded.catalog) if p.severity == "error"]
     if errors:
-        text = path.read_text()
+        path = loaded.source
         lines = [
-            f"{path}:{line_of(text, p.path) or '?'}: {'.'.join(map(str, p.path))}: {p.message}"
+            f"{path}:{loaded.line_of(p.path) or '?'}: {'.'.join(map(str, p.path))}: {p.message}"
             for p in errors
         ]
         raise _fail("\n".join(["the catalog's policies cannot work:", *lines]), code=1)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.storage.database import DEFAULT_URL
+from bot.storage.defaults import DEFAULT_URL
 
 DEFAULT_CATALOG = Path("manifests/releasebot.example.yaml")
 

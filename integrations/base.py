@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiohttp
-
 from bot.core.ports import Clock, IntegrationError, OperationStatus, OperationStore
 
 T = TypeVar("T")
@@ -113,7 +111,7 @@ class Http:
         self.base_url = base_url.rstrip("/")
         self._name = name
         self._headers = dict(headers or {})
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._ssl = ssl
 
     async def request(
@@ -127,10 +125,14 @@ class Http:
         data: bytes | None = None,
         expect: tuple[int, ...] = (200, 201, 202, 204),
     ) -> Response:
+        import aiohttp  # here, not at import: `config check` builds backends without HTTP
+
         url = f"{self.base_url}{path}"
         try:
             async with (
-                aiohttp.ClientSession(timeout=self._timeout) as session,
+                aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=self._timeout_s)
+                ) as session,
                 session.request(
                     method,
                     url,
@@ -155,7 +157,7 @@ class Http:
             raise
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise IntegrationError(
-                f"{self._name}: {method} {path} {_why(exc, self._timeout)}"
+                f"{self._name}: {method} {path} {_why(exc, self._timeout_s)}"
             ) from exc
 
 
@@ -177,11 +179,13 @@ async def with_retries(
     raise AssertionError("unreachable")
 
 
-def _why(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
+def _why(exc: BaseException, timeout_s: float) -> str:
+    import aiohttp
+
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"failed: cannot connect to {exc.host}:{exc.port}"
     if isinstance(exc, TimeoutError):
-        return f"failed: no answer within {timeout.total:g}s"
+        return f"failed: no answer within {timeout_s:g}s"
     return f"failed: {type(exc).__name__}"
 
 

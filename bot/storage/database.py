@@ -13,8 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.core.ports import StorageUnavailable
-
-DEFAULT_URL = "sqlite:///releasebot.db"
+from bot.storage.defaults import DEFAULT_URL as DEFAULT_URL  # re-exported
 
 
 class DatabaseUrlError(ValueError):

@@ -15,9 +15,8 @@ import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,6 +25,9 @@ from bot.core.ports import Clock, StorageUnavailable
 from bot.storage.database import translated_errors, unavailable
 from bot.storage.tables import InboxRow
 from bot.storage.wakeups import INBOX
+
+if TYPE_CHECKING:
+    import psycopg
 
 MAX_BATCH = 500
 WRITE_ON_POSTGRES = f"""
@@ -95,11 +97,16 @@ class InboxDoor:
 
 class _PostgresBatches:
     def __init__(self, url: Any) -> None:
+        # Loaded here, at start, not on the first request (and never on SQLite).
+        import psycopg  # noqa: F401
+
         parsed = make_url(url)
         self._conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
         self._connection: psycopg.AsyncConnection | None = None
 
     async def write(self, batch: list[_Waiting]) -> set[str]:
+        import psycopg
+
         params = {
             "keys": [w.key for w in batch],
             "payloads": [json.dumps(w.payload) for w in batch],

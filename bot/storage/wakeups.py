@@ -14,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -52,6 +51,8 @@ class Listener:
             self._task = None
 
     async def _listen(self) -> None:
+        import psycopg  # PostgreSQL only: a SQLite installation never loads the driver
+
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(

@@ -7,16 +7,13 @@ expiry, nonce and at_hash are all checked before anyone is let in."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-from authlib.integrations.base_client import BaseApp, OAuthError
-from authlib.integrations.base_client.async_app import AsyncOAuth2Mixin
-from authlib.integrations.base_client.async_openid import AsyncOpenIDMixin
-from authlib.integrations.httpx_client import AsyncOAuth2Client
-from joserfc.errors import JoseError
+# authlib, joserfc and httpx2 are imported where they are used: `serve` without Sign in with
+# Slack never loads them (a tenth of a second of its start).
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +37,24 @@ class Identity:
     team_id: str | None
 
 
-class _OpenIDApp(AsyncOAuth2Mixin, AsyncOpenIDMixin, BaseApp):
-    client_cls = AsyncOAuth2Client
+@functools.cache
+def _openid_app_class() -> type:
+    from authlib.integrations.base_client import BaseApp
+    from authlib.integrations.base_client.async_app import AsyncOAuth2Mixin
+    from authlib.integrations.base_client.async_openid import AsyncOpenIDMixin
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    class _OpenIDApp(AsyncOAuth2Mixin, AsyncOpenIDMixin, BaseApp):
+        client_cls = AsyncOAuth2Client
+
+    return _OpenIDApp
 
 
 class OpenIDSignIn:
     def __init__(self, issuer: str, client_id: str, client_secret: str) -> None:
         self.issuer = issuer
         self._client_id = client_id
-        self._app = _OpenIDApp(
+        self._app = _openid_app_class()(
             framework=None,
             client_id=client_id,
             client_secret=client_secret,
@@ -59,6 +65,8 @@ class OpenIDSignIn:
     async def start(self, redirect_uri: str, *, team: str | None = None) -> tuple[str, dict]:
         """The provider's authorization URL, and what its answer must match later (to be kept
         by the browser in a signed cookie). `team` preselects Slack's workspace."""
+        import httpx2
+
         await self._discover()
         extra = {"team": team} if team and self.issuer == SLACK_ISSUER else {}
         try:
@@ -76,6 +84,10 @@ class OpenIDSignIn:
     async def finish(self, answer: dict[str, str], pending: dict[str, Any]) -> Identity:
         """Checks the provider's answer against `pending`, trades the code for tokens and
         returns who signed in."""
+        import httpx2
+        from authlib.integrations.base_client import OAuthError
+        from joserfc.errors import JoseError
+
         if not answer.get("state") or answer.get("state") != pending.get("state"):
             raise SignInFailed("This sign-in answer does not belong to this browser.")
         if error := answer.get("error"):
@@ -117,6 +129,8 @@ class OpenIDSignIn:
         return Identity(str(user), claims.get(SLACK_TEAM_CLAIM))
 
     async def _discover(self) -> dict[str, Any]:
+        import httpx2
+
         try:
             metadata = await self._app.load_server_metadata()
         except (httpx2.HTTPError, ValueError) as exc:
