@@ -1,17 +1,32 @@
-"""`releasebot bench` keeps working (the figures themselves live in README, not in tests)."""
+"""The benchmarks keep working (their figures live in README, not in tests)."""
 
 from __future__ import annotations
 
-from bot.bench import run_bench
-from bot.settings import Settings
-from tests.conftest import EXAMPLE_CATALOG
+import pytest
+
+from bot.bench_load import run_load_bench
 
 
-async def test_bench_sends_real_commands_and_reports_latencies():
-    result = await run_bench(Settings(catalog_path=EXAMPLE_CATALOG, database_url=""), 6, 3)
-    assert result.commands == 6 and len(result.ack_ms) == len(result.answer_ms) == 6
+@pytest.mark.slow
+async def test_load_bench_drives_bare_bolt_and_releasebot_through_http(tmp_path):
+    """Real processes, real signed requests: every command is acked by both, processed by
+    releasebot, and its answer seen through response_url."""
+    result = await run_load_bench(
+        rates=[5.0],
+        seconds=1.0,
+        command="status",
+        sqlite=True,
+        admin_url="",
+        roles=("all",),
+        workdir=tmp_path,
+    )
+    bare, bot = result.runs[5.0]
+    assert len(bare.shots) == len(bot.shots) == 5
+    assert bare.refused == bot.refused == {}
+    assert bot.processed == 5 and len(bot.answer_s) == 5 and bot.unanswered == 0
     report = result.report()
-    assert report.startswith("6 slash commands in") and "ack to Slack" in report
+    assert "on SQLite" in report and "ack, bare bolt" in report
+    assert "answer visible" in report and "processed: " in report
 
 
 async def test_export_bench_streams_generated_events_beside_psql_copy(tmp_path):
