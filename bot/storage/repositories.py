@@ -163,7 +163,7 @@ class SqlReleases:
             .order_by(ReleaseRow.finished_at.desc(), ReleaseRow.id.desc())
             .limit(1)
         )
-        return (await self._session.execute(query)).first()
+        return (await self._session.execute(query)).scalar_one_or_none()
 
     def _track(self, row: Any) -> Release | None:
         if row is None:
