@@ -189,6 +189,7 @@ async def build_runtime(
         renderer,
         clock,
         update_interval_s=settings.update_interval_s,
+        budgets={"chat.update": settings.chat_updates_per_minute},
         catalog=catalog,
         adapters_for=registry.adapters_for,
         exporter=exporter,

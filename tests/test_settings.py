@@ -77,6 +77,8 @@ def test_sign_in_with_slack_is_off_until_the_app_credentials_are_given(tmp_path)
         ({"RELEASEBOT_ROLE": "web"}, "needs PostgreSQL: SQLite is for one process"),
         ({"RELEASEBOT_SLACK_TIMEOUT_SECONDS": "soon"}, "is not a number of seconds"),
         ({"RELEASEBOT_INBOX_DEADLINE_SECONDS": "0"}, "give a number of seconds above 0"),
+        ({"RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "lots"}, "not a number of calls a minute"),
+        ({"RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "-1"}, "0 for no limit"),
     ],
 )
 def test_bad_settings_are_explained(env, message):
@@ -92,6 +94,10 @@ def test_roles_on_postgresql_and_the_defaults_of_the_fault_settings():
         "all",
         5.0,
         900.0,
+    )
+    assert settings.chat_updates_per_minute == 50  # Slack's Tier 3
+    assert (
+        from_environment({"RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "0"}).chat_updates_per_minute == 0
     )
     assert (
         "web (answers Slack"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -516,6 +516,10 @@ class OutboxQueue(Protocol):
 
     async def sent_all(self, marks: Sequence[Sent]) -> None:
         """`sent` for several rows, in one transaction."""
+
+    async def take_budget(self, scope: str, interval: timedelta, burst: int) -> datetime | None:
+        """Take one call from a budget shared by every replica: on average one per `interval`,
+        up to `burst` at once. None when taken; otherwise when one is next free."""
 
     async def failed_status_posts(self, release_id: int) -> int: ...
 

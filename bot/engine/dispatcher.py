@@ -58,6 +58,7 @@ DEADLINES_S = {
     "modal": 3,  # a trigger_id works for 3 seconds
 }
 BACKOFF_CAP_S = 30
+BUDGET_BURST = 10  # calls a budget allows at once, after a quiet moment
 UNREACHABLE_PAUSE_S = 2
 # Which chat method a kind of row calls (None: not a chat call), for rate-limit pauses.
 METHODS = {
@@ -110,7 +111,9 @@ class OutboxDispatcher:
         exporter: AuditExporter,
         batch: int = 40,
         concurrency: int = 8,
+        budgets: dict[str, float] | None = None,
     ) -> None:
+        """`budgets`: calls a minute a workspace may make of a method, e.g. chat.update."""
         self._claims = claims
         self._progress = progress
         self._chat = chat
@@ -122,6 +125,7 @@ class OutboxDispatcher:
         self._exporter = exporter
         self.batch = batch
         self.concurrency = concurrency
+        self._budgets = budgets or {}
 
     async def dispatch_due(self) -> int:
         """Send what is due. Returns how many rows were claimed. A database outage leaves as
@@ -238,9 +242,24 @@ class OutboxDispatcher:
             return
         await self._wait_for(item, run, "method:chat.update")
         await self._wait_for(item, run, _message_scope(release.channel, release.message_ts))
+        await self._within_budget(item, "chat.update")
         await self._chat.update(release.channel, release.message_ts, message)
         hold = self._throttle(release.channel, release.message_ts)
         run.sent(Sent(item, release.message_ts, hold))
+
+    async def _within_budget(self, item: OutboxItem, method: str) -> None:
+        """Slack allows a workspace about `per_minute` calls of `method` (chat.update: Tier 3,
+        about 50 a minute). Over budget, the row waits, untried: a newer status row then
+        supersedes it, so the updates coalesce and the message still ends up as it is."""
+        per_minute = self._budgets.get(method)
+        if not per_minute:
+            return
+        later = await self._claims.take_budget(
+            f"budget:{method}", timedelta(minutes=1) / per_minute, BUDGET_BURST
+        )
+        if later is not None:
+            await self._claims.retry_at(item, later, f"waiting: {method} budget", attempt=False)
+            raise _Deferred
 
     def _throttle(self, channel: str, ts: str) -> tuple[str, datetime] | None:
         """The message is not updated again before the update interval is over."""

@@ -257,6 +257,34 @@ class OutboxClaims(_Claims):
                     delete(ChatHoldRow).where(ChatHoldRow.until < latest - HOLDS_KEPT)
                 )
 
+    async def take_budget(self, scope: str, interval: timedelta, burst: int) -> datetime | None:
+        # A generic cell rate algorithm: the row's `until` is when the budget is next wholly
+        # unspent ("theoretical arrival time"); the row lock makes takers queue up.
+        now = self._clock.now()
+        async with self._transaction() as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            await session.execute(
+                insert(ChatHoldRow)
+                .values(scope=scope, until=now)
+                .on_conflict_do_nothing(index_elements=["scope"])
+            )
+            spent_until = (
+                await session.execute(
+                    select(ChatHoldRow.until).where(ChatHoldRow.scope == scope).with_for_update()
+                )
+            ).scalar_one()
+            spent_until = max(spent_until, now)
+            allowance = interval * (burst - 1)
+            if spent_until - now > allowance:
+                return spent_until - allowance
+            await session.execute(
+                update(ChatHoldRow)
+                .where(ChatHoldRow.scope == scope)
+                .values(until=spent_until + interval)
+            )
+            return None
+
     async def retry_at(
         self,
         item: OutboxItem,

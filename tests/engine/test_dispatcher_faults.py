@@ -280,3 +280,24 @@ async def test_a_rate_limit_pauses_the_method_for_every_replica(two_replicas):
     )
     assert all(call.status == 200 for call in after)
     assert {call.args["ts"] for call in after} == {m.ts for m in first.slack.messages(CHANNEL)}
+
+
+async def test_status_updates_stay_within_the_workspace_budget_and_end_final(database_url):
+    """With a budget of 2 chat.update calls a minute (10 at once after a quiet time), a canary
+    that changes its status many times a minute never makes Slack rate-limit it: updates over
+    budget wait untried and coalesce, and the message still ends showing the final state."""
+    bot = await start(database_url, chat_updates_per_minute=2)
+    try:
+        await bot.command("U0ALICE", CANARY)
+        await bot.advance(120)
+        await drain(bot)
+        updates = [c.at for c in bot.web_api_calls("chat.update") if c.status == 200]
+        busiest = max(sum(1 for t in updates if start <= t < start + 60) for start in updates)
+        assert busiest <= 2 + 10, f"{busiest} chat.update calls in one minute"
+        waited = await column(
+            bot, "SELECT count(*) FROM outbox WHERE last_error = 'waiting: chat.update budget'"
+        )
+        assert waited[0] > 0, f"the budget was never reached ({len(updates)} updates)"
+        await assert_delivered_in_full(bot)
+    finally:
+        await bot.stop()

@@ -231,3 +231,23 @@ async def test_the_door_writes_what_arrives_together_in_one_transaction(engine):
     sessions = session_factory(engine)
     (item, *rest) = await InboxClaims(sessions, clock, "a").claim_due(limit=100)
     assert len(rest) == 49 and item.payload == {"n": "command:T0"}
+
+
+async def test_a_call_budget_is_shared_by_replicas_and_refills_with_time(engine):
+    """A budget of one call every 10 s, 3 at once: replicas taking at the same moment get 3
+    between them, the others are told when the next one is free; time refills it."""
+    clock = ManualClock()
+    sessions = session_factory(engine)
+    replicas = [OutboxClaims(sessions, clock, f"replica-{n}") for n in range(3)]
+    every = timedelta(seconds=10)
+    answers = [await r.take_budget("budget:chat.update", every, 3) for r in replicas * 2]
+    assert answers[:3] == [None, None, None]
+    assert answers[3:] == [clock.now() + every] * 3, "the 4th is free in 10 s"
+    clock.advance(10)
+    assert await replicas[0].take_budget("budget:chat.update", every, 3) is None
+    assert await replicas[1].take_budget("budget:chat.update", every, 3) is not None
+    clock.advance(3600)  # a long quiet time refills it to its burst, not beyond
+    taken = [await replicas[2].take_budget("budget:chat.update", every, 3) for _ in range(4)]
+    assert taken[:3] == [None] * 3 and taken[3] is not None
+    other = await replicas[0].take_budget("budget:other", every, 3)
+    assert other is None, "each budget is its own"
