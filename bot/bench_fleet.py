@@ -443,7 +443,14 @@ def stage_over(stage: dict[str, Any]) -> float | None:
 
 
 async def _measure_calls(cluster: Cluster, report: FleetReport) -> None:
-    calls = await cluster.calls()
+    # Every call with its arguments: tens of MB after a thousand releases, so no short timeout.
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http,
+        http.get(f"{cluster.standin_url}/_control/calls") as response,
+    ):
+        response.raise_for_status()
+        calls = (await response.json())["calls"]
     by_method: dict[str, list[float]] = {}
     posts: dict[str, list[float]] = {}
     for call in calls:
