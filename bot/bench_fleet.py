@@ -172,7 +172,9 @@ class FleetReport:
             f"simulated backend; {os.cpu_count()} CPUs (shared: figures are noisy)",
             "",
             f"commands  : {len(self.commands)} /deploy sent at {self.rate:g}/s in {sent_s:.1f} s; "
-            f"acked {len(acked)} ({acks.text()})" + (f"; NOT acked {refused}" if refused else ""),
+            f"acked {len(acked)} ({acks.text()})"
+            + (f"; NOT acked {refused}" if refused else "")
+            + f"; {sum(1 for ms in acks.values if ms > 3000)} after Slack's 3 s",
             f"releases  : {_states(self.states)}"
             + (f"; unfinished: {self.unfinished}" if self.unfinished else ""),
             f"all finish: {_secs(self.all_finished_s)} after the first command "
