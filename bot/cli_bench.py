@@ -76,3 +76,60 @@ def load(
             )
         )
     typer.echo(result.report())
+
+
+@bench_app.command("fleet")
+def fleet(
+    releases: Annotated[
+        int, typer.Option(min=1, help="Concurrent releases, one per service (20 for a quick run).")
+    ] = 1000,
+    channels: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=2,
+            help="Channels the releases are spread over (the stand-in's workspace has two).",
+        ),
+    ] = 2,
+    sqlite: Annotated[
+        bool, typer.Option("--sqlite/--postgres", help="A SQLite file, or PostgreSQL.")
+    ] = False,
+    rate: Annotated[float, typer.Option(help="/deploy commands sent per second.")] = 200.0,
+    step_seconds: Annotated[
+        int, typer.Option(min=0, help="How long each deploy step takes (simulated).")
+    ] = 1,
+    bake_seconds: Annotated[int, typer.Option(min=1, help="How long each bake lasts.")] = 5,
+    tick: Annotated[
+        float, typer.Option(help="The engine's tick (RELEASEBOT_TICK_SECONDS; default as shipped).")
+    ] = 1.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for every release to finish.")
+    ] = 1800.0,
+    database_url: AdminUrl = "postgresql://postgres@127.0.0.1:5432/test",
+    workdir: Workdir = None,
+) -> None:
+    """Many concurrent releases on the simulated backend, with short steps, through
+    `releasebot serve` in HTTP mode: prints how late each stage starts against when it was
+    due (p50/p99), the time until all finish, peak RSS, CPU, and Slack calls per second and
+    per minute per method, against the goals and Slack's rate-limit tiers."""
+    from bot.bench_fleet import run_fleet_bench
+
+    if rate <= 0 or tick <= 0 or timeout <= 0:
+        raise fail("--rate, --tick and --timeout must be above 0")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop what it started
+    with tempfile.TemporaryDirectory(prefix="releasebot-bench-fleet-") as scratch:
+        result = asyncio.run(
+            run_fleet_bench(
+                releases=releases,
+                channels=channels,
+                sqlite=sqlite,
+                admin_url=database_url,
+                workdir=workdir or Path(scratch),
+                rate=rate,
+                step_s=step_seconds,
+                bake_s=bake_seconds,
+                tick_s=tick,
+                within_s=timeout,
+            )
+        )
+    typer.echo(result.report())

@@ -1,9 +1,11 @@
-"""The benchmarks keep working (their figures live in README, not in tests)."""
+"""The benchmarks keep working (their figures live in README, not in tests): each runs
+small and its report keeps its shape; no timing is asserted."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot.bench_fleet import peak_in, stage_lags
 from bot.bench_load import run_load_bench
 
 
@@ -43,3 +45,69 @@ async def test_export_bench_streams_generated_events_beside_psql_copy(tmp_path):
     assert "rows/s" in report and "psql \\copy (csv)" in report
     lines = (tmp_path / "audit.csv").read_text().splitlines()
     assert len(lines) == 501, "a header and every generated event"
+
+
+def test_peak_in_counts_the_busiest_window():
+    assert peak_in([], 1.0) == 0
+    assert peak_in([0.0, 0.5, 0.99, 1.0, 5.0], 1.0) == 3
+    assert peak_in([0.0, 0.5, 0.99, 1.0, 5.0], 60.0) == 5
+
+
+def test_stage_lag_is_measured_from_when_the_previous_stage_was_over():
+    stages = [
+        {
+            "kind": "step",
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "finished_at": "2026-01-01T00:00:01.500000+00:00",
+            "operation_id": f"sim:{1767225600.2}:1:ok:10%",  # done at 00:00:01.2
+        },
+        {
+            "kind": "bake",
+            "duration_s": 5,
+            "started_at": "2026-01-01T00:00:02+00:00",
+            "finished_at": "2026-01-01T00:00:07.250000+00:00",  # due at 00:00:07
+        },
+        {"kind": "step", "started_at": "2026-01-01T00:00:07.750000+00:00"},
+    ]
+    lags = stage_lags(stages)
+    assert lags.stage == pytest.approx([0.8, 0.75])
+    assert lags.end == pytest.approx([0.3, 0.25])
+    assert lags.start == pytest.approx([0.5, 0.5])
+
+
+@pytest.mark.slow
+async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figure(tmp_path):
+    from bot.bench_fleet import run_fleet_bench
+
+    result = await run_fleet_bench(
+        releases=12,
+        channels=2,
+        sqlite=True,
+        admin_url="",
+        workdir=tmp_path,
+        rate=100,
+        bake_s=1,
+        tick_s=0.2,
+        within_s=120,
+    )
+    assert not result.unfinished
+    assert result.states == {"succeeded": 12}
+    assert all(c.acked_at is not None for c in result.commands)
+    assert len(result.stage_lag) == len(result.start_lag) == 12 * 4, "four stages follow another"
+    assert len(result.first_stage) == 12
+    assert result.serve.peak_rss_mb and result.serve.cpu_s > 0
+    methods = {rate.method for rate in result.rates}
+    assert {"chat.postMessage", "chat.update"} <= methods
+    assert set(result.post_channels) == {"C0DEPLOYS", "C0RELEASES"}
+    report = result.report()
+    assert report.startswith("releasebot bench fleet: 12 releases")
+    for figure in (
+        "stage lag, start against due",
+        "goal p99 < 1 s:",
+        "first stage after the ack",
+        "peak RSS",
+        "goal < 300 MB:",
+        "Tier 3, ~50/min per workspace:",
+        "chat.postMessage per channel:",
+    ):
+        assert figure in report, figure

@@ -81,9 +81,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def catalog(services: int, deployer_url: str) -> dict[str, Any]:
-    """`services` services with one environment each, deployed by the chaos deploy script:
-    canary 10% -> 50% -> 100% with a 1 s bake, CI green after a second."""
+def catalog(
+    services: int,
+    deployer_url: str,
+    *,
+    deployer: str = "deploy-script",
+    bake: str = "1s",
+    simulated: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`services` services with one environment each, deployed by the chaos deploy script
+    (or `deployer="sim"`: the simulated backend, timed by `simulated` settings such as
+    step_seconds): canary 10% -> 50% -> 100% with a `bake`, CI green after a second."""
     return {
         "version": 1,
         "environments": {"staging": {"order": 1, "approvals": 0}},
@@ -94,7 +102,7 @@ def catalog(services: int, deployer_url: str) -> dict[str, Any]:
             "auditor": ["U0ERIN"],
         },
         "backends": {
-            "sim": {"type": "simulated", "settings": {"ci_seconds": 1}},
+            "sim": {"type": "simulated", "settings": {"ci_seconds": 1, **(simulated or {})}},
             "deploy-script": {
                 "type": "webhook",
                 "settings": {
@@ -109,10 +117,10 @@ def catalog(services: int, deployer_url: str) -> dict[str, Any]:
             service_name(n): {
                 "repository": f"acme/{service_name(n)}",
                 "environments": ["staging"],
-                "canary": {"steps": [10, 50, 100], "bake": "1s"},
+                "canary": {"steps": [10, 50, 100], "bake": bake},
                 "backends": {
                     "ci": "sim",
-                    "deployer": "deploy-script",
+                    "deployer": deployer,
                     "monitor": "sim",
                     "flags": "sim",
                 },
@@ -139,7 +147,11 @@ class Cluster:
         slack_timeout_s: float = 2.0,
         tick_s: float = 0.2,
         keep: bool = False,
+        catalog_options: dict[str, Any] | None = None,
+        settings: dict[str, str] | None = None,
     ) -> None:
+        """`catalog_options` go to catalog() (deployer, bake, simulated); `settings` override
+        the replicas' environment (e.g. RELEASEBOT_UPDATE_INTERVAL_SECONDS)."""
         self.workdir = workdir
         self.services = services
         self.admin_url = admin_url
@@ -158,6 +170,8 @@ class Cluster:
         self._deploy_secret = secrets.token_hex(16)
         self._slack_timeout_s = slack_timeout_s
         self._tick_s = tick_s
+        self._catalog_options = catalog_options or {}
+        self._settings = settings or {}
         self.roles = roles or ("all",) * replicas
         self._ports = [free_port() for _ in self.roles]
         self.replicas: list[Child] = []
@@ -191,7 +205,9 @@ class Cluster:
         )
         await self.deployer.start()
         deployer_url = self.deployer.ready_line.rsplit(" ", 1)[1] + "/"
-        self.catalog_path.write_text(yaml.safe_dump(catalog(self.services, deployer_url)))
+        self.catalog_path.write_text(
+            yaml.safe_dump(catalog(self.services, deployer_url, **self._catalog_options))
+        )
         self.standin = Child(
             "slack-standin",
             python_module("bot.cli", "slack-standin", "serve", "--port", "0"),
@@ -266,6 +282,7 @@ class Cluster:
             "RELEASEBOT_SLACK_TIMEOUT_SECONDS": str(self._slack_timeout_s),
             SECRET_ENV: self._deploy_secret,
             "LOG_LEVEL": "WARNING",
+            **self._settings,
         }
 
     @staticmethod
