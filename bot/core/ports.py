@@ -471,6 +471,9 @@ class ReleaseTimers(Protocol):
 
     async def claim_due(self, limit: int = 20) -> list[Claim]: ...
 
+    async def next_due(self) -> datetime | None:
+        """When the next release not claimed now is due (None: none is waiting)."""
+
     async def done(self, release_id: int) -> None: ...
 
     async def retry_at(self, claim: Claim, due_at: datetime, *, attempt: bool = True) -> None:

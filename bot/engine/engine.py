@@ -45,9 +45,14 @@ class Worker:
         batch: int,
         bell: asyncio.Event | None = None,
         claims: Claims | None = None,
+        due_in: Callable[[], Awaitable[float | None]] | None = None,
     ) -> None:
+        """`due_in`: seconds until its next row is due; the worker then wakes at that moment
+        rather than at the next tick."""
         self.name = name
         self._claims = claims
+        self._due_in = due_in
+        self._alarm: asyncio.TimerHandle | None = None
         self.then: Callable[[], None] = lambda: None  # after a pass that handled something
         self._run_pass = run_pass
         self._batch = batch
@@ -84,11 +89,23 @@ class Worker:
                     self.then()
                 if handled >= self._batch:
                     self._kicked.set()
+                else:
+                    await self._wake_when_due()
             except StorageUnavailable as exc:
                 log.warning("%s: %s; trying again at the next tick", self.name, exc)
                 await self._hand_back()
             except Exception:
                 log.exception("%s: a pass failed", self.name)
+
+    async def _wake_when_due(self) -> None:
+        if self._due_in is None:
+            return
+        seconds = await self._due_in()
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
+        if seconds is not None:
+            self._alarm = asyncio.get_running_loop().call_later(seconds, self._kicked.set)
 
     async def _hand_back(self) -> None:
         """A pass cut short by the database leaves rows claimed: give them back as soon as
@@ -101,6 +118,8 @@ class Worker:
     async def stop(self, grace_s: float) -> None:
         """Start no new pass; let the one under way finish, or cancel it after `grace_s`."""
         self._stopping = True
+        if self._alarm is not None:
+            self._alarm.cancel()
         self._kicked.set()
         task, self._task = self._task, None
         if task is None:
@@ -131,7 +150,12 @@ class Engine:
             "inbox", inbox.run_due, inbox.batch, bells.get("inbox"), claims.get("inbox")
         )
         self.stages = Worker(
-            "stages", stages.run_due, stages.batch, bells.get("stages"), claims.get("stages")
+            "stages",
+            stages.run_due,
+            stages.batch,
+            bells.get("stages"),
+            claims.get("stages"),
+            due_in=stages.next_due_in,
         )
         self.outbox = Worker(
             "outbox", outbox.dispatch_due, outbox.batch, bells.get("outbox"), claims.get("outbox")

@@ -88,6 +88,13 @@ class StageRunner:
                 raise result  # the database went away: the worker hands the claims back
         return len(claims)
 
+    async def next_due_in(self) -> float | None:
+        """Seconds until the next release is due (at least 0), None when none waits."""
+        due = await self._claims.next_due()
+        if due is None:
+            return None
+        return max(0.0, (due - self._clock.now()).total_seconds())
+
     async def _advance(self, claim: Claim) -> None:
         try:
             await self._run(claim)

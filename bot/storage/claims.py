@@ -105,6 +105,18 @@ class ReleaseClaims(_Claims):
     async def claim_due(self, limit: int = 20) -> list[Claim]:
         return await self._claim(self._clock.now(), limit)
 
+    async def next_due(self) -> datetime | None:
+        t = ReleaseRow
+        async with self._transaction() as session:
+            return (
+                await session.execute(
+                    select(func.min(t.due_at)).where(
+                        t.due_at.is_not(None),
+                        or_(t.claimed_by.is_(None), t.lease_until < self._clock.now()),
+                    )
+                )
+            ).scalar_one()
+
     async def done(self, release_id: int) -> None:
         async with self._transaction() as session:
             await self._finish(session, release_id, attempts=0)
