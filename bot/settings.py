@@ -54,7 +54,7 @@ class Settings:
     session_secret: str | None = field(default=None, repr=False)
     tick_seconds: float = 1.0
     update_interval_s: float = 1.0
-    chat_updates_per_minute: float = 50.0
+    chat_updates_per_minute: float = 40.0
     status_refresh_s: float = 15.0
     slack_timeout_s: float = 5.0
     inbox_deadline_s: float = 900.0
@@ -110,7 +110,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         session_secret=_secret(env, "RELEASEBOT_SESSION_SECRET"),
         tick_seconds=float(env.get("RELEASEBOT_TICK_SECONDS", "1")),
         update_interval_s=float(env.get("RELEASEBOT_UPDATE_INTERVAL_SECONDS", "1")),
-        chat_updates_per_minute=_per_minute(env, "RELEASEBOT_CHAT_UPDATES_PER_MINUTE", 50.0),
+        chat_updates_per_minute=_per_minute(env, "RELEASEBOT_CHAT_UPDATES_PER_MINUTE", 40.0),
         status_refresh_s=float(env.get("RELEASEBOT_STATUS_REFRESH_SECONDS", "15")),
         slack_timeout_s=_seconds(env, "RELEASEBOT_SLACK_TIMEOUT_SECONDS", 5.0),
         inbox_deadline_s=_seconds(env, "RELEASEBOT_INBOX_DEADLINE_SECONDS", 900.0),

@@ -95,7 +95,7 @@ def test_roles_on_postgresql_and_the_defaults_of_the_fault_settings():
         5.0,
         900.0,
     )
-    assert settings.chat_updates_per_minute == 50  # Slack's Tier 3
+    assert settings.chat_updates_per_minute == 40  # with bursts of 10: 50 a minute at most
     assert (
         from_environment({"RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "0"}).chat_updates_per_minute == 0
     )
