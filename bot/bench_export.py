@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 from sqlalchemy import text
 
-from bot.services.audit_trail import ExportSummary, HashingWriter, write_export
+from bot.services.audit_trail import ExportSummary, HashingWriter, write_export_rows
 from bot.storage import migrate
-from bot.storage.audit_reader import iter_records
+from bot.storage.audit_reader import iter_rows
 from bot.storage.database import create_engine
 
 GENERATE = """
@@ -98,7 +98,7 @@ async def _export(engine, path: Path) -> tuple[float, int, float]:
     began = time.perf_counter()
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = HashingWriter(handle)
-        await write_export(iter_records(engine), "csv", writer, ExportSummary())
+        await write_export_rows(iter_rows(engine), "csv", writer, ExportSummary())
     elapsed = time.perf_counter() - began
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return elapsed, writer.size, peak_kib / 1024

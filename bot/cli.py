@@ -348,9 +348,9 @@ def audit_verify(
     check the signed checkpoints and, with --manifest, an export's manifest, so a chain
     rebuilt by someone with database rights is found too."""
     from bot.services.audit_manifests import check_checkpoints, check_manifest
-    from bot.services.audit_trail import verify_records
+    from bot.services.audit_trail import verify_rows
     from bot.storage import audit_checkpoints
-    from bot.storage.audit_reader import iter_records
+    from bot.storage.audit_reader import iter_rows
     from bot.storage.database import create_engine
 
     url = database_url or _settings().database_url
@@ -361,7 +361,7 @@ def audit_verify(
     async def main():
         engine = create_engine(url)
         try:
-            report = await verify_records(iter_records(engine))
+            report = await verify_rows(iter_rows(engine))
             head = await audit_checkpoints.head(engine)
 
             async def hash_at(seq: int) -> str | None:
