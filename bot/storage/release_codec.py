@@ -75,6 +75,8 @@ def fill_row(row: ReleaseRow, release: Release) -> ReleaseRow:
     row.updated_at = release.updated_at or release.created_at
     row.finished_at = release.finished_at
     row.due_at = release.due_at
+    row.moved_traffic = release.touched_traffic
+    row.committed_at = release.committed_at
     return row
 
 

@@ -6,7 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -36,6 +48,10 @@ def _time(nullable: bool = True, index: bool = False) -> Any:
 
 class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
+    __table_args__ = (
+        Index("ix_releases_environment_finished_at", "environment", "finished_at"),
+        Index("ix_releases_service_state_finished_at", "service", "state", "finished_at"),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
@@ -59,6 +75,11 @@ class ReleaseRow(SQLModel, table=True):
     lease_until: datetime | None = _time()
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Copies of what the DORA metrics need from `data`, so they are SQL aggregates.
+    moved_traffic: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    committed_at: datetime | None = _time()
 
 
 class OutboxRow(SQLModel, table=True):
