@@ -64,6 +64,7 @@ class ExportBench:
                 f"psql \\copy (csv)            : {self.copy_s:.1f} s, "
                 f"{self.rows / self.copy_s:,.0f} rows/s, {self.copy_bytes / 2**20:.0f} MiB"
             )
+            lines.append(f"ratio to psql \\copy: {self.copy_s / self.export_s:.2f}")
         return "\n".join(lines)
 
 

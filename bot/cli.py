@@ -516,6 +516,55 @@ def bench_export(
     typer.echo(result.report())
 
 
+@app.command("bench-verify")
+def bench_verify(
+    events: Annotated[int, typer.Option(help="How many audit events to seal.")] = 1_000_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL URL (a scratch schema is made and dropped), or sqlite: for a "
+            "scratch SQLite file."
+        ),
+    ] = "sqlite:",
+    baseline: Annotated[
+        bool, typer.Option(help="Also time the record-by-record check it replaced.")
+    ] = False,
+) -> None:
+    """Seal a large valid audit chain and time `audit verify` over it: events/s, and the
+    ratio to the record-by-record check with --baseline (a benchmark, not a test)."""
+    from bot.bench_verify import run_verify_bench
+
+    if events < 1:
+        raise _fail("--events must be at least 1")
+    result = asyncio.run(run_verify_bench(database_url, events, baseline))
+    typer.echo(result.report())
+
+
+@app.command("bench-dora")
+def bench_dora(
+    releases: Annotated[int, typer.Option(help="How many finished releases.")] = 100_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL URL (a scratch schema is made and dropped), or sqlite:///FILE "
+            "(a new file)."
+        ),
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Also time loading every release and computing in Python, as before."),
+    ] = False,
+) -> None:
+    """Time the DORA report over a 365-day window of generated releases (SQL aggregates),
+    and with --baseline the load-everything way it replaced (a benchmark, not a test)."""
+    from bot.bench_dora import run_dora_bench
+
+    if releases < 1:
+        raise _fail("--releases must be at least 1")
+    result = asyncio.run(run_dora_bench(database_url, releases, baseline=baseline))
+    typer.echo(result.report())
+
+
 def _check_catalog(path: Path):
     try:
         return load_catalog(path)
