@@ -18,7 +18,9 @@ from bot.services.audit_trail import (
     verify_rows,
     write_export_rows,
 )
+from bot.storage import migrate
 from bot.storage.audit_reader import AuditFilter, iter_records, iter_rows
+from bot.storage.database import create_engine
 from tests.support.audit import tamper
 from tests.support.audit_reference import write_export
 
@@ -96,9 +98,10 @@ async def test_verify_finds_what_the_reference_finds(trail, statement):
         assert await verify_rows(iter_rows(trail, batch=batch)) == reference
 
 
-async def test_a_time_sqlite_stores_unusually_is_read_as_the_orm_reads_it(trail):
-    if trail.dialect.name != "sqlite":
-        pytest.skip("SQLite keeps times as text")
+async def test_a_time_sqlite_stores_unusually_is_read_as_the_orm_reads_it(tmp_path):
+    trail = create_engine(f"sqlite:///{tmp_path / 'odd-time.db'}")
+    await migrate.upgrade(trail)
+    await write_chain(trail, 20)
     async with trail.connect() as connection:
         stored = (
             await connection.execute(text("SELECT at FROM audit_events WHERE seq = 5"))
@@ -107,3 +110,4 @@ async def test_a_time_sqlite_stores_unusually_is_read_as_the_orm_reads_it(trail)
     old, new = await both_exports(trail, "csv", AuditFilter())
     assert new == old
     assert await verify_rows(iter_rows(trail)) == await verify_records(iter_records(trail))
+    await trail.dispose()
