@@ -151,6 +151,19 @@ def canonical_details(text: str) -> str:
     return _CANONICAL.encode(json.loads(text))
 
 
+def canonical_json(value: Any) -> str:
+    """How the database stores `details`: exactly the text `canonical` embeds (sorted keys,
+    no spaces, UTF-8 as it is), so `audit verify` can hash the stored text as it reads it,
+    with no JSON round trip. Text that cannot be UTF-8 (a lone surrogate, which a record
+    could not be sealed with anyway) is stored with \\u escapes instead."""
+    text = _CANONICAL.encode(value)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text
+
+
 def json_number(value: int | None) -> str:
     if type(value) is int:
         return int.__repr__(value)
@@ -218,6 +231,7 @@ class ChainVerifier:
         self.last_seq, self.last_hash = start
         self.count = 0
         self._details = JsonCache(canonical_details)
+        self._stored_first = True  # whether the last row's stored details text was canonical
 
     def feed(self, record: AuditRecord) -> ChainBreak | None:
         if (broken := self._link(record.seq, record.prev_hash)) is not None:
@@ -230,16 +244,39 @@ class ChainVerifier:
 
     def feed_rows(self, rows: Iterable[Sequence[Any]]) -> ChainBreak | None:
         """As `feed`, over stored rows as `RAW` lays them out: the same verdicts, without
-        building an event per row (what `audit verify` runs, a batch at a time)."""
+        building an event per row (what `audit verify` runs, a batch at a time).
+
+        Details are stored as `canonical_json` writes them, so the stored text is hashed as it
+        is first; only when that does not match is it converted (`canonical_details`) and
+        hashed again, as rows written before are. A row passes when either content matches
+        its hash: for any row `seal` made, both mean the same content (the canonical text is
+        the only one hashed), so the verdicts are those of `feed`. The order follows the last
+        row, so an older trail does not pay two hashes per row."""
         sha256, details = hashlib.sha256, self._details
+        stored_first = self._stored_first
         for row in rows:
             seq, prev_hash, hash_ = row[0], row[16], row[17]
             if seq != self.last_seq + 1 or prev_hash != self.last_hash:
+                self._stored_first = stored_first
                 return self._link(seq, prev_hash)
-            if sha256((prev_hash + canonical_row(row, details)).encode()).hexdigest() != hash_:
-                return ChainBreak(seq, EDITED)
+            if (
+                sha256(
+                    (prev_hash + canonical_row(row, str if stored_first else details)).encode()
+                ).hexdigest()
+                != hash_
+            ):
+                stored_first = not stored_first
+                if (
+                    sha256(
+                        (prev_hash + canonical_row(row, str if stored_first else details)).encode()
+                    ).hexdigest()
+                    != hash_
+                ):
+                    self._stored_first = stored_first
+                    return ChainBreak(seq, EDITED)
             self.last_seq, self.last_hash = seq, hash_
             self.count += 1
+        self._stored_first = stored_first
         return None
 
     def _link(self, seq: int, prev_hash: str) -> ChainBreak | None:

@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from bot.core.audit import canonical_json
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python on every backend (SQLite keeps no zone of its own)."""
@@ -40,6 +42,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """JSON stored as the audit chain hashes it (bot.core.audit.canonical_json) instead of
+    the driver's json.dumps: read back the same; `audit verify` hashes the text unconverted."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            from psycopg.types.json import Json
+
+            return lambda value: None if value is None else Json(value, canonical_json)
+        return lambda value: None if value is None else canonical_json(value)
 
 
 def _time(nullable: bool = True, index: bool = False) -> Any:
@@ -126,7 +143,9 @@ class AuditRow(SQLModel, table=True):
     version_to: str = Field(default="", sa_column=Column(String(128), nullable=False))
     rule: str = Field(default="", sa_column=Column(String(64), nullable=False))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
-    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(CanonicalJSON, nullable=False)
+    )
     approvers: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))

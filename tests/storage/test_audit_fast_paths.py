@@ -5,6 +5,7 @@ and PostgreSQL, byte for byte."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -87,7 +88,9 @@ async def test_verify_agrees_on_an_intact_chain(trail):
         "UPDATE audit_events SET seq = 61 WHERE seq = -60;"
         "UPDATE audit_events SET seq = 60 WHERE seq = -61",
         "DELETE FROM audit_events WHERE seq = 150;"
-        "UPDATE audit_events SET seq = seq - 1 WHERE seq > 150",
+        # through negative numbers: PostgreSQL checks the key row by row, in storage order
+        "UPDATE audit_events SET seq = 1 - seq WHERE seq > 150;"
+        "UPDATE audit_events SET seq = -seq WHERE seq < 0",
     ],
 )
 async def test_verify_finds_what_the_reference_finds(trail, statement):
@@ -111,3 +114,35 @@ async def test_a_time_sqlite_stores_unusually_is_read_as_the_orm_reads_it(tmp_pa
     assert new == old
     assert await verify_rows(iter_rows(trail)) == await verify_records(iter_records(trail))
     await trail.dispose()
+
+
+SET_DETAILS = "UPDATE audit_events SET details = :body WHERE seq = :seq"
+
+
+async def test_details_are_stored_as_the_chain_hashes_them_and_older_rows_still_verify(trail):
+    """New rows hold the canonical text (verify hashes it unconverted); rows written before,
+    with the driver's json.dumps (spaces, keys unsorted, \\u escapes), verify the same."""
+    from bot.core.audit import canonical_details
+
+    async with trail.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT seq, CAST(details AS TEXT) FROM audit_events ORDER BY seq")
+            )
+        ).all()
+    assert all(canonical_details(body) == body for _, body in stored)
+    assert any("é" in body for _, body in stored)
+    # every third row as an older version of the bot wrote it (json.dumps's form)
+    for seq, body in stored[::3]:
+        old = json.dumps(json.loads(body), ensure_ascii=True)
+        old = json.dumps(dict(reversed(json.loads(old).items())))
+        await tamper(trail, SET_DETAILS, body=old, seq=seq)
+    for batch in (1, 7, 5000):
+        report = await verify_rows(iter_rows(trail, batch=batch))
+        assert report.ok and report.count == COUNT
+    # and an edit of the text is still found, whichever form the row before it had
+    await tamper(trail, SET_DETAILS, body='{"a":2}', seq=101)
+    reference = await verify_records(iter_records(trail))
+    assert not reference.ok and reference.broken.seq == 101
+    for batch in (1, 7, 5000):
+        assert await verify_rows(iter_rows(trail, batch=batch)) == reference
