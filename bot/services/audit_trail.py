@@ -5,6 +5,7 @@ object per row; `verify_records` does the same from AuditRecords."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -65,14 +66,15 @@ async def write_export_rows(
         out.write(header.getvalue())
     render = _csv_lines() if fmt == "csv" else _jsonl_lines()
     count = 0
-    async for rows in batches:
-        if not rows:
-            continue
-        out.write(render(rows))
-        count += len(rows)
-        if summary.first_seq is None:
-            summary.first_seq = rows[0][0]
-        summary.last_seq = rows[-1][0]
+    async with _closing(batches):
+        async for rows in batches:
+            if not rows:
+                continue
+            out.write(render(rows))
+            count += len(rows)
+            if summary.first_seq is None:
+                summary.first_seq = rows[0][0]
+            summary.last_seq = rows[-1][0]
     summary.count = count
     return count
 
@@ -183,10 +185,19 @@ async def verify_records(records: AsyncIterable[AuditRecord]) -> VerifyReport:
 async def verify_rows(batches: AsyncIterable[Rows]) -> VerifyReport:
     """`verify_records` from raw rows: the same report."""
     verifier = ChainVerifier()
-    async for rows in batches:
-        if (broken := verifier.feed_rows(rows)) is not None:
-            return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, broken)
+    async with _closing(batches):
+        async for rows in batches:
+            if (broken := verifier.feed_rows(rows)) is not None:
+                return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, broken)
     return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, None)
+
+
+def _closing(batches: AsyncIterable[Rows]) -> Any:
+    """Closes a batch generator left early (a break found, a failed write), so the read it
+    has in flight ends before the caller goes on."""
+    if hasattr(batches, "aclose"):
+        return contextlib.aclosing(batches)  # type: ignore[type-var]
+    return contextlib.nullcontext()
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
