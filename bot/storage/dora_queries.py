@@ -1,8 +1,8 @@
 """The DORA metrics as SQL aggregates over production releases (no release is loaded): the
 counts, and for each median only the middle one or two durations, found by the database in
 exact microseconds and turned into hours in Python as bot.core.dora does, so the figures are
-the same to the last bit. Indexes: (environment, finished_at) for the window, (service, state,
-finished_at) for a failure's next success (migration 0008)."""
+the same to the last bit. The report is one statement over one index-only scan
+(ix_releases_dora, migration 0009); the weekly counts use the same index."""
 
 from __future__ import annotations
 
@@ -40,16 +40,60 @@ def _window(service: str | None) -> str:
     )
 
 
-def _middle_of(durations: str) -> str:
-    """The middle row(s) of `durations` (start, end, id) ordered by end - start."""
+def _report_sql(dialect: str, service: str | None) -> str:
+    """One statement, one pass over the production releases finished since the window opened
+    (an index-only scan of ix_releases_dora): the counts, then for lead time (kind 1) and time
+    to restore (kind 2) the middle one or two durations in microseconds, with how many there
+    are. A failure's next success comes from a running minimum over the same rows, latest
+    first (successes after failures at the same instant, so only later ones count), not from
+    a query per failure."""
+    if dialect == "postgresql":
+        micros = "CAST(EXTRACT(EPOCH FROM d) * 1000000 AS BIGINT)"
+
+        def span(start: str, end: str) -> str:
+            return f"{end} - {start}"
+
+        partition = 'service COLLATE "C"'
+    else:  # SQLite's times are text, in order; only the durations are made numbers
+        micros = "d"
+
+        def span(start: str, end: str) -> str:
+            return f"{_micros(end, dialect)} - {_micros(start, dialect)}"
+
+        partition = "service"
     return f"""
-        SELECT start_at, end_at, n FROM (
-            SELECT start_at, end_at, COUNT(*) OVER () AS n,
-                   ROW_NUMBER() OVER (ORDER BY micros_end - micros_start, id) AS k
-            FROM ({durations}) AS durations
-        ) AS ranked
-        WHERE k = (n + 1) / 2 OR k = n / 2 + 1
-        ORDER BY k"""
+        WITH prod AS MATERIALIZED (
+          SELECT r.service, r.state, r.moved_traffic AND r.finished_at <= :until AS counted,
+                 r.finished_at AS at, r.committed_at AS committed
+          FROM releases r
+          WHERE r.environment IN :environments AND r.finished_at >= :since
+            {"AND r.service = :service" if service else ""}
+        ),
+        spans AS (
+          SELECT 1 AS kind, {span("committed", "at")} AS d FROM prod
+          WHERE counted AND state = {_SUCCEEDED} AND at > committed
+          UNION ALL
+          SELECT 2, {span("at", "restored")} FROM (
+            SELECT at, counted, state,
+                   MIN(CASE WHEN state = {_SUCCEEDED} THEN at END) OVER (
+                     PARTITION BY {partition} ORDER BY at DESC, state = {_SUCCEEDED}
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                   ) AS restored
+            FROM prod
+          ) AS next_success
+          WHERE counted AND state IN {_FAILED} AND restored IS NOT NULL
+        ),
+        ranked AS (
+          SELECT kind, d, COUNT(*) OVER (PARTITION BY kind) AS n,
+                 ROW_NUMBER() OVER (PARTITION BY kind ORDER BY d) AS k
+          FROM spans
+        )
+        SELECT 0, COALESCE(SUM(CASE WHEN state = {_SUCCEEDED} THEN 1 ELSE 0 END), 0), COUNT(*),
+               COALESCE(SUM(CASE WHEN state IN {_FAILED} THEN 1 ELSE 0 END), 0)
+        FROM prod WHERE counted
+        UNION ALL
+        SELECT kind, n, k, {micros} FROM ranked WHERE k = (n + 1) / 2 OR k = n / 2 + 1
+        ORDER BY 1, 3"""
 
 
 async def totals(
@@ -59,45 +103,27 @@ async def totals(
     until: datetime,
     service: str | None,
 ) -> DoraTotals:
-    dialect = session.bind.dialect.name
     params = {"environments": list(environments), "since": since, "until": until}
     if service:
         params["service"] = service
-    window = _window(service)
-    counts = f"""
-        SELECT
-          COALESCE(SUM(CASE WHEN r.state = {_SUCCEEDED} THEN 1 ELSE 0 END), 0),
-          COUNT(*),
-          COALESCE(SUM(CASE WHEN r.state IN {_FAILED} THEN 1 ELSE 0 END), 0)
-        FROM releases r WHERE {window} AND r.moved_traffic"""
-    lead = _middle_of(
-        f"""SELECT r.id, r.committed_at AS start_at, r.finished_at AS end_at,
-                   {_micros("r.committed_at", dialect)} AS micros_start,
-                   {_micros("r.finished_at", dialect)} AS micros_end
-            FROM releases r
-            WHERE {window} AND r.moved_traffic AND r.state = {_SUCCEEDED}
-              AND r.committed_at IS NOT NULL AND r.finished_at > r.committed_at"""
-    )
-    restored = f"""
-        SELECT MIN(s.finished_at) FROM releases s
-        WHERE s.service = r.service AND s.state = {_SUCCEEDED}
-          AND s.environment IN :environments AND s.finished_at > r.finished_at"""
-    restore = _middle_of(
-        f"""SELECT id, start_at, end_at,
-                   {_micros("start_at", dialect)} AS micros_start,
-                   {_micros("end_at", dialect)} AS micros_end
-            FROM (SELECT r.id, r.finished_at AS start_at, ({restored}) AS end_at
-                  FROM releases r
-                  WHERE {window} AND r.moved_traffic AND r.state IN {_FAILED}) AS failures
-            WHERE end_at IS NOT NULL"""
-    )
-    succeeded, deployed, failed = (await session.execute(_query(counts), params)).one()
+    rows = (
+        await session.execute(_query(_report_sql(session.bind.dialect.name, service)), params)
+    ).all()
+    (_, succeeded, deployed, failed), spans = rows[0], rows[1:]
+    middles = {
+        kind: Middle(
+            int(n),
+            # as (end - start).total_seconds() / 3600: exact microseconds over 10**6, rounded once
+            tuple(int(d) / 1_000_000 / 3600 for k, _, _, d in spans if k == kind),
+        )
+        for kind, n, _, _ in spans
+    }
     return DoraTotals(
         succeeded=int(succeeded),
         deployed=int(deployed),
         failed=int(failed),
-        lead_hours=await _middle(session, lead, params),
-        restore_hours=await _middle(session, restore, params),
+        lead_hours=middles.get(1, Middle(0)),
+        restore_hours=middles.get(2, Middle(0)),
     )
 
 
@@ -136,12 +162,3 @@ async def weeks(
 def _query(sql: str):
     times = [bindparam(name, type_=UTCDateTime()) for name in ("since", "until")]
     return text(sql).bindparams(bindparam("environments", expanding=True), *times)
-
-
-async def _middle(session: AsyncSession, sql: str, params: dict) -> Middle:
-    query = _query(sql).columns(start_at=UTCDateTime(), end_at=UTCDateTime())
-    rows = (await session.execute(query, params)).all()
-    if not rows:
-        return Middle(0)
-    hours = tuple((end - start).total_seconds() / 3600 for start, end, _ in rows)
-    return Middle(int(rows[0][2]), hours)

@@ -66,7 +66,15 @@ def _time(nullable: bool = True, index: bool = False) -> Any:
 class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
     __table_args__ = (
-        Index("ix_releases_environment_finished_at", "environment", "finished_at"),
+        Index(  # the DORA report's, covering (migration 0009)
+            "ix_releases_dora",
+            "environment",
+            "finished_at",
+            "service",
+            "state",
+            "moved_traffic",
+            "committed_at",
+        ),
         Index("ix_releases_service_state_finished_at", "service", "state", "finished_at"),
     )
 
