@@ -15,9 +15,9 @@ from bot.core.audit_manifest import Manifest
 from bot.core.ports import AuditFiles, Clock
 from bot.services.audit_manifests import make_checkpoint, make_manifest
 from bot.services.audit_signing import Signer, signer_from_environment
-from bot.services.audit_trail import ExportSummary, HashingWriter, write_export
+from bot.services.audit_trail import ExportSummary, HashingWriter, write_export_rows
 from bot.storage import audit_checkpoints
-from bot.storage.audit_reader import AuditFilter, iter_records
+from bot.storage.audit_reader import AuditFilter, iter_rows
 
 
 async def export_with_manifest(
@@ -37,7 +37,7 @@ async def export_with_manifest(
     summary = ExportSummary()
     head = await audit_checkpoints.head(engine)
     writer = HashingWriter(out)
-    await write_export(iter_records(engine, where), fmt, writer, summary)
+    await write_export_rows(iter_rows(engine, where), fmt, writer, summary)
     manifest = make_manifest(
         fmt=fmt,
         filters=filters,

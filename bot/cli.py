@@ -376,9 +376,9 @@ def audit_verify(
     check the signed checkpoints and, with --manifest, an export's manifest, so a chain
     rebuilt by someone with database rights is found too."""
     from bot.services.audit_manifests import check_checkpoints, check_manifest
-    from bot.services.audit_trail import verify_records
+    from bot.services.audit_trail import verify_rows
     from bot.storage import audit_checkpoints
-    from bot.storage.audit_reader import iter_records
+    from bot.storage.audit_reader import iter_rows
     from bot.storage.database import create_engine
 
     url = database_url or _settings().database_url
@@ -389,7 +389,7 @@ def audit_verify(
     async def main():
         engine = create_engine(url)
         try:
-            report = await verify_records(iter_records(engine))
+            report = await verify_rows(iter_rows(engine))
             head = await audit_checkpoints.head(engine)
 
             async def hash_at(seq: int) -> str | None:
@@ -480,6 +480,55 @@ def bench_export(
             result = asyncio.run(run_export_bench(database_url, rows, Path(directory)))
         except ValueError as exc:
             raise _fail(str(exc)) from None
+    typer.echo(result.report())
+
+
+@app.command("bench-verify")
+def bench_verify(
+    events: Annotated[int, typer.Option(help="How many audit events to seal.")] = 1_000_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL URL (a scratch schema is made and dropped), or sqlite: for a "
+            "scratch SQLite file."
+        ),
+    ] = "sqlite:",
+    baseline: Annotated[
+        bool, typer.Option(help="Also time the record-by-record check it replaced.")
+    ] = False,
+) -> None:
+    """Seal a large valid audit chain and time `audit verify` over it: events/s, and the
+    ratio to the record-by-record check with --baseline (a benchmark, not a test)."""
+    from bot.bench_verify import run_verify_bench
+
+    if events < 1:
+        raise _fail("--events must be at least 1")
+    result = asyncio.run(run_verify_bench(database_url, events, baseline))
+    typer.echo(result.report())
+
+
+@app.command("bench-dora")
+def bench_dora(
+    releases: Annotated[int, typer.Option(help="How many finished releases.")] = 100_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL URL (a scratch schema is made and dropped), or sqlite:///FILE "
+            "(a new file)."
+        ),
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Also time loading every release and computing in Python, as before."),
+    ] = False,
+) -> None:
+    """Time the DORA report over a 365-day window of generated releases (SQL aggregates),
+    and with --baseline the load-everything way it replaced (a benchmark, not a test)."""
+    from bot.bench_dora import run_dora_bench
+
+    if releases < 1:
+        raise _fail("--releases must be at least 1")
+    result = asyncio.run(run_dora_bench(database_url, releases, baseline=baseline))
     typer.echo(result.report())
 
 

@@ -111,3 +111,19 @@ async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figur
         "chat.postMessage per channel:",
     ):
         assert figure in report, figure
+
+
+async def test_verify_bench_seals_a_chain_and_checks_it_beside_the_reference():
+    from bot.bench_verify import run_verify_bench
+
+    result = await run_verify_bench("sqlite:", 300, baseline=True)
+    assert result.ok and result.events == 300 and result.baseline_s is not None
+    assert result.report().startswith("300 audit events on SQLite") and "ratio" in result.report()
+
+
+async def test_dora_bench_reports_the_same_metrics_as_before(tmp_path):
+    from bot.bench_dora import run_dora_bench
+
+    result = await run_dora_bench(f"sqlite:///{tmp_path / 'dora.db'}", 300, runs=2, baseline=True)
+    assert result.same and len(result.sql_ms) == 2
+    assert result.report().startswith("300 releases on SQLite")

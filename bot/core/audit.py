@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -117,6 +118,88 @@ def canonical(seq: int, event_id: str, event: AuditEvent) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# A stored row as the audit readers hand it over, raw: the COLUMNS in order, with `at` already
+# as `format_time` writes it, `release_id` an int or None, `approvers` the stored text (IDs
+# separated by spaces) and `details` the stored JSON text. Canonical content, hashes and
+# exports are computed from these tuples directly, without an AuditEvent per row.
+RAW = COLUMNS
+
+
+class JsonCache:
+    """`details` texts repeat (many events carry {} or the same few keys): each distinct text
+    is converted once while it stays among the last `size` seen."""
+
+    def __init__(self, convert: Any, size: int = 4096) -> None:
+        self._convert = convert
+        self._size = size
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        found = self._seen.get(text)
+        if found is None:
+            if len(self._seen) >= self._size:
+                self._seen.clear()
+            found = self._seen[text] = self._convert(text)
+        return found
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_details(text: str) -> str:
+    """The stored details JSON as `canonical` writes it."""
+    return _CANONICAL.encode(json.loads(text))
+
+
+def canonical_json(value: Any) -> str:
+    """How the database stores `details`: exactly the text `canonical` embeds (sorted keys,
+    no spaces, UTF-8 as it is), so `audit verify` can hash the stored text as it reads it,
+    with no JSON round trip. Text that cannot be UTF-8 (a lone surrogate, which a record
+    could not be sealed with anyway) is stored with \\u escapes instead."""
+    text = _CANONICAL.encode(value)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text
+
+
+def json_number(value: int | None) -> str:
+    if type(value) is int:
+        return int.__repr__(value)
+    return json.dumps(value)  # None, or what a hand-edited SQLite cell may hold
+
+
+def canonical_row(row: Sequence[Any], details_json: Any = canonical_details) -> str:
+    """`canonical` of a raw row, as text: the same JSON, built field by field in sorted key
+    order (tests/core/test_audit.py holds the two equal over varied events)."""
+    (seq, event_id, at, actor_id, actor_name, action, outcome, service, environment,
+     release_id, version_from, version_to, rule, reason, approvers, details) = row[:16]  # fmt: skip
+    q = encode_basestring
+    ids = approvers.split()
+    return "".join(
+        (
+            '{"action":', q(action),
+            ',"actor_id":', q(actor_id),
+            ',"actor_name":', q(actor_name),
+            ',"approvers":[' + ",".join(map(q, ids)) + "]" if ids else "",
+            ',"at":', q(at),
+            ',"details":', details_json(details),
+            ',"environment":', q(environment),
+            ',"event_id":', q(event_id),
+            ',"outcome":', q(outcome),
+            ',"reason":', q(reason),
+            ',"release_id":', json_number(release_id),
+            ',"rule":', q(rule),
+            ',"seq":', json_number(seq),
+            ',"service":', q(service),
+            ',"version_from":', q(version_from),
+            ',"version_to":', q(version_to),
+            "}",
+        )
+    )  # fmt: skip
+
+
 def chain_hash(prev_hash: str, seq: int, event_id: str, event: AuditEvent) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(seq, event_id, event)).hexdigest()
 
@@ -147,25 +230,72 @@ class ChainVerifier:
     def __init__(self, start: tuple[int, str] = (0, GENESIS_HASH)) -> None:
         self.last_seq, self.last_hash = start
         self.count = 0
+        self._details = JsonCache(canonical_details)
+        self._stored_first = True  # whether the last row's stored details text was canonical
 
     def feed(self, record: AuditRecord) -> ChainBreak | None:
-        expected = self.last_seq + 1
-        if record.seq != expected:
-            why = (
-                f"missing record(s) {expected}..{record.seq - 1}"
-                if record.seq > expected
-                else f"sequence {record.seq} out of order (expected {expected})"
-            )
-            return ChainBreak(expected, why)
-        if record.prev_hash != self.last_hash:
-            return ChainBreak(
-                record.seq, "prev_hash does not match the previous record: removed or reordered"
-            )
+        if (broken := self._link(record.seq, record.prev_hash)) is not None:
+            return broken
         if chain_hash(record.prev_hash, record.seq, record.event_id, record.event) != record.hash:
-            return ChainBreak(record.seq, "content does not match its hash: edited")
+            return ChainBreak(record.seq, EDITED)
         self.last_seq, self.last_hash = record.seq, record.hash
         self.count += 1
         return None
+
+    def feed_rows(self, rows: Iterable[Sequence[Any]]) -> ChainBreak | None:
+        """As `feed`, over stored rows as `RAW` lays them out: the same verdicts, without
+        building an event per row (what `audit verify` runs, a batch at a time).
+
+        Details are stored as `canonical_json` writes them, so the stored text is hashed as it
+        is first; only when that does not match is it converted (`canonical_details`) and
+        hashed again, as rows written before are. A row passes when either content matches
+        its hash: for any row `seal` made, both mean the same content (the canonical text is
+        the only one hashed), so the verdicts are those of `feed`. The order follows the last
+        row, so an older trail does not pay two hashes per row."""
+        sha256, details = hashlib.sha256, self._details
+        stored_first = self._stored_first
+        for row in rows:
+            seq, prev_hash, hash_ = row[0], row[16], row[17]
+            if seq != self.last_seq + 1 or prev_hash != self.last_hash:
+                self._stored_first = stored_first
+                return self._link(seq, prev_hash)
+            if (
+                sha256(
+                    (prev_hash + canonical_row(row, str if stored_first else details)).encode()
+                ).hexdigest()
+                != hash_
+            ):
+                stored_first = not stored_first
+                if (
+                    sha256(
+                        (prev_hash + canonical_row(row, str if stored_first else details)).encode()
+                    ).hexdigest()
+                    != hash_
+                ):
+                    self._stored_first = stored_first
+                    return ChainBreak(seq, EDITED)
+            self.last_seq, self.last_hash = seq, hash_
+            self.count += 1
+        self._stored_first = stored_first
+        return None
+
+    def _link(self, seq: int, prev_hash: str) -> ChainBreak | None:
+        expected = self.last_seq + 1
+        if seq != expected:
+            why = (
+                f"missing record(s) {expected}..{seq - 1}"
+                if seq > expected
+                else f"sequence {seq} out of order (expected {expected})"
+            )
+            return ChainBreak(expected, why)
+        if prev_hash != self.last_hash:
+            return ChainBreak(
+                seq, "prev_hash does not match the previous record: removed or reordered"
+            )
+        return None
+
+
+EDITED = "content does not match its hash: edited"
 
 
 def verify(

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 from bot.core.api_tokens import ApiToken
 from bot.core.audit import AuditEvent, AuditRecord
 from bot.core.catalog import Metric
+from bot.core.dora import DoraTotals
 from bot.core.freezes import Freeze
 from bot.core.policy import EnvLock
 from bot.core.release import Release
@@ -394,6 +395,17 @@ class ReleaseRepository(Protocol):
         self, environments: Sequence[str], since: datetime, service: str | None
     ) -> Sequence[Release]:
         """Releases to these environments that ended at `since` or later (for DORA)."""
+
+    async def dora_totals(
+        self, environments: Sequence[str], since: datetime, until: datetime, service: str | None
+    ) -> DoraTotals:
+        """bot.core.dora.totals over `finished_in(environments, since, service)`, computed
+        without loading the releases."""
+
+    async def dora_weeks(
+        self, environments: Sequence[str], since: datetime, until: datetime, service: str | None
+    ) -> list[dict]:
+        """bot.core.dora.weeks over the same releases, without loading them."""
 
 
 class AuditLog(Protocol):

@@ -1,15 +1,23 @@
-"""Audit export (CSV or JSON Lines, streamed) and chain verification."""
+"""Audit export (CSV or JSON Lines, streamed) and chain verification.
+
+Both read raw rows (bot.core.audit.RAW) a batch at a time and write or check them without an
+object per row; `verify_records` does the same from AuditRecords."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import io
 import json
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from json.encoder import encode_basestring
+from typing import Any, TextIO
 
-from bot.core.audit import COLUMNS, AuditRecord, ChainBreak, ChainVerifier
+from bot.core.audit import COLUMNS, AuditRecord, ChainBreak, ChainVerifier, JsonCache, json_number
+
+Rows = Sequence[Sequence[Any]]
 
 FORMATS = ("csv", "jsonl")
 
@@ -41,34 +49,117 @@ class HashingWriter:
         return self._sha.hexdigest()
 
 
-async def write_export(
-    records: AsyncIterable[AuditRecord],
+async def write_export_rows(
+    batches: AsyncIterable[Rows],
     fmt: str,
     out: TextIO | HashingWriter,
     summary: ExportSummary | None = None,
 ) -> int:
+    """The export file of `batches`: CSV (cells a spreadsheet would run as formulas get a
+    leading apostrophe) or JSON Lines, one write per batch."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use csv or jsonl")
     summary = summary if summary is not None else ExportSummary()
+    if fmt == "csv":
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(COLUMNS)
+        out.write(header.getvalue())
+    render = _csv_lines() if fmt == "csv" else _jsonl_lines()
     count = 0
-    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-    if writer:
-        writer.writerow(COLUMNS)
-    async for record in records:
-        row = record.as_row()
-        if writer:
-            row["details"] = json.dumps(row["details"], sort_keys=True)
-            row["approvers"] = " ".join(row["approvers"])
-            if row["release_id"] is None:
-                row["release_id"] = ""
-            writer.writerow([_spreadsheet_safe(row[column]) for column in COLUMNS])
-        else:
-            out.write(json.dumps(row, sort_keys=False, ensure_ascii=False) + "\n")
-        count += 1
-        summary.first_seq = record.seq if summary.first_seq is None else summary.first_seq
-        summary.last_seq = record.seq
+    async with _closing(batches):
+        async for rows in batches:
+            if not rows:
+                continue
+            out.write(render(rows))
+            count += len(rows)
+            if summary.first_seq is None:
+                summary.first_seq = rows[0][0]
+            summary.last_seq = rows[-1][0]
     summary.count = count
     return count
+
+
+def _csv_lines():
+    details_text = JsonCache(lambda text: json.dumps(json.loads(text), sort_keys=True))
+    formula = frozenset(FORMULA_STARTS)
+
+    def render(rows: Rows) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        cells = []
+        for row in rows:
+            line = list(row)
+            line[9] = "" if line[9] is None else line[9]  # release_id
+            line[14] = " ".join(line[14].split())  # approvers
+            line[15] = details_text(line[15])
+            cells.append(
+                [
+                    "'" + cell if cell.__class__ is str and cell[:1] in formula else cell
+                    for cell in line
+                ]
+            )
+        writer.writerows(cells)
+        return buffer.getvalue()
+
+    return render
+
+
+def _jsonl_lines():
+    details_text = JsonCache(lambda text: json.dumps(json.loads(text), ensure_ascii=False))
+    q = encode_basestring
+
+    def render(rows: Rows) -> str:
+        lines = []
+        for row in rows:
+            (seq, event_id, at, actor_id, actor_name, action, outcome, service, environment,
+             release_id, version_from, version_to, rule, reason, approvers, details, prev_hash,
+             hash_) = row  # fmt: skip
+            lines.append(
+                "".join(
+                    (
+                        '{"seq": ',
+                        json_number(seq),
+                        ', "event_id": ',
+                        q(event_id),
+                        ', "at": ',
+                        q(at),
+                        ', "actor_id": ',
+                        q(actor_id),
+                        ', "actor_name": ',
+                        q(actor_name),
+                        ', "action": ',
+                        q(action),
+                        ', "outcome": ',
+                        q(outcome),
+                        ', "service": ',
+                        q(service),
+                        ', "environment": ',
+                        q(environment),
+                        ', "release_id": ',
+                        json_number(release_id),
+                        ', "version_from": ',
+                        q(version_from),
+                        ', "version_to": ',
+                        q(version_to),
+                        ', "rule": ',
+                        q(rule),
+                        ', "reason": ',
+                        q(reason),
+                        ', "approvers": [',
+                        ", ".join(map(q, approvers.split())),
+                        '], "details": ',
+                        details_text(details),
+                        ', "prev_hash": ',
+                        q(prev_hash),
+                        ', "hash": ',
+                        q(hash_),
+                        "}\n",
+                    )
+                )  # fmt: skip
+            )
+        return "".join(lines)
+
+    return render
 
 
 @dataclass(frozen=True)
@@ -89,6 +180,24 @@ async def verify_records(records: AsyncIterable[AuditRecord]) -> VerifyReport:
         if (broken := verifier.feed(record)) is not None:
             return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, broken)
     return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, None)
+
+
+async def verify_rows(batches: AsyncIterable[Rows]) -> VerifyReport:
+    """`verify_records` from raw rows: the same report."""
+    verifier = ChainVerifier()
+    async with _closing(batches):
+        async for rows in batches:
+            if (broken := verifier.feed_rows(rows)) is not None:
+                return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, broken)
+    return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, None)
+
+
+def _closing(batches: AsyncIterable[Rows]) -> Any:
+    """Closes a batch generator left early (a break found, a failed write), so the read it
+    has in flight ends before the caller goes on."""
+    if hasattr(batches, "aclose"):
+        return contextlib.aclosing(batches)  # type: ignore[type-var]
+    return contextlib.nullcontext()
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.catalog import Catalog
-from bot.core.dora import FAILED_STATES, DoraReport, ReleaseFacts, compute
+from bot.core.dora import DoraReport, report
 from bot.core.ports import AuditEvents, AuditRecord, Clock, UnitOfWork
 from bot.core.release import Release
 
@@ -57,9 +57,11 @@ class History:
         """The report, and per-week counts of successful and failed production releases."""
         now = self._clock.now()
         since = now - timedelta(days=days)
+        environments = production_environments(self.catalog)
         async with self._uow() as uow:
-            report, facts = await production_dora(uow, self.catalog, since, now, service)
-        return report, _weeks(facts, since, now)
+            made = await production_dora(uow, self.catalog, since, now, service)
+            weeks = await uow.releases.dora_weeks(environments, since, now, service)
+        return made, weeks
 
 
 def production_environments(catalog: Catalog) -> list[str]:
@@ -68,33 +70,8 @@ def production_environments(catalog: Catalog) -> list[str]:
 
 async def production_dora(
     uow: UnitOfWork, catalog: Catalog, since: datetime, until: datetime, service: str | None
-) -> tuple[DoraReport, list[ReleaseFacts]]:
-    """The DORA report of production releases that ended in [since, until], and their facts."""
-    releases = await uow.releases.finished_in(production_environments(catalog), since, service)
-    facts = [ReleaseFacts.of(r) for r in releases]
-    report = compute(facts, since=since, until=until, service=service, bands=catalog.dora.bands)
-    return report, facts
-
-
-def _weeks(facts: list[ReleaseFacts], since: datetime, until: datetime) -> list[dict]:
-    weeks = []
-    start = since
-    while start < until:
-        end = min(start + timedelta(days=7), until)
-        last = end == until
-        inside = [
-            f
-            for f in facts
-            if f.finished_at
-            and start <= f.finished_at
-            and (f.finished_at <= end if last else f.finished_at < end)
-        ]
-        weeks.append(
-            {
-                "start": start.date().isoformat(),
-                "succeeded": sum(1 for f in inside if f.state.value == "succeeded"),
-                "failed": sum(1 for f in inside if f.moved_traffic and f.state in FAILED_STATES),
-            }
-        )
-        start = end
-    return weeks
+) -> DoraReport:
+    """The DORA report of production releases that ended in [since, until], from the
+    database's aggregates (bot.core.dora.compute is their specification)."""
+    totals = await uow.releases.dora_totals(production_environments(catalog), since, until, service)
+    return report(totals, since=since, until=until, service=service, bands=catalog.dora.bands)

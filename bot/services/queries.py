@@ -93,7 +93,7 @@ class Queries:
     async def dora(self, uow: UnitOfWork, request: Request, query: Dora) -> Outcome:
         now = self._clock.now()
         since = now - timedelta(seconds=query.window_s)
-        report, _ = await production_dora(uow, self._catalog, since, now, query.service)
+        report = await production_dora(uow, self._catalog, since, now, query.service)
         record = Recorder(uow, now)
         await record.audit(request, f"{request.via}.dora", service=query.service or "")
         await record.reply(

@@ -77,6 +77,8 @@ def row_values(release: Release) -> dict[str, Any]:
         "updated_at": release.updated_at or release.created_at,
         "finished_at": release.finished_at,
         "due_at": release.due_at,
+        "moved_traffic": release.touched_traffic,
+        "committed_at": release.committed_at,
     }
 
 

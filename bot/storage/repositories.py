@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
+from bot.core.dora import DoraTotals
 from bot.core.ports import Clock, ConcurrentUpdate, LockHeld, Outbound
 from bot.core.release import ACTIVE_STATES, Release, State
-from bot.storage import release_codec
+from bot.storage import dora_queries, release_codec
 from bot.storage.tables import AuditHeadRow, AuditRow, InboxRow, OutboxRow, ReleaseRow
 
 _RELEASES = ReleaseRow.__table__  # rows as tuples: no ORM objects to build and track
@@ -151,6 +152,16 @@ class SqlReleases:
         if service:
             query = query.where(ReleaseRow.service == service)
         return [self._track(row) for row in (await self._session.execute(query))]
+
+    async def dora_totals(
+        self, environments: Sequence[str], since: datetime, until: datetime, service: str | None
+    ) -> DoraTotals:
+        return await dora_queries.totals(self._session, environments, since, until, service)
+
+    async def dora_weeks(
+        self, environments: Sequence[str], since: datetime, until: datetime, service: str | None
+    ) -> list[dict]:
+        return await dora_queries.weeks(self._session, environments, since, until, service)
 
     async def last_good_version(self, service: str, environment: str) -> str | None:
         query = (

@@ -6,8 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+)
 from sqlmodel import Field, SQLModel
+
+from bot.core.audit import canonical_json
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -30,12 +44,39 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class CanonicalJSON(TypeDecorator[Any]):
+    """JSON stored as the audit chain hashes it (bot.core.audit.canonical_json) instead of
+    the driver's json.dumps: read back the same; `audit verify` hashes the text unconverted."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            from psycopg.types.json import Json
+
+            return lambda value: None if value is None else Json(value, canonical_json)
+        return lambda value: None if value is None else canonical_json(value)
+
+
 def _time(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
 class ReleaseRow(SQLModel, table=True):
     __tablename__ = "releases"
+    __table_args__ = (
+        Index(  # the DORA report's, covering (migration 0009)
+            "ix_releases_dora",
+            "environment",
+            "finished_at",
+            "service",
+            "state",
+            "moved_traffic",
+            "committed_at",
+        ),
+        Index("ix_releases_service_state_finished_at", "service", "state", "finished_at"),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
@@ -59,6 +100,11 @@ class ReleaseRow(SQLModel, table=True):
     lease_until: datetime | None = _time()
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Copies of what the DORA metrics need from `data`, so they are SQL aggregates.
+    moved_traffic: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    committed_at: datetime | None = _time()
 
 
 class OutboxRow(SQLModel, table=True):
@@ -105,7 +151,9 @@ class AuditRow(SQLModel, table=True):
     version_to: str = Field(default="", sa_column=Column(String(128), nullable=False))
     rule: str = Field(default="", sa_column=Column(String(64), nullable=False))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
-    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(CanonicalJSON, nullable=False)
+    )
     approvers: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))

@@ -312,3 +312,29 @@ def test_records_written_before_approvers_existed_still_verify():
     plain = dataclasses.replace(event(3), approvers=())
     assert b"approvers" not in canonical(3, "e", plain)
     assert b'"approvers":["U0BOB"]' in canonical(1, "e", event(1))
+
+
+def test_canonical_row_is_canonical_over_varied_events():
+    """The raw-row path (`audit verify`) hashes exactly what `seal` hashed."""
+    from bot.bench_trail import chain
+    from bot.core.audit import JsonCache, canonical_details, canonical_row
+
+    cached = JsonCache(canonical_details, size=8)
+    verifier = ChainVerifier()
+    rows = []
+    for record in chain(400):
+        e = record.event
+        row = (
+            record.seq, record.event_id, format_time(e.at), e.actor_id, e.actor_name, e.action,
+            e.outcome, e.service, e.environment, e.release_id, e.version_from, e.version_to,
+            e.rule, e.reason, " ".join(e.approvers), json.dumps(e.details), record.prev_hash,
+            record.hash,
+        )  # fmt: skip
+        expected = canonical(record.seq, record.event_id, e).decode()
+        assert canonical_row(row) == expected == canonical_row(row, cached)
+        rows.append(row)
+    assert verifier.feed_rows(rows) is None and verifier.count == 400
+    edited = [*rows[:9], (*rows[9][:13], "edited", *rows[9][14:])]
+    assert ChainVerifier().feed_rows(edited) == ChainBreak(
+        10, "content does not match its hash: edited"
+    )

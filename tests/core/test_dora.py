@@ -79,3 +79,30 @@ def test_bands_are_configurable():
     strict = Bands(change_failure_rate=(0.5, 0.6, 0.7))
     report = compute(HISTORY, bands=strict, **WINDOW)
     assert report.metric("change_failure_rate").band == "elite"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_rewritten_core_equals_the_original_on_random_histories(seed):
+    import random
+
+    from tests.support import dora_reference
+
+    rng = random.Random(seed)
+    states = [State.SUCCEEDED] * 3 + [State.FAILED, State.ROLLED_BACK, State.ABORTED]
+    facts = []
+    for n in range(300):
+        finished = at(rng.randrange(1, 40), rng.randrange(24)) if rng.random() < 0.95 else None
+        committed = (
+            None
+            if finished is None or rng.random() < 0.2
+            else finished - timedelta(hours=rng.randrange(-3, 50), microseconds=n)
+        )
+        service = rng.choice(("checkout", "search", "web"))
+        facts.append(
+            release(n, service, rng.choice(states), finished, committed, rng.random() < 0.8)
+        )
+    for service in (None, "checkout", "web"):
+        for since, until in ((T0, T0 + timedelta(days=30)), (at(5, 3), at(12, 17))):
+            window = {"since": since, "until": until, "service": service}
+            old = dora_reference.compute(facts, **window)
+            assert repr(compute(facts, **window)) == repr(old)  # its own classes, same fields

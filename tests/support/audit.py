@@ -8,20 +8,20 @@ import io
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.services.audit_trail import VerifyReport, verify_records, write_export
-from bot.storage.audit_reader import AuditFilter, iter_records
+from bot.services.audit_trail import VerifyReport, verify_rows, write_export_rows
+from bot.storage.audit_reader import AuditFilter, iter_rows
 
 
 async def export_rows(
     engine: AsyncEngine, where: AuditFilter = AuditFilter()
 ) -> list[dict[str, str]]:
     out = io.StringIO()
-    await write_export(iter_records(engine, where), "csv", out)
+    await write_export_rows(iter_rows(engine, where), "csv", out)
     return list(csv.DictReader(io.StringIO(out.getvalue())))
 
 
 async def verify(engine: AsyncEngine) -> VerifyReport:
-    return await verify_records(iter_records(engine))
+    return await verify_rows(iter_rows(engine))
 
 
 async def tamper(engine: AsyncEngine, statement: str, **params) -> None:
