@@ -264,9 +264,10 @@ async def run_fleet_bench(
             "bake": f"{bake_s}s",
             "simulated": {"ci_seconds": 0, "step_seconds": step_s},
         },
-        settings={
+        settings={  # the shipped defaults of what paces Slack traffic
             "RELEASEBOT_UPDATE_INTERVAL_SECONDS": "1",
             "RELEASEBOT_STATUS_REFRESH_SECONDS": "15",
+            "RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "40",
         },
     )
     async with cluster, _responses() as (response_base, _answered):

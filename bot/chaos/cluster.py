@@ -280,6 +280,9 @@ class Cluster:
             "RELEASEBOT_UPDATE_INTERVAL_SECONDS": "0.5",
             "RELEASEBOT_STATUS_REFRESH_SECONDS": "5",
             "RELEASEBOT_SLACK_TIMEOUT_SECONDS": str(self._slack_timeout_s),
+            # The stand-in enforces no tiers, and the runs wait until every message is out:
+            # no workspace budget here unless a run asks for one (bench fleet does).
+            "RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "0",
             SECRET_ENV: self._deploy_secret,
             "LOG_LEVEL": "WARNING",
             **self._settings,

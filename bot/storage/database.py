@@ -41,6 +41,13 @@ def sync_url(url: str) -> URL:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
+        if target.database not in (None, "", ":memory:"):
+            # One writer at a time: transactions queue for the one connection, in order,
+            # instead of racing for SQLite's lock and sleeping in its busy handler (tens of
+            # milliseconds a time, which an ack to Slack would wait through).
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 30)
         engine = create_async_engine(target, connect_args={"timeout": 30}, **kwargs)
         _serialize_sqlite_writers(engine)
         return engine
