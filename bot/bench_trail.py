@@ -17,6 +17,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
+from bot.storage.repositories import audit_row
 from bot.storage.tables import AuditHeadRow, AuditRow
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -124,30 +125,6 @@ def chain(count: int, *, seed: int = 7, varied: bool = True) -> Iterator[AuditRe
         yield record
 
 
-def _row(record: AuditRecord) -> dict[str, Any]:
-    e = record.event
-    return {
-        "seq": record.seq,
-        "event_id": record.event_id,
-        "at": e.at,
-        "actor_id": e.actor_id,
-        "actor_name": e.actor_name,
-        "action": e.action,
-        "outcome": e.outcome,
-        "service": e.service,
-        "environment": e.environment,
-        "release_id": e.release_id,
-        "version_from": e.version_from,
-        "version_to": e.version_to,
-        "rule": e.rule,
-        "reason": e.reason,
-        "details": e.details,
-        "approvers": " ".join(e.approvers),
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
-
-
 async def write_chain(
     engine: AsyncEngine, count: int, *, seed: int = 7, varied: bool = True, batch: int = 5000
 ) -> tuple[int, str]:
@@ -157,7 +134,7 @@ async def write_chain(
     rows: list[dict[str, Any]] = []
     async with engine.begin() as connection:
         for record in chain(count, seed=seed, varied=varied):
-            rows.append(_row(record))
+            rows.append(audit_row(record))
             head = (record.seq, record.hash)
             if len(rows) >= batch:
                 await connection.execute(insert(AuditRow), rows)
