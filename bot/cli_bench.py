@@ -105,6 +105,14 @@ def fleet(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for every release to finish.")
     ] = 1800.0,
+    every_message: Annotated[
+        bool,
+        typer.Option(
+            "--every-message/--releases-only",
+            help="Wait until every message is sent, or measure once the releases are done "
+            "(status updates then still owed go at Slack's pace: about 50 a minute).",
+        ),
+    ] = True,
     database_url: AdminUrl = "postgresql://postgres@127.0.0.1:5432/test",
     workdir: Workdir = None,
 ) -> None:
@@ -130,6 +138,7 @@ def fleet(
                 bake_s=bake_seconds,
                 tick_s=tick,
                 within_s=timeout,
+                every_message=every_message,
             )
         )
     typer.echo(result.report())

@@ -76,7 +76,10 @@ def test_stage_lag_is_measured_from_when_the_previous_stage_was_over():
 
 
 @pytest.mark.slow
-async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figure(tmp_path):
+@pytest.mark.parametrize("every_message", [True, False])
+async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figure(
+    tmp_path, every_message
+):
     from bot.bench_fleet import run_fleet_bench
 
     result = await run_fleet_bench(
@@ -89,8 +92,10 @@ async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figur
         bake_s=1,
         tick_s=0.2,
         within_s=120,
+        every_message=every_message,
     )
     assert not result.unfinished
+    assert (result.owed is None) == every_message, "owed messages are counted when not waited for"
     assert result.states == {"succeeded": 12}
     assert all(c.acked_at is not None for c in result.commands)
     assert len(result.stage_lag) == len(result.start_lag) == 12 * 4, "four stages follow another"
@@ -101,6 +106,8 @@ async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figur
     assert set(result.post_channels) == {"C0DEPLOYS", "C0RELEASES"}
     report = result.report()
     assert report.startswith("releasebot bench fleet: 12 releases")
+    assert ("every message sent" in report) == every_message
+    assert ("messages still owed to Slack then" in report) != every_message
     for figure in (
         "stage lag, start against due",
         "goal p99 < 1 s:",
