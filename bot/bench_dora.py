@@ -107,7 +107,7 @@ async def write_history(engine, releases: Iterator[Release], batch: int = 2000) 
     rows = []
     async with engine.begin() as connection:
         for release in releases:
-            rows.append(release_codec.fill_row(ReleaseRow(), release).model_dump(exclude={"id"}))
+            rows.append(release_codec.row_values(release))
             if len(rows) >= batch:
                 await connection.execute(insert(ReleaseRow), rows)
                 count += len(rows)

@@ -55,7 +55,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.bench_load import FORM, Spread, _cpu_seconds, _responses, _stamp
+from bot.bench_load import FORM, Spread, _cpu_seconds, _responses, _stamp, open_loop
 from bot.chaos.cluster import DEPLOYERS, Cluster, service_name
 from bot.chaos.processes import Child
 from bot.emulator.signing import signed_headers
@@ -353,14 +353,7 @@ async def _send(
                 command.failure = type(exc).__name__
             return command
 
-        started = time.perf_counter()
-        tasks = []
-        for n in range(releases):
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(n)))
-        return list(await asyncio.gather(*tasks))
+        return await open_loop(releases, rate, send)
 
 
 def _deploy_body(n: int, channel: str, response_url: str) -> bytes:

@@ -21,10 +21,11 @@ import json
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -36,6 +37,7 @@ from bot.chaos.processes import Child, python_module
 from bot.emulator.signing import signed_headers
 
 FORM = "application/x-www-form-urlencoded"
+T = TypeVar("T")
 SERVICES = 200
 COMMANDS = {
     "deploy": "/deploy {service} v2.0.{n} to staging",
@@ -250,15 +252,20 @@ async def fire(
                 shot.failure = f"HTTP {status}"
             return shot
 
-        total = int(rate * seconds)
-        started = time.perf_counter()
-        tasks = []
-        for n in range(total):
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(n)))
-        return list(await asyncio.gather(*tasks))
+        return await open_loop(int(rate * seconds), rate, send)
+
+
+async def open_loop(count: int, rate: float, send: Callable[[int], Awaitable[T]]) -> list[T]:
+    """Call `send(n)` for n in range(count), `rate` a second, each at its time whether or not
+    the earlier ones have answered (as Slack sends: people do not wait for each other)."""
+    started = time.perf_counter()
+    tasks = []
+    for n in range(count):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(n)))
+    return list(await asyncio.gather(*tasks))
 
 
 def command_body(n: int, template: str, response_url: str) -> bytes:

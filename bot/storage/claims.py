@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, delete, exists, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +22,8 @@ from sqlalchemy.orm import aliased
 from bot.core.ports import Claim, Clock, InboxItem, OutboxItem, Sent
 from bot.storage.database import translated_errors
 from bot.storage.tables import ChatHoldRow, InboxRow, OutboxRow, ReleaseRow
+
+T = TypeVar("T")
 
 
 class _Claims:
@@ -76,6 +79,12 @@ class _Claims:
                 .execution_options(synchronize_session=False)
             )
             return sorted(rows, key=lambda row: row.id)
+
+    async def _claim_items(self, item: type[T], limit: int, extra: Any) -> list[T]:
+        """Claim due rows as `item`s, a dataclass whose fields are columns of the table."""
+        columns = [getattr(self.table, f.name) for f in fields(item) if f.name != "id"]
+        rows = await self._claim_rows(self._clock.now(), limit, extra, *columns)
+        return [item(**row._asdict()) for row in rows]
 
     async def _finish(self, session: AsyncSession, row_id: int, **values: Any) -> bool:
         t = self.table
@@ -143,26 +152,7 @@ class InboxClaims(_Claims):
     table = InboxRow
 
     async def claim_due(self, limit: int = 20) -> list[InboxItem]:
-        t = InboxRow
-        rows = await self._claim_rows(
-            self._clock.now(),
-            limit,
-            t.done_at.is_(None),
-            t.key,
-            t.payload,
-            t.received_at,
-            t.attempts,
-        )
-        return [
-            InboxItem(
-                id=row.id,
-                key=row.key,
-                payload=row.payload,
-                received_at=row.received_at,
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+        return await self._claim_items(InboxItem, limit, InboxRow.done_at.is_(None))
 
     async def retry_at(self, item: InboxItem, due_at: datetime, error: str) -> None:
         async with self._transaction() as session:
@@ -191,40 +181,7 @@ class OutboxClaims(_Claims):
         condition = and_(
             OutboxRow.sent_at.is_(None), _one_at_a_time("thread"), _one_at_a_time("status")
         )
-        t = OutboxRow
-        rows = await self._claim_rows(
-            self._clock.now(),
-            limit,
-            condition,
-            t.key,
-            t.kind,
-            t.release_id,
-            t.channel,
-            t.user_id,
-            t.response_url,
-            t.replace_original,
-            t.template,
-            t.context,
-            t.attempts,
-            t.created_at,
-        )
-        return [
-            OutboxItem(
-                id=r.id,
-                key=r.key,
-                kind=r.kind,
-                release_id=r.release_id,
-                channel=r.channel,
-                user_id=r.user_id,
-                response_url=r.response_url,
-                replace_original=r.replace_original,
-                template=r.template,
-                context=r.context,
-                attempts=r.attempts,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return await self._claim_items(OutboxItem, limit, condition)
 
     async def holds(self) -> dict[str, datetime]:
         async with self._transaction() as session:

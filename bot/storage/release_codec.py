@@ -8,7 +8,6 @@ from typing import Any
 from bot.core.catalog import StrategyName
 from bot.core.release import Approval, ApprovalTiming, BreakGlass, Release, State
 from bot.core.stages import Stage
-from bot.storage.tables import ReleaseRow
 
 
 def lock_key(release: Release) -> str | None:
@@ -80,12 +79,6 @@ def row_values(release: Release) -> dict[str, Any]:
         "moved_traffic": release.touched_traffic,
         "committed_at": release.committed_at,
     }
-
-
-def fill_row(row: ReleaseRow, release: Release) -> ReleaseRow:
-    for name, value in row_values(release).items():
-        setattr(row, name, value)
-    return row
 
 
 def from_row(row: Any) -> Release:

@@ -225,27 +225,10 @@ class SqlAuditLog:
 
 
 def audit_row(record: AuditRecord) -> dict:
+    """The audit_events row of a record: its export form, with the time and approvers as
+    the table keeps them."""
     e = record.event
-    return {
-        "seq": record.seq,
-        "event_id": record.event_id,
-        "at": e.at,
-        "actor_id": e.actor_id,
-        "actor_name": e.actor_name,
-        "action": e.action,
-        "outcome": e.outcome,
-        "service": e.service,
-        "environment": e.environment,
-        "release_id": e.release_id,
-        "version_from": e.version_from,
-        "version_to": e.version_to,
-        "rule": e.rule,
-        "reason": e.reason,
-        "details": e.details,
-        "approvers": " ".join(e.approvers),
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
+    return {**record.as_row(), "at": e.at, "approvers": " ".join(e.approvers)}
 
 
 class SqlOutbox:

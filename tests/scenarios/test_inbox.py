@@ -242,3 +242,43 @@ async def test_a_reject_click_handled_after_its_trigger_expired_asks_to_press_ag
     assert "Press *Reject* again" in reply and "/release reject #1" in reply
     assert await release_states(bot) == [State.AWAITING_APPROVAL.value]
     assert "rejected" not in bot.status_message().text
+
+
+# -- handled in batches ------------------------------------------------------------------------
+
+
+async def test_a_request_that_breaks_its_batch_does_not_hold_up_the_others(bot: BotHarness):
+    """Requests waiting together are handled in one transaction. When one of them hits a bug,
+    that transaction is rolled back and each is handled alone: the others are carried out
+    once, and the broken one is answered and recorded as failed, nothing half-done."""
+    router = bot.runtime.router
+    handle = router.handle
+
+    async def broken_for_jobs(uow, prepared):
+        if "jobs" in prepared.text:
+            raise RuntimeError("a bug in one use case")
+        return await handle(uow, prepared)
+
+    router.handle = broken_for_jobs
+    for service in ("checkout", "jobs", "search"):
+        acked = await bot.slack.slash_command(
+            "U0ALICE", CHANNEL, "/deploy", f"{service} to staging"
+        )
+        assert acked.status == 200
+    handled = await bot.runtime.engine.inbox.run()
+    assert handled == 3, "the three were claimed together"
+
+    async with bot.runtime.db.connect() as connection:
+        services = sorted(
+            (await connection.execute(text("SELECT service FROM releases"))).scalars()
+        )
+        failed = (
+            await connection.execute(
+                text("SELECT count(*) FROM audit_events WHERE action = 'command.failed'")
+            )
+        ).scalar_one()
+    assert services == ["checkout", "search"], "each of the others once"
+    assert failed == 1
+    assert await count(bot, "SELECT count(*) FROM inbox WHERE done_at IS NULL") == 0
+    await bot.settle()
+    assert any("jobs" in reply for reply in bot.replies_to("U0ALICE")), bot.replies_to("U0ALICE")
