@@ -60,6 +60,7 @@ DEADLINES_S = {
 BACKOFF_CAP_S = 30
 BUDGET_BURST = 10  # calls a budget allows at once, after a quiet moment
 UNREACHABLE_PAUSE_S = 2
+READS = {"status", "thread"}  # kinds of row that render their release
 # Which chat method a kind of row calls (None: not a chat call), for rate-limit pauses.
 METHODS = {
     "thread": "chat.postMessage",
@@ -82,6 +83,9 @@ class _Pass:
     holds: dict[str, datetime]
     unreachable: bool = False
     marks: list[Sent] = field(default_factory=list)
+    releases: dict[int, Release] = field(default_factory=dict)  # read once for the pass
+    spent: dict[str, datetime] = field(default_factory=dict)  # budgets found spent, until
+    over_budget: dict[str, int] = field(default_factory=dict)  # rows deferred, by budget
 
     def sent(self, mark: Sent) -> None:
         """Marked sent with the others of its wave, in one transaction (`flush`)."""
@@ -138,6 +142,9 @@ class OutboxDispatcher:
         run = _Pass(await self._claims.holds())
         items = await self._claims.claim_due(self.batch)
         items.sort(key=lambda item: item.kind != "status")  # stable: claim order otherwise
+        run.releases = await self._progress.load_many(
+            list({item.release_id for item in items if item.release_id and item.kind in READS})
+        )
         limit = asyncio.Semaphore(self.concurrency)
 
         async def deliver(item: OutboxItem) -> None:
@@ -227,7 +234,7 @@ class OutboxDispatcher:
     # -- status messages and threads ------------------------------------------------------
 
     async def _status(self, item: OutboxItem, run: _Pass) -> None:
-        release = await self._release(item)
+        release = await self._release(item, run)
         message = self._renderer.status(release)
         if release.message_ts is None:
             await self._wait_for(item, run, "method:chat.postMessage")
@@ -242,24 +249,34 @@ class OutboxDispatcher:
             return
         await self._wait_for(item, run, "method:chat.update")
         await self._wait_for(item, run, _message_scope(release.channel, release.message_ts))
-        await self._within_budget(item, "chat.update")
+        await self._within_budget(item, "chat.update", run)
         await self._chat.update(release.channel, release.message_ts, message)
         hold = self._throttle(release.channel, release.message_ts)
         run.sent(Sent(item, release.message_ts, hold))
 
-    async def _within_budget(self, item: OutboxItem, method: str) -> None:
+    async def _within_budget(self, item: OutboxItem, method: str, run: _Pass) -> None:
         """Slack allows a workspace about `per_minute` calls of `method` (chat.update: Tier 3,
         about 50 a minute). Over budget, the row waits, untried: a newer status row then
-        supersedes it, so the updates coalesce and the message still ends up as it is."""
+        supersedes it, so the updates coalesce and the message still ends up as it is.
+
+        Once a pass finds the budget spent it asks no more, and the rows it defers come back
+        one budget interval apart rather than all at the moment the budget allows one."""
         per_minute = self._budgets.get(method)
         if not per_minute:
             return
-        later = await self._claims.take_budget(
-            f"budget:{method}", timedelta(minutes=1) / per_minute, BUDGET_BURST
+        scope, interval = f"budget:{method}", timedelta(minutes=1) / per_minute
+        later = run.spent.get(scope)
+        if later is None:
+            later = await self._claims.take_budget(scope, interval, BUDGET_BURST)
+            if later is None:
+                return
+            run.spent[scope] = later
+        waiting = run.over_budget.get(scope, 0)
+        run.over_budget[scope] = waiting + 1
+        await self._claims.retry_at(
+            item, later + interval * waiting, f"waiting: {method} budget", attempt=False
         )
-        if later is not None:
-            await self._claims.retry_at(item, later, f"waiting: {method} budget", attempt=False)
-            raise _Deferred
+        raise _Deferred
 
     def _throttle(self, channel: str, ts: str) -> tuple[str, datetime] | None:
         """The message is not updated again before the update interval is over."""
@@ -268,7 +285,7 @@ class OutboxDispatcher:
         return _message_scope(channel, ts), self._clock.now() + self._interval
 
     async def _thread(self, item: OutboxItem, run: _Pass) -> None:
-        release = await self._release(item)
+        release = await self._release(item, run)
         if release.message_ts is None:
             if await self._claims.failed_status_posts(release.id):
                 await self._claims.give_up(item, "the release's status message was never posted")
@@ -364,8 +381,12 @@ class OutboxDispatcher:
             await self._chat.send_files(item.user_id, [files.export, files.manifest], message.text)
         run.sent(Sent(item))
 
-    async def _release(self, item: OutboxItem) -> Release:
-        release = await self._progress.load(item.release_id) if item.release_id else None
+    async def _release(self, item: OutboxItem, run: _Pass | None = None) -> Release:
+        """The release as the pass read it, or as it is now when the pass read it before its
+        status message was posted (a thread row needs the message's ts)."""
+        release = run.releases.get(item.release_id) if run and item.release_id else None
+        if release is None or (release.message_ts is None and item.kind != "status"):
+            release = await self._progress.load(item.release_id) if item.release_id else None
         if release is None:
             await self._claims.give_up(item, "release not found")
             raise _Deferred

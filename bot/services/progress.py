@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.ports import Clock, StorageUnavailable, UnitOfWork
@@ -38,6 +38,10 @@ class Progress:
     async def load(self, release_id: int) -> Release | None:
         async with self._uow() as uow:
             return await uow.releases.get(release_id)
+
+    async def load_many(self, release_ids: Sequence[int]) -> dict[int, Release]:
+        async with self._uow() as uow:
+            return await uow.releases.get_many(release_ids)
 
     async def apply(self, release_id: int, *events: Event) -> Release | None:
         """Apply `events` in order; a result that no longer fits (the release was paused,

@@ -48,6 +48,12 @@ class SqlReleases:
             query = query.with_for_update()
         return self._track((await self._session.execute(query)).first())
 
+    async def get_many(self, release_ids: Sequence[int]) -> dict[int, Release]:
+        if not release_ids:
+            return {}
+        rows = await self._session.execute(select(_RELEASES).where(ReleaseRow.id.in_(release_ids)))
+        return {release.id: release for row in rows if (release := self._track(row)) and release.id}
+
     async def save(self, release: Release) -> None:
         assert release.id is not None
         revision = self._revisions.get(release.id)
