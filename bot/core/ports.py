@@ -434,6 +434,7 @@ class Claim:
     id: int
     attempts: int
     due_at: datetime | None = None
+    release: Release | None = None  # as the claim read it, when it read it
 
 
 @dataclass(frozen=True)

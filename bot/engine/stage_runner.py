@@ -108,7 +108,7 @@ class StageRunner:
             await self._retry_later(claim)
 
     async def _run(self, claim: Claim) -> None:
-        release = await self._progress.load(claim.id)
+        release = claim.release or await self._progress.load(claim.id)
         action = next_action(release, self._clock.now()) if release else None
         if release is None or action is None:
             await self._claims.done(claim.id)

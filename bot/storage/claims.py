@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.core.ports import Claim, Clock, InboxItem, OutboxItem, Sent
+from bot.storage import release_codec
 from bot.storage.database import translated_errors
 from bot.storage.tables import ChatHoldRow, InboxRow, OutboxRow, ReleaseRow
 
@@ -46,23 +47,24 @@ class _Claims:
         async with translated_errors(), self._sessions() as session, session.begin():
             yield session
 
+    @property
+    def _core(self) -> Any:
+        """The table as SQLAlchemy Core sees it: statements on it skip the ORM's bookkeeping,
+        which the claims, run many times a second, do not need."""
+        return self.table.__table__
+
     def _due(self, now: datetime) -> Any:
-        t = self.table
+        t = self._core.c
         return and_(
             t.due_at.is_not(None),
             t.due_at <= now,
             or_(t.claimed_by.is_(None), t.lease_until < now),
         )
 
-    async def _claim(self, now: datetime, limit: int, extra: Any = None) -> list[Claim]:
-        t = self.table
-        rows = await self._claim_rows(now, limit, extra, t.attempts, t.due_at)
-        return [Claim(row.id, row.attempts, row.due_at) for row in rows]
-
     async def _claim_rows(self, now: datetime, limit: int, extra: Any, *columns: Any) -> list:
         """Claim due rows and return `columns` of each (and `id`), in id order, in one
         statement."""
-        t = self.table
+        t = self._core.c
         key = t.id
         condition = self._due(now) if extra is None else and_(self._due(now), extra)
         async with self._transaction() as session:
@@ -70,40 +72,37 @@ class _Claims:
             if session.get_bind().dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             rows = await session.execute(
-                update(t)
+                update(self._core)
                 .where(key.in_(pick.scalar_subquery()))
                 .values(
                     claimed_by=self.owner, lease_until=now + self._lease, attempts=t.attempts + 1
                 )
                 .returning(key, *columns)
-                .execution_options(synchronize_session=False)
             )
             return sorted(rows, key=lambda row: row.id)
 
     async def _claim_items(self, item: type[T], limit: int, extra: Any) -> list[T]:
         """Claim due rows as `item`s, a dataclass whose fields are columns of the table."""
-        columns = [getattr(self.table, f.name) for f in fields(item) if f.name != "id"]
+        columns = [self._core.c[f.name] for f in fields(item) if f.name != "id"]
         rows = await self._claim_rows(self._clock.now(), limit, extra, *columns)
         return [item(**row._asdict()) for row in rows]
 
     async def _finish(self, session: AsyncSession, row_id: int, **values: Any) -> bool:
-        t = self.table
+        t = self._core
         result = await session.execute(
             update(t)
-            .where(t.id == row_id, t.claimed_by == self.owner)
+            .where(t.c.id == row_id, t.c.claimed_by == self.owner)
             .values(claimed_by=None, lease_until=None, **values)
-            .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
 
     async def release_claims(self) -> int:
-        t = self.table
+        t = self._core
         async with self._transaction() as session:
             result = await session.execute(
                 update(t)
-                .where(t.claimed_by == self.owner)
+                .where(t.c.claimed_by == self.owner)
                 .values(claimed_by=None, lease_until=None)
-                .execution_options(synchronize_session=False)
             )
             return result.rowcount
 
@@ -112,7 +111,12 @@ class ReleaseClaims(_Claims):
     table = ReleaseRow
 
     async def claim_due(self, limit: int = 20) -> list[Claim]:
-        return await self._claim(self._clock.now(), limit)
+        """The claimed releases come with the claims, read by the claiming statement."""
+        columns = [column for column in ReleaseRow.__table__.c if column.name != "id"]
+        rows = await self._claim_rows(self._clock.now(), limit, None, *columns)
+        return [
+            Claim(row.id, row.attempts, row.due_at, release_codec.from_row(row)) for row in rows
+        ]
 
     async def next_due(self) -> datetime | None:
         t = ReleaseRow
@@ -132,17 +136,15 @@ class ReleaseClaims(_Claims):
 
     async def retry_at(self, claim: Claim, due_at: datetime, *, attempt: bool = True) -> None:
         async with self._transaction() as session:
-            unchanged = (
-                ReleaseRow.due_at == claim.due_at if claim.due_at else ReleaseRow.due_at.is_(None)
-            )
+            t = self._core.c
+            unchanged = t.due_at == claim.due_at if claim.due_at else t.due_at.is_(None)
             values: dict[str, Any] = {"claimed_by": None, "lease_until": None, "due_at": due_at}
             if not attempt:
-                values["attempts"] = _larger(session)(ReleaseRow.attempts - 1, 0)
+                values["attempts"] = _larger(session)(t.attempts - 1, 0)
             moved = await session.execute(
-                update(ReleaseRow)
-                .where(ReleaseRow.id == claim.id, ReleaseRow.claimed_by == self.owner, unchanged)
+                update(self._core)
+                .where(t.id == claim.id, t.claimed_by == self.owner, unchanged)
                 .values(**values)
-                .execution_options(synchronize_session=False)
             )
             if moved.rowcount != 1:
                 await self._finish(session, claim.id, attempts=0)
@@ -266,7 +268,7 @@ class OutboxClaims(_Claims):
         values: dict[str, Any] = {"due_at": due_at, "last_error": error[:2000] or None}
         async with self._transaction() as session:
             if not attempt:  # the claim counted one: this try did not happen
-                values["attempts"] = _larger(session)(OutboxRow.attempts - 1, 0)
+                values["attempts"] = _larger(session)(_outbox.c.attempts - 1, 0)
             await self._finish(session, item.id, **values)
             if hold is not None:
                 await _hold(session, *hold)

@@ -20,7 +20,12 @@ from bot.core.release import ACTIVE_STATES, Release, State
 from bot.storage import dora_queries, release_codec
 from bot.storage.tables import AuditHeadRow, AuditRow, InboxRow, OutboxRow, ReleaseRow
 
-_RELEASES = ReleaseRow.__table__  # rows as tuples: no ORM objects to build and track
+# Core tables: rows as tuples, and statements without the ORM's bookkeeping (no objects here
+# are built or tracked).
+_RELEASES = ReleaseRow.__table__
+_AUDIT = AuditRow.__table__
+_HEAD = AuditHeadRow.__table__
+_OUTBOX = OutboxRow.__table__
 
 
 class SqlReleases:
@@ -66,10 +71,9 @@ class SqlReleases:
         try:
             async with self._session.begin_nested():
                 result = await self._session.execute(
-                    update(ReleaseRow)
-                    .where(ReleaseRow.id == release.id, ReleaseRow.revision == revision)
+                    update(_RELEASES)
+                    .where(_RELEASES.c.id == release.id, _RELEASES.c.revision == revision)
                     .values(**values, revision=revision + 1)
-                    .execution_options(synchronize_session=False)
                 )
         except IntegrityError as exc:
             raise LockHeld(f"{release.service}/{release.environment}") from exc
@@ -210,10 +214,10 @@ class SqlAuditLog:
         # sees the previous commit's hash (PostgreSQL re-reads the row after the wait).
         head = (
             await self._session.execute(
-                update(AuditHeadRow)
-                .where(AuditHeadRow.id == 1)
-                .values(seq=AuditHeadRow.seq + len(pending))
-                .returning(AuditHeadRow.seq, AuditHeadRow.hash)
+                update(_HEAD)
+                .where(_HEAD.c.id == 1)
+                .values(seq=_HEAD.c.seq + len(pending))
+                .returning(_HEAD.c.seq, _HEAD.c.hash)
             )
         ).one_or_none()
         if head is None:
@@ -224,10 +228,8 @@ class SqlAuditLog:
             record = seal(last, event_id, event)
             rows.append(audit_row(record))
             last = (record.seq, record.hash)
-        await self._session.execute(insert(AuditRow), rows)
-        await self._session.execute(
-            update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=last[1])
-        )
+        await self._session.execute(insert(_AUDIT), rows)
+        await self._session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(hash=last[1]))
 
 
 def audit_row(record: AuditRecord) -> dict:
@@ -285,7 +287,7 @@ class SqlOutbox:
             if row["kind"] != "status" or latest_status.get(row["release_id"], index) == index
         ]
         dialect = self._session.get_bind().dialect.name
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxRow)
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_OUTBOX)
         await self._session.execute(statement.on_conflict_do_nothing(index_elements=["key"]), rows)
 
     async def _supersede(self, release_ids: list[int], now: datetime) -> None:
