@@ -216,6 +216,7 @@ class Releases:
                 environment=environment or "",
             )
             return Outcome(False, problem)
+        request = _answerable(request, release)
         verdict = await self._judge(uow, request, act, release, reason, now)
         if verdict.updated is not None:
             held, refused = await hold_at_gate(uow, self._facts, release, verdict.updated, now)
@@ -306,6 +307,7 @@ class Releases:
         if release is None:
             verdict = _Verdict("release.not_found", f"There is no release #{release_id}.")
         else:
+            request = _answerable(request, release)
             verdict = await self._judge(uow, request, Act.REJECT, release, "preflight", now)
         if release is None or verdict.updated is None:
             await Recorder(uow, now).refuse(
@@ -374,7 +376,16 @@ class Releases:
         now: datetime,
     ) -> _Verdict:
         """Re-check a command or click against the database: the button must belong to the
-        release's own message, the policy must allow it, and the release must accept it now."""
+        release's own message, the policy must allow it, and the release must accept it now.
+        A click that names no message (a button in a view that does not vouch for this
+        release's message) cannot be checked, so it is refused."""
+        if request.via == "click" and not request.message_ts:
+            return _Verdict(
+                "button.unverified",
+                f"This button did not come from release {release.ref}'s message, so it cannot "
+                "be checked as belonging to it; nothing was changed. Use the buttons on the "
+                "release's status message.",
+            )
         if request.message_ts and release.message_ts != request.message_ts:
             return _Verdict(
                 "button.mismatch",
@@ -483,3 +494,11 @@ def approval_timing(policy: ApprovalPolicy) -> ApprovalTiming:
         escalate_after_s=policy.escalate_after,
         escalate_to=", ".join(mentions),
     )
+
+
+def _answerable(request: Request, release: Release) -> Request:
+    """A click in a view (a modal, App Home) comes from no channel and with no response_url:
+    its answer goes to the person privately in the release's own channel."""
+    if request.channel or request.response_url:
+        return request
+    return replace(request, channel=release.channel)

@@ -32,10 +32,33 @@ def from_action(body: dict[str, Any], shown_stage: int | None = None) -> Request
         channel=channel,
         key=_key("click", body.get("trigger_id"), body),
         response_url=body.get("response_url"),
-        message_ts=container.get("message_ts"),
+        message_ts=_clicked_message(body, container),
         shown_stage=shown_stage,
         via="click",
     )
+
+
+def _clicked_message(body: dict[str, Any], container: dict[str, Any]) -> str | None:
+    """The status message a click is checked against. A button in a message: that message. A
+    button in a view (a modal, App Home) has no message: only a view of ours that names the
+    button's release in its private_metadata (set by the bot, returned by Slack under its
+    signature) vouches for one. Anything else is None, and a click without a message is
+    refused (bot/services/releases.py)."""
+    if container.get("type") == "message":
+        return container.get("message_ts") or None
+    if container.get("type") != "view":
+        return None
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    actions = body.get("actions") or [{}]
+    release_id, _ = button_target((actions[0] or {}).get("value"))
+    if not isinstance(meta, dict) or not release_id or meta.get("release_id") != release_id:
+        return None
+    ts = meta.get("message_ts")
+    return ts if isinstance(ts, str) and ts else None
 
 
 def from_view(body: dict[str, Any], channel: str, message_ts: str | None) -> Request:
