@@ -66,6 +66,7 @@ def serve(
 
     from bot.runtime import build_runtime
     from bot.runtime import serve as run_server
+    from bot.services.audit_watch import AuditUnprotected
     from bot.settings import SettingsError, check_role
 
     settings = _settings()
@@ -101,6 +102,8 @@ def serve(
         asyncio.run(main())
     except KeyboardInterrupt:  # before the signal handlers were installed
         pass
+    except AuditUnprotected as exc:
+        raise _fail(str(exc), code=1) from None
     except OSError as exc:
         raise _fail(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}. "
@@ -111,23 +114,31 @@ def serve(
 
 @app.command()
 def migrate(database_url: DatabaseOption = None) -> None:
-    """Bring the database schema up to date (Alembic migrations)."""
+    """Bring the database schema up to date (Alembic migrations), and recreate the audit
+    trail's append-only triggers if someone dropped or disabled them."""
     from bot.storage import migrate as migrations
+    from bot.storage.audit_integrity import restore_triggers
     from bot.storage.database import create_engine
 
     url = database_url or _settings().database_url
 
-    async def main() -> list[str]:
+    async def main() -> tuple[list[str], list[str]]:
         engine = create_engine(url)
         try:
             before = await migrations.pending(engine)
             await migrations.upgrade(engine)
-            return before
+            return before, await restore_triggers(engine)
         finally:
             await engine.dispose()
 
-    applied = asyncio.run(main())
+    applied, restored = asyncio.run(main())
     typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    if restored:
+        typer.echo(
+            f"recreated the audit trail's append-only trigger {', '.join(restored)}: it was "
+            "missing or disabled. Run `releasebot audit verify` to see whether the trail was "
+            "edited meanwhile."
+        )
 
 
 @app.command("bench-start")
@@ -374,7 +385,9 @@ def audit_verify(
 ) -> None:
     """Recompute the hash chain and report the first edited, missing or reordered record;
     check the signed checkpoints and, with --manifest, an export's manifest, so a chain
-    rebuilt by someone with database rights is found too."""
+    rebuilt by someone with database rights is found too. Exits 0 when all holds, 1 when
+    something is wrong, 3 when nothing is wrong but something was not checked (an unsigned
+    manifest, or no key to check its signature)."""
     from bot.services.audit_manifests import check_checkpoints, check_manifest
     from bot.services.audit_trail import verify_rows
     from bot.storage import audit_checkpoints
@@ -395,16 +408,17 @@ def audit_verify(
             async def hash_at(seq: int) -> str | None:
                 return await audit_checkpoints.hash_at(engine, seq)
 
-            findings = await check_checkpoints(
-                await audit_checkpoints.all_checkpoints(engine), signer, hash_at
-            )
+            checkpoints = await audit_checkpoints.all_checkpoints(engine)
+            findings = await check_checkpoints(checkpoints, signer, hash_at)
             if loaded is not None:
                 findings += await check_manifest(loaded, exported, signer, hash_at)
-            return report, head, findings
+            return report, head, findings, len(checkpoints)
         finally:
             await engine.dispose()
 
-    report, head, findings = asyncio.run(main())
+    report, head, findings, checkpoints = asyncio.run(main())
+    warnings = [finding for finding in findings if finding.warning]
+    findings = [finding for finding in findings if not finding.warning]
     problems = []
     if report.broken:
         problems.append(
@@ -416,14 +430,37 @@ def audit_verify(
             f"audit chain BROKEN at sequence {report.head_seq + 1}: the chain ends at "
             f"{report.head_seq} but the head says {head.seq}: records were removed from the end"
         )
-    problems += [f"audit chain BROKEN at {finding}" for finding in findings]
+    problems += [
+        f"audit chain BROKEN at {finding}" if finding.seq is not None else f"FAILED: {finding}"
+        for finding in findings
+    ]
     if problems:
         raise _fail("\n".join(problems), code=1)
-    checked = " and the manifest" if loaded else ""
+    held = [
+        "no signed checkpoints yet"
+        if not checkpoints
+        else "the signed checkpoint holds"
+        if checkpoints == 1
+        else f"the {checkpoints} signed checkpoints hold"
+    ]
+    if loaded is not None:
+        held.append(
+            "the manifest's content and SHA-256 match"
+            + ("" if warnings else ", and its signature holds")
+        )
     typer.echo(
         f"audit chain ok: {plural(report.count, 'record')}, "
-        f"head {report.head_seq} {report.head_hash[:16]}…; signed checkpoints{checked} hold"
+        f"head {report.head_seq} {report.head_hash[:16]}…; {'; '.join(held)}"
     )
+    if warnings:
+        for warning in warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        raise typer.Exit(VERIFY_WARNING_EXIT)
+
+
+# `audit verify` exits 0 when everything holds, 1 when something was found wrong, and this when
+# nothing was found wrong but something could not be checked (an unsigned manifest).
+VERIFY_WARNING_EXIT = 3
 
 
 _NO_AUDIT_KEY = (

@@ -39,7 +39,8 @@ from bot.engine.stage_runner import StageRunner
 from bot.services.api_tokens import ApiTokens
 from bot.services.audit_exports import AuditExports
 from bot.services.audit_manifests import make_checkpoint
-from bot.services.audit_signing import signer_from_environment
+from bot.services.audit_signing import Signer, SigningKeyProblem, signer_from_environment
+from bot.services.audit_watch import AuditUnprotected, AuditWatch
 from bot.services.ci_events import CiEvents
 from bot.services.commands import CommandRouter
 from bot.services.facts import FactsFinder
@@ -55,6 +56,7 @@ from bot.slack.chat import SlackChat, SlackGroups
 from bot.slack.listeners import register
 from bot.slack.render import SlackRenderer
 from bot.storage import audit_checkpoints, migrate
+from bot.storage.audit_integrity import SqlAuditIntegrity
 from bot.storage.audit_reader import SqlAuditEvents
 from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims
 from bot.storage.database import create_engine, is_postgres, session_factory
@@ -97,6 +99,7 @@ class Runtime:
     router: CommandRouter
     groups: GroupCache
     emulator: Emulator | None = None
+    audit_watch: AuditWatch | None = None
 
     async def settle(self) -> None:
         """Run the engine until nothing is due: accepted requests, stages, messages."""
@@ -119,8 +122,16 @@ async def build_runtime(
     db = create_engine(settings.database_url)
     if auto_migrate:
         await migrate.upgrade(db)
-    sessions = session_factory(db)
     metrics = Metrics()
+    audit_watch = AuditWatch(
+        SqlAuditIntegrity(db), _audit_signer(), on_verdict=metrics.audit_verdict
+    )
+    try:
+        await audit_watch.refuse_if_unprotected()
+    except AuditUnprotected:
+        await db.dispose()
+        raise
+    sessions = session_factory(db)
     owner = settings.replica_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
     # Rung when a commit leaves work for a worker, so it starts at once, not at the next tick.
@@ -221,7 +232,10 @@ async def build_runtime(
     _register_error_handler(bolt)
 
     async def readiness() -> dict[str, str]:
-        return await _readiness(db)
+        checks = await _readiness(db)
+        if checks.get("database") == "ok":
+            checks["audit"] = (await audit_watch.current()).text
+        return checks
 
     async def integrations() -> dict[str, dict]:
         return {
@@ -235,10 +249,13 @@ async def build_runtime(
             for health in await registry.cached_health()
         }
 
+    web_sessions = Sessions(_session_secret(settings))
     web_app = create_web_app(
         metrics=metrics,
         readiness=readiness,
         integrations=integrations,
+        public_url=settings.public_url,
+        signed_in=web_sessions.user,
         slack_events=slack_events_handler(bolt, signing_secret, clock, metrics)
         if settings.mode != "socket"
         else None,
@@ -249,7 +266,6 @@ async def build_runtime(
         if registry.webhook_secrets()
         else None,
     )
-    web_sessions = Sessions(_session_secret(settings))
     register_signin(
         web_app,
         web_sessions,
@@ -283,7 +299,18 @@ async def build_runtime(
         router,
         groups,
         emulator,
+        audit_watch,
     )
+
+
+def _audit_signer() -> Signer | None:
+    """The audit key, to check signed checkpoints with; a key that cannot be read is reported
+    (`serve` refuses it where it signs checkpoints) and checkpoints are then checked unsigned."""
+    try:
+        return signer_from_environment(os.environ)
+    except (SigningKeyProblem, ValueError) as exc:
+        log.error("audit key: %s", exc)
+        return None
 
 
 def _session_secret(settings: Settings) -> bytes:
@@ -396,6 +423,9 @@ async def serve(
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     await runtime.groups.refresh(force=True)  # decisions need group members from the start
+    if runtime.audit_watch is not None:  # the first check may read the whole chain: begin now
+        first_audit_check = asyncio.ensure_future(runtime.audit_watch.current())
+        first_audit_check.add_done_callback(_report_failure)
     scheduler, wakeups = None, None
     if settings.role == "engine" and settings.engine_niceness > 0:
         # The engine's work waits; Slack's acknowledgements do not. Where both share a
@@ -429,6 +459,11 @@ async def serve(
         if wakeups is not None:
             await wakeups.stop()
         await _shut_down(runtime, runner, scheduler, socket_handler)
+
+
+def _report_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("checking the audit trail failed: %s", error)
 
 
 ACK_GRACE_S = 5.0  # requests already received get this long to be written down and acked

@@ -4,7 +4,7 @@ each Protocol promises exactly what the code calls, so the fakes cover all of it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from bot.core.api_tokens import ApiToken
 from bot.core.audit import AuditEvent, AuditRecord
+from bot.core.audit_manifest import ChainPoint, Checkpoint
 from bot.core.catalog import Metric
 from bot.core.dora import DoraTotals
 from bot.core.freezes import Freeze
@@ -313,6 +314,22 @@ class AuditFiles:
 class AuditEvents(Protocol):
     async def for_release(self, release_id: int) -> list[AuditRecord]:
         """Every audit record of one release, in sequence order."""
+
+
+class AuditIntegrity(Protocol):
+    """What the running bot checks its audit trail with."""
+
+    async def missing_triggers(self) -> list[str]:
+        """The append-only triggers that are missing or disabled, by name."""
+
+    async def last_checkpoint(self) -> Checkpoint | None: ...
+
+    async def hash_at(self, seq: int) -> str | None: ...
+
+    async def head(self) -> ChainPoint: ...
+
+    def rows_after(self, seq: int) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """The chain's stored rows after `seq`, in order, in batches (bot.core.audit.RAW)."""
 
 
 class AuditExporter(Protocol):

@@ -63,6 +63,7 @@ class Finding:
 
     seq: int | None
     why: str
+    warning: bool = False  # something left unchecked, not something found wrong
 
     def __str__(self) -> str:
         return f"sequence {self.seq}: {self.why}" if self.seq is not None else self.why
@@ -73,10 +74,14 @@ async def check_manifest(
 ) -> list[Finding]:
     findings: list[Finding] = []
     if manifest.signature is None:
-        findings.append(Finding(None, "the manifest is not signed"))
+        findings.append(Finding(None, "unsigned manifest: signature not checked", warning=True))
     elif signer is None:
         findings.append(
-            Finding(None, "no audit key is configured to check the manifest's signature")
+            Finding(
+                None,
+                "signature not checked: no audit key is configured to check it",
+                warning=True,
+            )
         )
     elif (problem := signer.verify(manifest.signed_content(), manifest.signature)) is not None:
         findings.append(Finding(manifest.last_seq, f"manifest {problem}"))

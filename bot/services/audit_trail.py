@@ -182,9 +182,12 @@ async def verify_records(records: AsyncIterable[AuditRecord]) -> VerifyReport:
     return VerifyReport(verifier.count, verifier.last_seq, verifier.last_hash, None)
 
 
-async def verify_rows(batches: AsyncIterable[Rows]) -> VerifyReport:
-    """`verify_records` from raw rows: the same report."""
-    verifier = ChainVerifier()
+async def verify_rows(
+    batches: AsyncIterable[Rows], start: tuple[int, str] | None = None
+) -> VerifyReport:
+    """`verify_records` from raw rows: the same report. `start`: the (sequence, hash) the rows
+    follow, when they do not begin the chain."""
+    verifier = ChainVerifier(start) if start else ChainVerifier()
     async with _closing(batches):
         async for rows in batches:
             if (broken := verifier.feed_rows(rows)) is not None:

@@ -60,9 +60,10 @@ async def iter_records(
 
 
 async def iter_rows(
-    engine: AsyncEngine, where: AuditFilter = AuditFilter(), batch: int = 5000
+    engine: AsyncEngine, where: AuditFilter = AuditFilter(), batch: int = 5000, after: int = 0
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
-    """The records in sequence order as raw rows (bot.core.audit.RAW), `batch` at a time.
+    """The records after sequence `after`, in order, as raw rows (bot.core.audit.RAW), `batch`
+    at a time.
     Each batch is its own short query (by sequence number, on the primary key), as
     `iter_records` reads, so a long export never holds SQLite's write lock. The query is
     compiled by SQLAlchemy and run on the driver's own connection, whose rows are already
@@ -79,7 +80,7 @@ async def iter_rows(
                 rows = await _fix_sqlite_times(connection, rows)
         return rows
 
-    pending = asyncio.ensure_future(read(0))
+    pending = asyncio.ensure_future(read(after))
     try:
         while True:
             rows = await pending

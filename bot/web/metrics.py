@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 
@@ -21,6 +23,21 @@ class Metrics:
             "releasebot_engine_rows_total", "Due rows handled by the engine", registry=self.registry
         )
         self.ready = Gauge("releasebot_ready", "1 when /readyz passes", registry=self.registry)
+        self.audit_intact = Gauge(
+            "releasebot_audit_intact",
+            "1 while the audit trail's triggers are in place and its chain holds, else 0",
+            registry=self.registry,
+        )
+        self.audit_broken_at = Gauge(
+            "releasebot_audit_broken_at_sequence",
+            "The first sequence number where the audit chain breaks (0 while it holds)",
+            registry=self.registry,
+        )
+
+    def audit_verdict(self, verdict: Any) -> None:
+        """Takes a bot.services.audit_watch.Verdict (ok, broken_at)."""
+        self.audit_intact.set(1 if verdict.ok else 0)
+        self.audit_broken_at.set(verdict.broken_at or 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -95,7 +95,8 @@ def test_an_export_writes_a_signed_manifest_that_verifies(audited_database, tmp_
     assert KEY not in Path(f"{output}.manifest.json").read_text()
     ok = verify(audited_database, Path(f"{output}.manifest.json"))
     assert ok.exit_code == 0, ok.output
-    assert "signed checkpoints and the manifest hold" in ok.output
+    assert "the signed checkpoint holds" in ok.output
+    assert "the manifest's content and SHA-256 match, and its signature holds" in ok.output
 
 
 def test_a_rebuilt_chain_passes_alone_but_not_against_the_manifest(audited_database, tmp_path):
@@ -192,7 +193,29 @@ def test_without_a_key_the_manifest_says_it_is_unsigned(audited_database, tmp_pa
     result = run("audit", "export", "-o", str(output), "--database-url", audited_database)
     assert "manifest (UNSIGNED (no audit key configured))" in result.output
     found = verify(audited_database, Path(f"{output}.manifest.json"))
-    assert found.exit_code == 1 and "the manifest is not signed" in found.output
+    assert found.exit_code == 3, found.output  # a warning: nothing wrong, something unchecked
+    assert "BROKEN" not in found.output and "FAILED" not in found.output
+    assert "no signed checkpoints yet" in found.output
+    assert "the manifest's content and SHA-256 match" in found.output
+    assert "warning: unsigned manifest: signature not checked" in found.output
+
+
+def test_an_unsigned_manifest_of_an_edited_export_is_broken_not_a_warning(
+    audited_database, tmp_path
+):
+    output = tmp_path / "audit.csv"
+    run("audit", "export", "-o", str(output), "--database-url", audited_database)
+    output.write_text(output.read_text().replace("U0BOB", "U0EVE", 1))
+    found = verify(audited_database, Path(f"{output}.manifest.json"))
+    assert found.exit_code == 1, found.output
+    assert "BROKEN at sequence 1" in found.output and "the file was changed" in found.output
+
+
+def test_a_chain_with_no_checkpoints_says_so(audited_database):
+    result = verify(audited_database, RELEASEBOT_AUDIT_HMAC_KEY="")
+    assert result.exit_code == 0, result.output
+    assert "audit chain ok: 3 records" in result.output
+    assert "no signed checkpoints yet" in result.output and "hold" not in result.output
 
 
 @pytest.mark.parametrize("statement", ["DELETE FROM audit_events WHERE seq = 3"])
