@@ -21,10 +21,14 @@ from bot.core.wording import plain_text
 
 VERSION = re.compile(
     r"^(v?\d+(\.\d+){1,3}([-+][0-9A-Za-z.-]+)?|v\d+([-+][0-9A-Za-z.-]+)?|[0-9a-f]{7,40})$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-PERCENT = re.compile(r"^(\d{1,3})%?$")
-RELEASE_ID = re.compile(r"^#?(\d+)$")
+PERCENT = re.compile(r"^(\d{1,3})%?$", re.ASCII)
+# A release's number is its row id: ASCII digits only (`٣` and `²` are digits to Python, not to
+# a person reading `#3`), from 1 to the largest id the releases table holds (INTEGER: 32 bits
+# signed on PostgreSQL; SQLite takes 64 but the bound is the same on both).
+RELEASE_NUMBER_MAX = 2**31 - 1
+RELEASE_ID = re.compile(r"^#?([0-9]{1,10})$")
 MAX_VERSION_LENGTH = 100
 ENV_PREPOSITIONS = {"to", "in", "into", "on", "env", "environment"}
 STRATEGY_WORDS = {
@@ -39,6 +43,21 @@ STRATEGY_WORDS = {
     "ff": StrategyName.FEATURE_FLAG,
 }
 RELEASE_ACTIONS = ("approve", "reject", "promote", "pause", "resume", "abort")
+
+
+def release_number(text: str) -> int | None:
+    """`12` or `#12` -> 12. None for anything else: other scripts' digits, signs, zero, and
+    numbers past RELEASE_NUMBER_MAX name no release (and could not be looked up)."""
+    match = RELEASE_ID.match(text)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if 1 <= number <= RELEASE_NUMBER_MAX else None
+
+
+def _looks_like_release_number(word: str) -> bool:
+    """`#…`, or digits of any script with an optional sign: meant as a release number."""
+    return word.startswith("#") or word.lstrip("+-").isdecimal()
 
 
 @dataclass(frozen=True)
@@ -287,7 +306,7 @@ def _parse_release(words: list[str], catalog: Catalog) -> Command:
             return Status(release_id=release_id, service=service, environment=environment)
         case "history":
             limit = 10
-            if rest and rest[-1].isdigit():
+            if rest and rest[-1].isascii() and rest[-1].isdigit():
                 limit = _bounded(
                     int(rest[-1]),
                     1,
@@ -329,11 +348,18 @@ def _target(
     """`#12` | `12` | `SERVICE [ENV]`, then (optionally) a free-text reason."""
     if not words:
         return None, None, None, ""
-    if match := RELEASE_ID.match(words[0]):
+    if _looks_like_release_number(words[0]):
+        number = release_number(words[0])
+        if number is None:
+            raise UsageError(
+                f"`{plain_text(words[0], 40)}` is not a release number: write it like #12, in "
+                f"digits 0-9, from 1 to {RELEASE_NUMBER_MAX}.",
+                example,
+            )
         reason = " ".join(words[1:])
         if reason and not allow_reason:
             raise UsageError(f"Unexpected `{reason}` after the release number.", example)
-        return int(match.group(1)), None, None, reason
+        return number, None, None, reason
     service = _service(words[0], catalog, example)
     rest = words[1:]
     environment = None

@@ -6,13 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_PART = re.compile(r"(\d+)\s*([smhd])")
+_PART = re.compile(r"(\d+)\s*([smhd])", re.ASCII)
 
 
 def parse_duration(text: str) -> int:
     """Seconds in a duration such as "30s", "5m", "1h30m"; a bare number is seconds."""
     cleaned = text.strip().lower().replace(" ", "")
-    if cleaned.isdigit():
+    if cleaned.isascii() and cleaned.isdigit():
         return int(cleaned)
     parts = _PART.findall(cleaned)
     if not parts or "".join(f"{n}{u}" for n, u in parts) != cleaned:

@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.release import reject_reason_problem
 from bot.services.inbox import Inbound, Inbox
 from bot.slack import requests as slack_requests
+from bot.slack.payloads import register_checks
 
 BUTTON_ACTS = {
     "release_approve": "approve",
@@ -33,6 +34,8 @@ REJECT_CALLBACK = "release_reject"
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:
+    register_checks(app)  # a malformed request gets a 4xx before any listener reads it
+
     async def on_command(ack, command: dict[str, Any]) -> None:
         await inbox.accept(
             Inbound(

@@ -40,7 +40,9 @@ def github_webhook_handler(
             payload = json.loads(body)
             repository = str(payload["repository"]["full_name"]) if event != "ping" else ""
         except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "expected a JSON body naming its repository"}, 400)
+            return web.json_response(
+                {"error": "expected a JSON body naming its repository"}, status=400
+            )
         if event == "ping":
             return web.json_response({"ok": True, "pong": True})
         if event not in EVENTS:

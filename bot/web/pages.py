@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.core.commands import release_number
 from bot.core.policy_commands import ExportAudit
 from bot.core.ports import AuditFiles
 from bot.services.audit_exports import AuditExports
@@ -32,7 +33,7 @@ def register_pages(
     """The pages need someone signed in (bot.web.signin) and send others there."""
     pages = _Pages(history, exports, sessions)
     app.router.add_get("/releases", pages.releases)
-    app.router.add_get("/releases/{id:\\d+}", pages.release)
+    app.router.add_get("/releases/{id:[0-9]+}", pages.release)
     app.router.add_get("/dora", pages.dora)
     app.router.add_get("/audit", pages.audit)
     app.router.add_post("/audit/exports", pages.create_export)
@@ -78,7 +79,8 @@ class _Pages:
 
     async def release(self, request: web.Request) -> web.Response:
         user = self._user(request)
-        timeline = await self._history.timeline(int(request.match_info["id"]))
+        number = release_number(request.match_info["id"])
+        timeline = await self._history.timeline(number) if number is not None else None
         if timeline is None:
             raise web.HTTPNotFound(text="No such release.")
         return _page(
