@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from bot.core.commands import release_number
 from bot.services.requests import Request
 
 
@@ -73,7 +74,7 @@ def from_view(body: dict[str, Any], channel: str, message_ts: str | None) -> Req
     )
 
 
-BUTTON_VALUE = re.compile(r"^(\d{1,12})(?::(\d{1,3}))?$")
+BUTTON_VALUE = re.compile(r"^([0-9]{1,12})(?::([0-9]{1,3}))?$")
 
 
 def button_target(value: str | None) -> tuple[int, int | None]:
@@ -83,7 +84,7 @@ def button_target(value: str | None) -> tuple[int, int | None]:
     if match is None:
         return 0, None
     stage = match.group(2)
-    return int(match.group(1)), int(stage) if stage is not None else None
+    return release_number(match.group(1)) or 0, int(stage) if stage is not None else None
 
 
 def _key(kind: str, trigger_id: str | None, payload: dict[str, Any]) -> str:
