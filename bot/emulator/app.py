@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import BodyPartReader, web
 
 from bot.emulator import console, control, faults
+from bot.emulator.guard import local_only
 from bot.emulator.response_urls import ResponseUrlError, apply_response
 from bot.emulator.state import RecordedCall
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def build_app(emu: Emulator) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[local_only])
     app.router.add_route("*", "/api/{method}", emu.api.handle)
     app.router.add_post("/response/{token}", _response_url(emu))
     app.router.add_post("/upload/{file_id}", _upload(emu))

@@ -256,7 +256,8 @@ async def test_list_remove_and_clear(harness):
     ],
 )
 async def test_bad_fault_input_is_a_400_that_says_why(harness, body, says):
-    kwargs = {"data": body} if isinstance(body, str) else {"json": body}
+    json_type = {"Content-Type": "application/json"}  # anything else is a 415 (test_emulator_guard)
+    kwargs = {"data": body, "headers": json_type} if isinstance(body, str) else {"json": body}
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{harness.base}/_faults", **kwargs) as resp,
