@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+
 import aiohttp
 
 from bot.web.app import create_web_app
@@ -14,10 +18,47 @@ async def get(url: str, **kwargs):
         return response.status, await response.text(), response.headers
 
 
+async def signed_in_session(bot: BotHarness, user: str = "U0ALICE") -> aiohttp.ClientSession:
+    """A client signed in to the web pages (local mode: picking a person)."""
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with session.post(f"{bot.base_url}/signin", data={"user": user}) as response:
+        assert response.status == 200 and response.url.path == "/releases"
+    return session
+
+
 async def test_health_and_readiness(bot: BotHarness):
     assert (await get(f"{bot.base_url}/healthz"))[0] == 200
     status, body, _ = await get(f"{bot.base_url}/readyz")
-    assert status == 200 and '"database": "ok"' in body and '"migrations": "ok"' in body
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    async with (
+        await signed_in_session(bot) as session,
+        session.get(f"{bot.base_url}/readyz") as response,
+    ):
+        details = await response.json()
+    assert details["status"] == "ok" and details["checks"]["database"] == "ok"
+    assert details["checks"]["migrations"] == "ok" and "integrations" in details
+
+
+async def test_readiness_names_no_backend_or_address_to_a_stranger(bot: BotHarness, caplog):
+    caplog.set_level(logging.INFO, logger="bot.web.app")
+
+    def logged() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("readiness")]
+
+    for _ in range(200):  # the backends are asked in the background
+        status, body, _ = await get(f"{bot.base_url}/readyz")
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+        if "not checked yet" not in logged()[-1]:
+            break
+        await asyncio.sleep(0.05)
+    seen = len(logged())
+    forged = {"Cookie": "releasebot_session=eyJ1c2VyIjogIlUwQUxJQ0UifQ==.00"}
+    for _ in range(3):
+        status, body, _ = await get(f"{bot.base_url}/readyz", headers=forged)
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+    # The details go to the log, once per change, not on every probe.
+    assert len(logged()) == seen and '"database": "ok"' in logged()[-1]
+    assert '"simulated": {"ok": true' in logged()[-1]
 
 
 async def test_metrics_count_slack_requests(bot: BotHarness):
@@ -51,6 +92,6 @@ async def test_readiness_fails_when_the_database_is_unreachable():
     port = site._server.sockets[0].getsockname()[1]
     try:
         status, body, _ = await get(f"http://127.0.0.1:{port}/readyz")
-        assert status == 503 and "unreachable" in body
+        assert status == 503 and json.loads(body) == {"status": "not ready"}
     finally:
         await runner.cleanup()
