@@ -119,7 +119,7 @@ def test_core_module_imports_nothing_from_outer_layers(module: str, path: Path):
 
 @pytest.mark.parametrize(("module", "path"), core_modules(), ids=[m for m, _ in core_modules()])
 def test_core_module_imports_cleanly(module: str, path: Path):
-    importlib.import_module(module)
+    assert Path(importlib.import_module(module).__file__ or "") == path
 
 
 def test_importing_the_core_loads_no_outer_layer():

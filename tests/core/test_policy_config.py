@@ -193,7 +193,10 @@ def test_approval_policies_that_cannot_work_are_refused(data: dict[str, Any], me
     ],
 )
 def test_approval_policies_that_work(data: dict[str, Any]):
-    ApprovalPolicy.model_validate(data)
+    policy = ApprovalPolicy.model_validate(data)
+    assert policy.required == data.get("required", 0)
+    assert policy.auto_when_ci_green is data.get("auto_when_ci_green", False)
+    assert (policy.expires_after is None) is ("expires_after" not in data)
 
 
 # Freeze windows.

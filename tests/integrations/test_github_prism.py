@@ -61,9 +61,24 @@ async def test_authors_of_every_commit_since_the_running_version(prism_env):
     assert "octocat" in status.authors
 
 
-async def test_a_release_is_recorded_as_a_deployment_with_a_status(prism_env):
+async def test_a_release_is_recorded_as_a_deployment_with_a_status(prism_env, monkeypatch):
+    """Prism keeps no state, so the requests are watched on their way: each was one Prism
+    accepted against GitHub's description (a refused one raises)."""
+    sent: list[tuple[str, str, object]] = []
+    real = Http.request
+
+    async def watched(self, method, path, **kwargs):
+        sent.append((method, path, kwargs.get("json_body")))
+        return await real(self, method, path, **kwargs)
+
+    monkeypatch.setattr(Http, "request", watched)
     record = DeploymentRecord(TARGET, 41, "v1.4.3", "in_progress", "releasebot #41: running")
     await github(prism_env).record(record)
+    posts = [(path, body) for method, path, body in sent if method == "POST"]
+    assert posts[-1][0].startswith("/repos/acme/checkout/deployments/")
+    assert posts[-1][0].endswith("/statuses")
+    assert posts[-1][1]["state"] == "in_progress"
+    assert "releasebot #41" in posts[-1][1]["description"]
 
 
 async def test_health_asks_the_rate_limit(prism_env):

@@ -57,10 +57,9 @@ async def test_deploy_approve_canary_rollback(bot: BotHarness) -> None:
     status = bot.status_message()
     assert "rolling out" in status.text
     assert "release_approve" not in button_ids(status)
-    people = (
-        status.blocks[-1]["elements"][0]["text"] if status.blocks[-1]["type"] == "context" else ""
-    )
-    assert "approved by <@U0FRANK>" in (people or str(status.blocks))
+    people = status.blocks[-1]
+    assert people["type"] == "context", status.blocks
+    assert "approved by <@U0FRANK>" in people["elements"][0]["text"]
 
     await bot.advance(3)  # 10% step done; analysis bakes 20 s with checks every 10 s
     await bot.advance(21)

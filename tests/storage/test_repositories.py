@@ -71,8 +71,11 @@ async def test_finished_releases_free_the_lock(engine):
     async with uow(engine) as work:
         loaded = await work.releases.get(first.id, for_update=True)
         await work.releases.save(replace(loaded, state=State.SUCCEEDED))
-        await work.releases.add(release())
+        second = await work.releases.add(release())
         await work.commit()
+    async with uow(engine) as work:
+        active = await work.releases.active_for(second.service, second.environment)
+    assert second.id != first.id and active is not None and active.id == second.id
 
 
 async def test_a_stale_save_is_refused(engine):

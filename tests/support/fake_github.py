@@ -20,7 +20,8 @@ import jsonschema
 from aiohttp import web
 
 from tests.support.harness import free_port
-from tests.support.peer_processes import GITHUB_SPEC
+from tests.support.peer_processes import GITHUB_SPEC, ROOT
+from tests.support.peers import missing
 
 
 @functools.cache
@@ -104,6 +105,8 @@ class FakeGitHub:
     # Serving
 
     async def start(self) -> FakeGitHub:
+        if not GITHUB_SPEC.exists():  # its answers come from GitHub's own description
+            missing(f"{GITHUB_SPEC.relative_to(ROOT)} not found: run `npm ci --ignore-scripts`")
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
