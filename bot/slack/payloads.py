@@ -50,8 +50,10 @@ class Malformed(ValueError):
 
 
 def register_checks(app: AsyncApp) -> None:
-    """Check and clean every request before the listeners (and bolt's matchers) read it."""
-    app.use(_RefuseMalformed())
+    """Check and clean every request before bolt's own middleware (which reads `event`,
+    `user`, `actions`... as Slack shapes them), its matchers and the listeners read it. bolt
+    has no public way to go first (`use` appends after its built-ins), hence the insert."""
+    app._async_middleware_list.insert(0, _RefuseMalformed())
 
 
 class _RefuseMalformed(AsyncMiddleware):
@@ -77,6 +79,10 @@ def checked(body: Any) -> dict[str, Any]:
     if "command" in body:
         return _command(body)
     kind = body.get("type")
+    if body.get("ssl_check") == "1" or (
+        kind == "url_verification" and isinstance(body.get("challenge"), str)
+    ):
+        return body  # bolt answers these itself, writing nothing
     if kind not in INTERACTIONS:
         raise Malformed("releasebot handles slash commands, buttons and its own modal", 404)
     cleaned = dict(body)
