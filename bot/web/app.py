@@ -85,9 +85,10 @@ class _ReadinessLog:
         if key == self._last:
             return
         self._last = key
-        level = (
-            logging.INFO
-            if ok and all(b["ok"] for b in seen["integrations"].values())
-            else (logging.WARNING)
-        )
+        failing = [
+            name
+            for name, b in seen["integrations"].items()
+            if not b["ok"] and b["problem"] != "not checked yet"
+        ]
+        level = logging.INFO if ok and not failing else logging.WARNING
         log.log(level, "readiness %s: %s", "ok" if ok else "NOT READY", key)

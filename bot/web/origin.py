@@ -76,12 +76,23 @@ def same_origin_only(public_url: str = "") -> Callable[..., Awaitable[web.Stream
                 log.warning(
                     "refused %s %s from another site (%s)", request.method, request.path, sender
                 )
-                return web.Response(
-                    status=403,
-                    text="releasebot refused this request: it was sent from another site "
+                why = (
+                    "releasebot refused this request: it was sent from another site "
                     f"({sender}), not from releasebot's own pages. Nothing was changed; "
-                    "open releasebot and use its buttons.",
+                    "open releasebot and use its buttons."
                 )
+                if _wants_json(request):
+                    return web.json_response({"ok": False, "error": why}, status=403)
+                return web.Response(status=403, text=why)
         return await handler(request)
 
     return middleware
+
+
+def _wants_json(request: web.Request) -> bool:
+    """An API (the local console's, JSON bodies) gets its refusal as JSON; a form, as text."""
+    return (
+        "/api/" in request.path
+        or "json" in request.content_type
+        or "json" in request.headers.get("Accept", "")
+    )

@@ -4,6 +4,8 @@ with none of them is not a browser's and passes (Slack, GitHub: they sign theirs
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
 
@@ -43,6 +45,12 @@ async def test_a_form_from_another_site_changes_nothing(bot: BotHarness, headers
         status, text, answer = await post(bot, path, headers, form)
         assert status == 403 and "sent from another site" in text, path
         assert "Set-Cookie" not in answer
+    # The local console's API gets its refusal as JSON.
+    command = b'{"user": "U0DAVE", "channel": "C0DEPLOYS", "text": "/release freeze all x"}'
+    status, text, _ = await post(
+        bot, "/emulator/console/api/command", {**headers, "Content-Type": "text/plain"}, command
+    )
+    assert status in (403, 415) and json.loads(text)["ok"] is False
 
 
 @pytest.mark.parametrize(
