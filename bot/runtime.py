@@ -66,6 +66,7 @@ from bot.storage.unit_of_work import SqlUnitOfWork
 from bot.storage.wakeups import INBOX, Listener
 from bot.web.app import create_web_app
 from bot.web.audit_api import register_audit_api
+from bot.web.edge import Edge, EdgeLimits
 from bot.web.github_webhooks import github_webhook_handler
 from bot.web.metrics import Metrics
 from bot.web.openid import OpenIDSignIn
@@ -418,9 +419,14 @@ async def serve(
     # full passes, which would otherwise stall every request for a few hundred milliseconds.
     gc.collect()
     gc.freeze()
-    runner = web.AppRunner(runtime.web_app, access_log=None, shutdown_timeout=ACK_GRACE_S)
+    # Slow clients are dropped and open connections capped (bot/web/edge.py).
+    edge = Edge(
+        EdgeLimits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections),
+        runtime.metrics.registry,
+    )
+    runner = edge.runner(runtime.web_app, access_log=None, shutdown_timeout=ACK_GRACE_S)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = edge.site(runner, settings.host, settings.port)
     await site.start()
     await runtime.groups.refresh(force=True)  # decisions need group members from the start
     if runtime.audit_watch is not None:  # the first check may read the whole chain: begin now

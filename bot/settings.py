@@ -59,6 +59,9 @@ class Settings:
     slack_timeout_s: float = 5.0
     inbox_deadline_s: float = 900.0
     shutdown_grace_s: float = 15.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    max_connections: int = 4000
     replica_id: str = ""
     role: str = "all"
     engine_niceness: int = 10
@@ -115,6 +118,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         slack_timeout_s=_seconds(env, "RELEASEBOT_SLACK_TIMEOUT_SECONDS", 5.0),
         inbox_deadline_s=_seconds(env, "RELEASEBOT_INBOX_DEADLINE_SECONDS", 900.0),
         shutdown_grace_s=_seconds(env, "RELEASEBOT_SHUTDOWN_GRACE_SECONDS", 15.0),
+        header_timeout_s=_seconds(env, "RELEASEBOT_HEADER_TIMEOUT_SECONDS", 10.0),
+        body_timeout_s=_seconds(env, "RELEASEBOT_BODY_TIMEOUT_SECONDS", 10.0),
+        max_connections=_int(env, "RELEASEBOT_MAX_CONNECTIONS", 4000),
         replica_id=env.get("RELEASEBOT_REPLICA_ID", "") or env.get("HOSTNAME", ""),
         role=env.get("RELEASEBOT_ROLE", "all").strip().lower() or "all",
         engine_niceness=_int(env, "RELEASEBOT_ENGINE_NICENESS", 10),
@@ -139,6 +145,10 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "Sign in with Slack needs RELEASEBOT_PUBLIC_URL, the address people reach the bot "
             "at (https://...): Slack sends them back to it"
+        )
+    if settings.max_connections < 1:
+        raise SettingsError(
+            f"RELEASEBOT_MAX_CONNECTIONS={settings.max_connections}: let in at least 1"
         )
     if settings.session_secret is not None and len(settings.session_secret) < 32:
         raise SettingsError(
