@@ -1,4 +1,4 @@
-"""`releasebot bench load|fleet`: benchmarks that print figures beside their baselines."""
+"""`releasebot bench load|fleet|slowloris`: benchmarks that print figures beside their baselines."""
 
 from __future__ import annotations
 
@@ -139,6 +139,66 @@ def fleet(
                 tick_s=tick,
                 within_s=timeout,
                 every_message=every_message,
+            )
+        )
+    typer.echo(result.report())
+
+
+@bench_app.command("slowloris")
+def slowloris(
+    connections: Annotated[
+        int, typer.Option(min=1, help="Slow connections opened at once (20 for a quick run).")
+    ] = 1000,
+    trickle: Annotated[
+        float, typer.Option(help="Each slow connection sends one more byte this often (s).")
+    ] = 3.0,
+    rate: Annotated[float, typer.Option(help="Signed slash commands sent per second.")] = 20.0,
+    command: Annotated[
+        str, typer.Option(help="deploy (/deploy to 200 services in turn) or status.")
+    ] = "deploy",
+    sqlite: Annotated[
+        bool, typer.Option("--sqlite/--postgres", help="A SQLite file, or PostgreSQL.")
+    ] = True,
+    baseline_seconds: Annotated[
+        float, typer.Option(help="How long commands are sent before the attack.")
+    ] = 3.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the server to drop every slow connection.")
+    ] = 60.0,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(help="RELEASEBOT_HEADER_TIMEOUT_SECONDS for serve (default: as shipped)."),
+    ] = None,
+    database_url: AdminUrl = "postgresql://postgres@127.0.0.1:5432/test",
+    workdir: Workdir = None,
+) -> None:
+    """Slowloris against `releasebot serve` in HTTP mode: connections that send part of a
+    request head and then a byte every few seconds, while signed /deploy commands keep coming.
+    Prints how many slow connections are open at 5, 10 and 15 s, when the last was dropped,
+    serve's open file descriptors before / peak / after, and the commands' ack p50/p99/max
+    before and during the attack, against the goals."""
+    from bot.bench_slowloris import run_slowloris_bench
+
+    if trickle <= 0 or rate <= 0 or baseline_seconds < 0 or timeout <= 0:
+        raise fail("--trickle, --rate and --timeout must be above 0, --baseline-seconds 0 or more")
+    if header_timeout is not None and header_timeout <= 0:
+        raise fail("--header-timeout must be above 0")
+    if command not in ("deploy", "status"):
+        raise fail("--command is deploy or status")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop what it started
+    with tempfile.TemporaryDirectory(prefix="releasebot-bench-slowloris-") as scratch:
+        result = asyncio.run(
+            run_slowloris_bench(
+                connections=connections,
+                trickle_s=trickle,
+                rate=rate,
+                baseline_s=baseline_seconds,
+                within_s=timeout,
+                workdir=workdir or Path(scratch),
+                header_timeout_s=header_timeout,
+                command=command,
+                sqlite=sqlite,
+                admin_url=database_url,
             )
         )
     typer.echo(result.report())

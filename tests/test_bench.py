@@ -134,3 +134,38 @@ async def test_dora_bench_reports_the_same_metrics_as_before(tmp_path):
     result = await run_dora_bench(f"sqlite:///{tmp_path / 'dora.db'}", 300, runs=2, baseline=True)
     assert result.same and len(result.sql_ms) == 2
     assert result.report().startswith("300 releases on SQLite")
+
+
+@pytest.mark.slow
+async def test_slowloris_bench_opens_slow_connections_and_sees_them_dropped(tmp_path):
+    """A real serve process with a short header timeout: every slow connection opens and is
+    closed by the server (none answered 503), and every command meanwhile is acked."""
+    from bot.bench_slowloris import run_slowloris_bench
+
+    result = await run_slowloris_bench(
+        connections=20,
+        trickle_s=0.2,
+        rate=5,
+        baseline_s=0.5,
+        within_s=60,
+        workdir=tmp_path,
+        header_timeout_s=0.5,
+        command="status",
+    )
+    assert result.opened == 20 and result.still_open == 0 and result.refused == 0
+    assert result.last_dropped_s is not None
+    assert result.before and result.during
+    assert all(a.ack_ms is not None for a in result.before + result.during)
+    assert None not in result.fds
+    report = result.report()
+    assert report.startswith("releasebot bench slowloris: 20 connections")
+    for figure in (
+        "still open at  5 s",
+        "still open at 15 s",
+        "the last one dropped at",
+        "serve's open files",
+        "ack during the attack",
+        "goal: 20 dropped within 15 s",
+        "goal: acked in under 100 ms",
+    ):
+        assert figure in report, figure
