@@ -173,8 +173,8 @@ def _block_actions(body: dict[str, Any]) -> None:
 def _view(view: Any, *, submitted: bool) -> dict[str, Any]:
     if not isinstance(view, dict):
         raise Malformed("`view` is not an object")
-    for field in ("callback_id", "type"):
-        if not isinstance(view.get(field, ""), str):
+    for field in ("callback_id", "type"):  # bolt's matchers read both as text
+        if not isinstance(view.get(field), str):
             raise Malformed(f"`view.{field}` is not text")
     cleaned = dict(view)
     metadata = view.get("private_metadata") or "{}"
