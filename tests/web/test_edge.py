@@ -219,3 +219,29 @@ async def _once_served(cluster: Cluster, path: str) -> bytes:
             writer.close()
         assert time.monotonic() < deadline, f"no connection served within {BOUND_S:g} s"
         await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("limits", "settable", "cap", "asked"),
+    [
+        ((1024, 65536), True, 4000, (4128, 65536)),  # the soft limit is raised to fit
+        ((1024, 1024), False, 896, None),  # it cannot be: the cap fits what there is
+        ((65536, 65536), True, 4000, None),  # it fits already
+    ],
+)
+def test_the_cap_fits_the_open_files_limit(monkeypatch, limits, settable, cap, asked):
+    import resource
+
+    from bot.web.edge import Edge, EdgeLimits
+
+    set_to = []
+
+    def setrlimit(which, value):
+        if not settable:
+            raise ValueError("not allowed")
+        set_to.append(value)
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: limits)
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    assert Edge(EdgeLimits(max_connections=4000)).limits.max_connections == cap
+    assert set_to == ([asked] if asked else [])
