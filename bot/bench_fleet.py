@@ -333,7 +333,7 @@ async def _send(
     url: str, secret: str, releases: int, channels: int, rate: float, response_base: str
 ) -> list[Command]:
     """One /deploy per service, each at its time (open loop), spread over the channels."""
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=5)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=30)
     ) as http:

@@ -230,7 +230,7 @@ async def fire(
     url: str, secret: str, rate: float, seconds: float, template: str, response_base: str
 ) -> list[Shot]:
     """Send `rate` commands a second for `seconds`, each at its time (open loop)."""
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=5)
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 

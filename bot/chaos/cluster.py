@@ -195,7 +195,11 @@ class Cluster:
         return self
 
     async def _start(self) -> None:
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._http = aiohttp.ClientSession(
+            # idle connections go before serve closes them (RELEASEBOT_HEADER_TIMEOUT_SECONDS)
+            connector=aiohttp.TCPConnector(keepalive_timeout=5),
+            timeout=aiohttp.ClientTimeout(total=30),
+        )
         self.deployer = Child(
             "deployer",
             python_module("bot.chaos.deployer", "--log", str(self.deliveries_path), "--port", "0"),
