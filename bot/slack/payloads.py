@@ -18,6 +18,7 @@ import json
 import re
 import unicodedata
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -249,6 +250,7 @@ def _text(value: Any, field: str) -> str:
 
 
 def _response_url(value: Any) -> None:
+    """An http(s) URL with a host a resolver would take (labels of 1 to 63 characters)."""
     if value is None:
         return
     if (
@@ -258,4 +260,10 @@ def _response_url(value: Any) -> None:
         or not value.isascii()
         or any(char.isspace() or not char.isprintable() for char in value)
     ):
+        raise Malformed("`response_url` is not a URL")
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        host = ""
+    if not host or len(host) > 253 or not all(0 < len(label) <= 63 for label in host.split(".")):
         raise Malformed("`response_url` is not a URL")
