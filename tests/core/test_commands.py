@@ -6,6 +6,7 @@ import pytest
 
 from bot.core.catalog import Catalog, StrategyName
 from bot.core.commands import (
+    RELEASE_NUMBER_MAX,
     Command,
     Deploy,
     Help,
@@ -16,6 +17,7 @@ from bot.core.commands import (
     Status,
     UsageError,
     parse,
+    release_number,
 )
 from bot.core.policy_commands import Dora, ExportAudit
 from bot.core.strategies import StrategyChoice
@@ -347,3 +349,35 @@ def test_export_and_dora_usage_errors(text, problem):
     with pytest.raises(UsageError) as raised:
         parse("/release", text, CATALOG)
     assert raised.value.problem.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("12", 12), ("#12", 12), ("#2147483647", 2147483647), ("0012", 12)],
+)
+def test_a_release_number_is_ascii_digits_within_the_tables_integer(text: str, number: int):
+    assert release_number(text) == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0", "#0", "-3", "#-3", "+3", "٣", "#٣", "²", "𝟗", "2147483648", "9" * 20, "#", "", "1 2"],
+)
+def test_anything_else_names_no_release(text: str):
+    assert release_number(text) is None
+
+
+@pytest.mark.parametrize(
+    "line", ["status #99999999999999999999", "approve #9999999999", "status ٣", "pause #-1"]
+)
+def test_an_odd_release_number_is_a_usage_error_saying_what_works(line: str):
+    with pytest.raises(UsageError, match="is not a release number") as raised:
+        parse("/release", line, CATALOG)
+    assert "#12" in raised.value.problem and str(RELEASE_NUMBER_MAX) in raised.value.problem
+
+
+def test_other_scripts_digits_are_not_numbers_anywhere_in_the_grammar():
+    with pytest.raises(UsageError):
+        parse("/deploy", "checkout canary ٥٠%", CATALOG)  # not 50%
+    with pytest.raises(UsageError, match="I don't understand `٣`"):
+        parse("/release", "history checkout ٣", CATALOG)  # not the last 3
