@@ -497,7 +497,7 @@ def test_slack_events_unsigned(edge: Edge):
     headers = st.fixed_dictionaries(
         {
             "X-Slack-Request-Timestamp": st.one_of(
-                st.just(str(edge.now())), NUMBERS, NASTY, HEADER_TEXT
+                st.just(str(edge.now())), NUMBERS, NASTY.filter(str.isprintable), HEADER_TEXT
             ),
             "X-Slack-Signature": st.one_of(st.just("v0=" + "0" * 64), HEADER_TEXT),
         },
