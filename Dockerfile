@@ -10,15 +10,13 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     RELEASEBOT_HOST=0.0.0.0 PORT=3000 \
-    RELEASEBOT_CATALOG=/app/manifests/releasebot.example.yaml \
     DATABASE_URL=sqlite:////data/releasebot.db
 # tini is PID 1: it passes SIGTERM on to releasebot (which stops gracefully) and reaps zombies.
 RUN apt-get update && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin releasebot \
-    && mkdir -p /data /app/manifests && chown releasebot /data
+    && mkdir -p /data && chown releasebot /data
 COPY --from=build /install /usr/local
-COPY manifests/releasebot.example.yaml /app/manifests/
 WORKDIR /app
 USER 10001
 EXPOSE 3000

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog_file import load_catalog
+from bot.app.catalog_file import load_catalog
 from bot.core.catalog import Catalog
 from tests.support.databases import postgres_database, sqlite_database
 from tests.support.peer_processes import PeerUnavailable
 from tests.support.peers import missing, postgres_available
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE_CATALOG = REPO / "manifests" / "releasebot.example.yaml"
+EXAMPLE_CATALOG = REPO / "bot" / "app" / "releasebot.example.yaml"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

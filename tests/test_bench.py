@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bench_fleet import peak_in, stage_lags
-from bot.bench_load import run_load_bench
+from bot.benchmarks.fleet import peak_in, stage_lags
+from bot.benchmarks.load import run_load_bench
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ async def test_load_bench_drives_bare_bolt_and_releasebot_through_http(tmp_path)
 
 
 async def test_export_bench_streams_generated_events_beside_psql_copy(tmp_path):
-    from bot.bench_export import run_export_bench
+    from bot.benchmarks.export import run_export_bench
     from tests.support.peers import POSTGRES_URL, missing, postgres_available
 
     if (why := postgres_available()) is not None:
@@ -80,7 +80,7 @@ def test_stage_lag_is_measured_from_when_the_previous_stage_was_over():
 async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figure(
     tmp_path, every_message
 ):
-    from bot.bench_fleet import run_fleet_bench
+    from bot.benchmarks.fleet import run_fleet_bench
 
     result = await run_fleet_bench(
         releases=12,
@@ -121,7 +121,7 @@ async def test_fleet_bench_runs_small_releases_on_sqlite_and_reports_every_figur
 
 
 async def test_verify_bench_seals_a_chain_and_checks_it_beside_the_reference():
-    from bot.bench_verify import run_verify_bench
+    from bot.benchmarks.verify import run_verify_bench
 
     result = await run_verify_bench("sqlite:", 300, baseline=True)
     assert result.ok and result.events == 300 and result.baseline_s is not None
@@ -129,7 +129,7 @@ async def test_verify_bench_seals_a_chain_and_checks_it_beside_the_reference():
 
 
 async def test_dora_bench_reports_the_same_metrics_as_before(tmp_path):
-    from bot.bench_dora import run_dora_bench
+    from bot.benchmarks.dora import run_dora_bench
 
     result = await run_dora_bench(f"sqlite:///{tmp_path / 'dora.db'}", 300, runs=2, baseline=True)
     assert result.same and len(result.sql_ms) == 2
@@ -140,7 +140,7 @@ async def test_dora_bench_reports_the_same_metrics_as_before(tmp_path):
 async def test_slowloris_bench_opens_slow_connections_and_sees_them_dropped(tmp_path):
     """A real serve process with a short header timeout: every slow connection opens and is
     closed by the server (none answered 503), and every command meanwhile is acked."""
-    from bot.bench_slowloris import run_slowloris_bench
+    from bot.benchmarks.slowloris import run_slowloris_bench
 
     result = await run_slowloris_bench(
         connections=20,

@@ -3,8 +3,8 @@ report (the benchmark itself prints figures; nothing here is timed)."""
 
 from __future__ import annotations
 
-from bot.bench_start import Figure, StartResult, generated_catalog
-from bot.catalog_file import parse_catalog_file
+from bot.app.catalog_file import parse_catalog_file
+from bot.benchmarks.start import Figure, StartResult, generated_catalog
 
 
 def test_the_generated_catalog_is_valid_and_written_out_in_full():

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import catalog_file
-from bot.catalog_file import CatalogError, line_of, parse_catalog_file, read_catalog
+from bot.app import catalog_file
+from bot.app.catalog_file import CatalogError, line_of, parse_catalog_file, read_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGS = [
-    REPO / "manifests" / "releasebot.example.yaml",
+    REPO / "bot" / "app" / "releasebot.example.yaml",
     *sorted((REPO / "tests" / "support").glob("*catalog*.yaml")),
 ]
 

@@ -85,8 +85,8 @@ def test_the_image_passes_sigterm_on_and_kubernetes_waits_long_enough():
     deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / "deployment.yaml").read_text())
     pod = deployment["spec"]["template"]["spec"]
     pre_stop = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][1])
-    from bot.runtime import ACK_GRACE_S
-    from bot.settings import Settings
+    from bot.app.runtime import ACK_GRACE_S
+    from bot.app.settings import Settings
 
     stopping = pre_stop + ACK_GRACE_S + Settings().shutdown_grace_s
     assert stopping < pod["terminationGracePeriodSeconds"]
@@ -107,7 +107,7 @@ def test_kubernetes_manifests_parse_and_probe_the_right_paths():
 
 
 def test_the_policies_example_in_the_readme_is_a_valid_catalog(tmp_path):
-    from bot.catalog_file import parse_catalog
+    from bot.app.catalog_file import parse_catalog
 
     text = (REPO / "README.md").read_text().split("## Policies", 1)[1]
     snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.catalog_file import load_catalog
-from bot.runtime import build_runtime
-from bot.settings import Settings
+from bot.app.catalog_file import load_catalog
+from bot.app.runtime import build_runtime
+from bot.app.settings import Settings
 from tests.scenarios.conftest import SCENARIO_CATALOG
 from tests.support.http_mode import http_mode_bot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import SettingsError, from_environment
+from bot.app.settings import SettingsError, from_environment
 
 
 def test_no_tokens_means_local_mode():

@@ -1,7 +1,7 @@
 """The catalog: services, environments, roles and backends, declared as code.
 
 Pure data and validation. Loading a file (and mapping errors to lines) lives in
-bot/catalog_file.py; secrets never live here: backends name environment variables instead.
+bot/app/catalog_file.py; secrets never live here: backends name environment variables instead.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.core.audit import GENESIS_HASH, chain_hash
 from bot.core.audit_manifest import Manifest
 from bot.services.audit_signing import HmacSigner

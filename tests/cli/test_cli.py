@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.clock import ManualClock
+from bot.cli.main import app
 from bot.core.audit import AuditEvent
+from bot.core.clock import ManualClock
 from bot.storage import migrate
 from bot.storage.database import create_engine, session_factory
 from bot.storage.unit_of_work import SqlUnitOfWork
@@ -28,7 +28,7 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 
 def test_config_check_accepts_the_example_catalog():
-    result = run("config", "check", str(REPO / "manifests" / "releasebot.example.yaml"))
+    result = run("config", "check", str(REPO / "bot" / "app" / "releasebot.example.yaml"))
     assert result.exit_code == 0
     assert "ok — 4 services, 2 environments" in result.output
 

@@ -27,7 +27,7 @@ HEAVY = (
     "cryptography",
     "bot.core.catalog",
     "bot.storage.database",
-    "bot.runtime",
+    "bot.app.runtime",
     "integrations",
 )
 
@@ -36,7 +36,7 @@ import importlib, json, sys
 module, args = sys.argv[1], json.loads(sys.argv[2])
 sys.argv = ["releasebot", *args]
 if args:
-    from bot.cli import main
+    from bot.cli.main import main
     try:
         main()
     except SystemExit:
@@ -80,23 +80,23 @@ def test_the_top_level_help_does_not_even_load_pydantic(args):
 
 
 def test_serve_loads_neither_postgresql_nor_sign_in_libraries_until_configured():
-    loaded = loaded_after(module="bot.runtime")
+    loaded = loaded_after(module="bot.app.runtime")
     assert "sqlalchemy" in loaded  # the probe sees what serve does load
     assert [m for m in ("psycopg", "authlib", "joserfc", "httpx2") if m in loaded] == []
 
 
 def test_the_check_finds_a_heavy_import():
     """The probe itself works: a command that needs the catalog does load it."""
-    example = str(REPO / "manifests" / "releasebot.example.yaml")
+    example = str(REPO / "bot" / "app" / "releasebot.example.yaml")
     assert "bot.core.catalog" in heavy_in(loaded_after("config", "check", example))
 
 
 def test_serve_reads_the_catalog_once_and_hands_it_to_the_runtime(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import bot.runtime
-    from bot import catalog_file
-    from bot.cli import app
+    import bot.app.runtime
+    from bot.app import catalog_file
+    from bot.cli.main import app
 
     parses, given = [], []
     real = catalog_file._load_with
@@ -113,11 +113,11 @@ def test_serve_reads_the_catalog_once_and_hands_it_to_the_runtime(monkeypatch, t
         return None
 
     monkeypatch.setattr(catalog_file, "_load_with", counted)
-    monkeypatch.setattr(bot.runtime, "build_runtime", build_runtime)
-    monkeypatch.setattr(bot.runtime, "serve", serve)
+    monkeypatch.setattr(bot.app.runtime, "build_runtime", build_runtime)
+    monkeypatch.setattr(bot.app.runtime, "serve", serve)
     result = CliRunner().invoke(
         app,
-        ["serve", "--catalog", str(REPO / "manifests" / "releasebot.example.yaml")],
+        ["serve", "--catalog", str(REPO / "bot" / "app" / "releasebot.example.yaml")],
         env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
         catch_exceptions=False,
     )

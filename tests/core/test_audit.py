@@ -317,7 +317,7 @@ def test_records_written_before_approvers_existed_still_verify():
 
 def test_canonical_row_is_canonical_over_varied_events():
     """The raw-row path (`audit verify`) hashes exactly what `seal` hashed."""
-    from bot.bench_trail import chain
+    from bot.benchmarks.trail import chain
     from bot.core.audit import JsonCache, canonical_details, canonical_row
 
     cached = JsonCache(canonical_details, size=8)

@@ -1,4 +1,4 @@
-"""The catalog (bot/core/catalog.py) and its YAML loader (bot/catalog_file.py)."""
+"""The catalog (bot/core/catalog.py) and its YAML loader (bot/app/catalog_file.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.catalog_file import CatalogError, CatalogProblem, load_catalog, parse_catalog
+from bot.app.catalog_file import CatalogError, CatalogProblem, load_catalog, parse_catalog
 from bot.core.catalog import (
     Backend,
     Catalog,
@@ -21,7 +21,7 @@ from bot.core.catalog import (
 from bot.core.catalog_lint import policy_problems
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "manifests" / "releasebot.example.yaml"
+EXAMPLE = REPO / "bot" / "app" / "releasebot.example.yaml"
 
 GOOD: dict[str, Any] = {
     "version": 1,

@@ -35,9 +35,9 @@ FORBIDDEN = (
     "bot.services",
     "bot.emulator",
     "bot.cli",
-    "bot.runtime",
-    "bot.settings",
-    "bot.catalog_file",
+    "bot.app.runtime",
+    "bot.app.settings",
+    "bot.app.catalog_file",
 )
 
 

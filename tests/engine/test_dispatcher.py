@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.catalog_file import load_catalog
+from bot.app.catalog_file import load_catalog
 from bot.emulator import Channel
 from tests.scenarios.conftest import SCENARIO_CATALOG
 from tests.support.harness import BotHarness

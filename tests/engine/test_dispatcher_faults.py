@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.catalog_file import load_catalog
+from bot.app.catalog_file import load_catalog
+from bot.app.runtime import LOCAL_BOT_TOKEN, build_runtime
+from bot.app.settings import Settings
 from bot.core.release import State
 from bot.emulator import Message
-from bot.runtime import LOCAL_BOT_TOKEN, build_runtime
-from bot.settings import Settings
 from bot.slack.render import SlackRenderer
 from bot.storage.database import session_factory
 from bot.storage.unit_of_work import SqlUnitOfWork

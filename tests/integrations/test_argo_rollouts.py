@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import IntegrationError, RollbackRequest, StepRequest, Target
 from integrations.argo_rollouts import ArgoRolloutsDeployer, ArgoSettings, build
 from integrations.base import BackendContext, SettingsProblem

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import DeploymentRecord, IntegrationError, Target
 from integrations.base import BackendContext, Http
 from integrations.github import build

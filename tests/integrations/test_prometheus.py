@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.core.analysis import render_query
 from bot.core.catalog import Metric
+from bot.core.clock import ManualClock
 from bot.core.ports import AnalysisRequest, IntegrationError, Target
 from integrations.base import BackendContext, SettingsProblem
 from integrations.prometheus import build

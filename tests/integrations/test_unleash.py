@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import IntegrationError, Target
 from integrations.base import BackendContext, SettingsProblem
 from integrations.unleash import UnleashFlagStore, build

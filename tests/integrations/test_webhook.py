@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import (
     IntegrationError,
     OperationStatus,

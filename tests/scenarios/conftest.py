@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog_file import load_catalog
+from bot.app.catalog_file import load_catalog
 from tests.support.browser import browser  # noqa: F401 (a fixture for the browser tests)
 from tests.support.harness import BotHarness
 

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.clock import ManualClock
 from bot.core.audit import AuditEvent
+from bot.core.clock import ManualClock
 from bot.storage import migrate
 from bot.storage.database import create_engine, session_factory
 from bot.storage.unit_of_work import SqlUnitOfWork

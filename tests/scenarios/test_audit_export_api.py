@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.services.api_tokens import ApiTokens
 from bot.storage.database import session_factory
 from bot.storage.unit_of_work import SqlUnitOfWork

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.catalog_file import load_catalog
+from bot.app.catalog_file import load_catalog
+from bot.app.runtime import LOCAL_BOT_TOKEN, build_runtime
+from bot.app.settings import Settings
 from bot.core.ports import StorageUnavailable
 from bot.core.release import State
-from bot.runtime import LOCAL_BOT_TOKEN, build_runtime
-from bot.settings import Settings
 from tests.scenarios.conftest import SCENARIO_CATALOG
 from tests.support.audit import export_rows
 from tests.support.harness import CHANNEL, BotHarness, free_port

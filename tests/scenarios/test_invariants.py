@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import text
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from tests.support.harness import CHANNEL, BotHarness
 from tests.support.http_mode import http_mode_bot
 

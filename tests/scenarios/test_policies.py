@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from bot.catalog_file import load_catalog
+from bot.app.catalog_file import load_catalog
 from tests.support.audit import export_rows
 from tests.support.harness import CHANNEL, BotHarness
 
@@ -266,7 +266,7 @@ async def test_an_author_of_the_change_may_not_approve_it(database_url):
         "      head_versions: {checkout: v2.0.0}\n      authors: {checkout: [bob-gh]}",
     )
     text += "identities:\n  U0BOB: [bob-gh, bob@acme.test]\n"
-    from bot.catalog_file import parse_catalog
+    from bot.app.catalog_file import parse_catalog
 
     bot = await BotHarness.start(database_url, parse_catalog(text))
     try:

@@ -10,9 +10,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.catalog_file import load_catalog
-from bot.runtime import LOCAL_BOT_TOKEN, build_runtime
-from bot.settings import Settings
+from bot.app.catalog_file import load_catalog
+from bot.app.runtime import LOCAL_BOT_TOKEN, build_runtime
+from bot.app.settings import Settings
 from tests.support.audit import export_rows
 from tests.support.harness import BotHarness, free_port
 from tests.support.http_mode import SCENARIO_CATALOG

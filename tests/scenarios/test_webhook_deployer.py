@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.core.catalog import Catalog
+from bot.core.clock import ManualClock
 from tests.support.harness import BotHarness
 from tests.support.webhook_script import FakeDeployScript
 

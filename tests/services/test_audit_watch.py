@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from bot.clock import ManualClock
 from bot.core.audit import AuditEvent
+from bot.core.clock import ManualClock
 from bot.services.audit_manifests import make_checkpoint
 from bot.services.audit_signing import HmacSigner
 from bot.services.audit_watch import AuditUnprotected, AuditWatch, Verdict

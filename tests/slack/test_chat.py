@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import ChatError, ChatMessage
 from bot.emulator import Emulator, create_emulator
 from bot.emulator.methods import HANDLERS

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.catalog_file import load_catalog
-from bot.clock import ManualClock
+from bot.app.catalog_file import load_catalog
 from bot.core.catalog import StrategyName
+from bot.core.clock import ManualClock
 from bot.core.release import Approve, CiChecked, Release, StageStarted, State, transition
 from bot.core.strategies import StrategyChoice, plan_stages
 from bot.emulator.blockkit import validate_blocks, validate_view

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.bench_trail import START, write_chain
+from bot.benchmarks.trail import START, write_chain
 from bot.services.audit_trail import (
     ExportSummary,
     HashingWriter,

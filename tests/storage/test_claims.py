@@ -7,8 +7,8 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.clock import ManualClock
 from bot.core.catalog import StrategyName
+from bot.core.clock import ManualClock
 from bot.core.ports import Outbound
 from bot.core.release import Release
 from bot.core.stages import Stage

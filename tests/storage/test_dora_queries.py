@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bench_dora import PRODUCTION, history, loaded_report, sql_report, write_history
+from bot.benchmarks.dora import PRODUCTION, history, loaded_report, sql_report, write_history
 from bot.core.dora import ReleaseFacts, weeks
 from bot.storage.database import session_factory
 from bot.storage.repositories import SqlReleases

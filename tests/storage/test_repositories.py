@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import ManualClock
 from bot.core.audit import AuditEvent
 from bot.core.catalog import StrategyName
+from bot.core.clock import ManualClock
 from bot.core.ports import ConcurrentUpdate, LockHeld, Outbound
 from bot.core.release import Release, State
 from bot.core.stages import Stage

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import ManualClock
+from bot.app.runtime import EMULATOR_PATH, Runtime, build_runtime
+from bot.app.settings import Settings
 from bot.core.catalog import Catalog
+from bot.core.clock import ManualClock
 from bot.emulator import DeliveryResult, Emulator, Message
-from bot.runtime import EMULATOR_PATH, Runtime, build_runtime
-from bot.settings import Settings
 from tests.support.network import free_port
 
 CHANNEL = "C0DEPLOYS"

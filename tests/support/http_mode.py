@@ -9,11 +9,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.catalog_file import load_catalog
-from bot.clock import ManualClock
+from bot.app.catalog_file import load_catalog
+from bot.app.runtime import Runtime, build_runtime
+from bot.app.settings import Settings
+from bot.core.clock import ManualClock
 from bot.emulator import Emulator, create_emulator
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
 from tests.support.harness import free_port
 
 SCENARIO_CATALOG = Path(__file__).resolve().parent / "scenario_catalog.yaml"

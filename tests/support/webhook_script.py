@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 
 SKEW_S = 300
 

@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.bench_load import FORM, command_body
+from bot.app.settings import SettingsError, from_environment
+from bot.benchmarks.load import FORM, command_body
 from bot.chaos.cluster import Cluster
 from bot.emulator.signing import signed_headers
-from bot.settings import SettingsError, from_environment
 
 pytestmark = pytest.mark.slow
 in_module_loop = pytest.mark.asyncio(loop_scope="module")

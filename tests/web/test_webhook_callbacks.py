@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import OperationStatus
 from bot.storage import migrate
 from bot.storage.database import create_engine, session_factory

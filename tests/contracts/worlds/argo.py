@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import OperationStatus, RollbackRequest, StepRequest, Target
 from integrations.argo_rollouts import ArgoRolloutsDeployer, build
 from integrations.base import BackendContext

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.clock import ManualClock
 from bot.core.analysis import render_query
+from bot.core.clock import ManualClock
 from bot.core.ports import Target
 from integrations.base import BackendContext
 from integrations.prometheus import PrometheusMonitor, build

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import Target
 from integrations.simulated import SimulatedBackend, SimulatedSettings
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import Target
 from integrations.base import BackendContext
 from integrations.unleash import UnleashFlagStore, build

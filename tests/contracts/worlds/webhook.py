@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.core.ports import Target
 from bot.storage import migrate
 from bot.storage.database import create_engine, session_factory

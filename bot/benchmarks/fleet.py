@@ -55,7 +55,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.bench_load import FORM, Spread, _cpu_seconds, _responses, _stamp, open_loop
+from bot.benchmarks.load import FORM, Spread, _cpu_seconds, _responses, _stamp, open_loop
 from bot.chaos.cluster import DEPLOYERS, Cluster, service_name
 from bot.chaos.processes import Child
 from bot.emulator.signing import signed_headers

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from sqlalchemy import text
 
-from bot.bench_trail import write_chain
+from bot.benchmarks.trail import write_chain
 from bot.services.audit_trail import verify_records, verify_rows
 from bot.storage import migrate
 from bot.storage.audit_reader import iter_records, iter_rows

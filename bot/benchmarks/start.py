@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "manifests" / "releasebot.example.yaml"
+EXAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "app" / "releasebot.example.yaml"
 
 # A Slack app with nothing of releasebot: the floor for "serve until it answers".
 BARE_BOLT_APP = """

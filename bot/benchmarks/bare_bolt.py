@@ -1,7 +1,7 @@
 """The baseline of `releasebot bench load`: a bare slack-bolt AsyncApp whose listeners only ack,
 served by aiohttp as releasebot's own endpoint is, in a process of its own.
 
-    python -m bot.bench_bare_bolt --port 0      (SLACK_SIGNING_SECRET from the environment)
+    python -m bot.benchmarks.bare_bolt --port 0      (SLACK_SIGNING_SECRET from the environment)
 
 prints `bare bolt listening on http://127.0.0.1:PORT` once it answers.
 """

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import fail
+from bot.cli.common import fail
 
 bench_app = typer.Typer(
     help="Benchmarks: each prints its figures and its baseline's, measured in the same run.",
@@ -56,7 +56,7 @@ def load(
     rates, to a bare slack-bolt app that only acks and to `releasebot serve` in HTTP mode
     (with the Slack stand-in and a deploy script as processes). Prints ack p50/p99/max for
     both, commands processed per second, and when each answer became visible."""
-    from bot.bench_load import run_load_bench
+    from bot.benchmarks.load import run_load_bench
 
     rates = rate or [50.0, 100.0, 200.0]
     if seconds <= 0 or any(r <= 0 for r in rates):
@@ -120,7 +120,7 @@ def fleet(
     `releasebot serve` in HTTP mode: prints how late each stage starts against when it was
     due (p50/p99), the time until all finish, peak RSS, CPU, and Slack calls per second and
     per minute per method, against the goals and Slack's rate-limit tiers."""
-    from bot.bench_fleet import run_fleet_bench
+    from bot.benchmarks.fleet import run_fleet_bench
 
     if rate <= 0 or tick <= 0 or timeout <= 0:
         raise fail("--rate, --tick and --timeout must be above 0")
@@ -177,7 +177,7 @@ def slowloris(
     Prints how many slow connections are open at 5, 10 and 15 s, when the last was dropped,
     serve's open file descriptors before / peak / after, and the commands' ack p50/p99/max
     before and during the attack, against the goals."""
-    from bot.bench_slowloris import run_slowloris_bench
+    from bot.benchmarks.slowloris import run_slowloris_bench
 
     if trickle <= 0 or rate <= 0 or baseline_seconds < 0 or timeout <= 0:
         raise fail("--trickle, --rate and --timeout must be above 0, --baseline-seconds 0 or more")

@@ -13,11 +13,11 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_api_tokens import api_token_app
-from bot.cli_bench import bench_app
-from bot.cli_chaos import chaos
-from bot.cli_common import DatabaseOption, fail, settings
-from bot.cli_standin import standin_app
+from bot.cli.api_tokens import api_token_app
+from bot.cli.bench import bench_app
+from bot.cli.chaos import chaos
+from bot.cli.common import DatabaseOption, fail, settings
+from bot.cli.standin import standin_app
 from bot.core.wording import plural
 
 # Heavy modules (the catalog's pydantic models, SQLAlchemy, slack_bolt, aiohttp) are imported
@@ -64,10 +64,10 @@ def serve(
     """Run the bot: Slack endpoint, engine and, without Slack tokens, the local Slack console."""
     from dataclasses import replace
 
-    from bot.runtime import build_runtime
-    from bot.runtime import serve as run_server
+    from bot.app.runtime import build_runtime
+    from bot.app.runtime import serve as run_server
+    from bot.app.settings import SettingsError, check_role
     from bot.services.audit_watch import AuditUnprotected
-    from bot.settings import SettingsError, check_role
 
     settings = _settings()
     overrides = {
@@ -152,7 +152,7 @@ def bench_start(
 ) -> None:
     """Start-up times: `releasebot --help`, `config check` of a large catalog and `serve`
     until /healthz answers, beside `python -c pass` and a bare Slack app (a benchmark)."""
-    from bot.bench_start import run_start_bench
+    from bot.benchmarks.start import run_start_bench
 
     if runs < 1 or services < 1:
         raise _fail("--runs and --services must be at least 1")
@@ -203,7 +203,7 @@ def config_check(
 
 def _build_backends(catalog, path: Path):
     """Every backend the catalog names, built as `serve` would (without calling any)."""
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
     from integrations.base import BackendContext, MemoryOperations, SettingsProblem
     from integrations.registry import Registry
 
@@ -310,7 +310,7 @@ def audit_export(
     }
 
     async def main():
-        from bot.audit_files import export_with_manifest
+        from bot.storage.audit_files import export_with_manifest
         from bot.storage.database import create_engine
 
         engine = create_engine(url)
@@ -508,7 +508,7 @@ def bench_export(
     rows/s and peak memory (a benchmark, not a test)."""
     import tempfile
 
-    from bot.bench_export import run_export_bench
+    from bot.benchmarks.export import run_export_bench
 
     if rows < 1:
         raise _fail("--rows must be at least 1")
@@ -536,7 +536,7 @@ def bench_verify(
 ) -> None:
     """Seal a large valid audit chain and time `audit verify` over it: events/s, and the
     ratio to the record-by-record check with --baseline (a benchmark, not a test)."""
-    from bot.bench_verify import run_verify_bench
+    from bot.benchmarks.verify import run_verify_bench
 
     if events < 1:
         raise _fail("--events must be at least 1")
@@ -561,7 +561,7 @@ def bench_dora(
 ) -> None:
     """Time the DORA report over a 365-day window of generated releases (SQL aggregates),
     and with --baseline the load-everything way it replaced (a benchmark, not a test)."""
-    from bot.bench_dora import run_dora_bench
+    from bot.benchmarks.dora import run_dora_bench
 
     if releases < 1:
         raise _fail("--releases must be at least 1")
@@ -571,7 +571,7 @@ def bench_dora(
 
 def _read_catalog(path: Path):
     """The catalog file, parsed and validated once; its problems end the command."""
-    from bot.catalog_file import CatalogError, read_catalog
+    from bot.app.catalog_file import CatalogError, read_catalog
 
     try:
         return read_catalog(path)

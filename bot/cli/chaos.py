@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import fail
+from bot.cli.common import fail
 
 
 def chaos(

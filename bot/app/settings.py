@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bot.storage.defaults import DEFAULT_URL
 
-DEFAULT_CATALOG = Path("manifests/releasebot.example.yaml")
+# The worked example ships inside the package, so `serve` finds it from any directory.
+DEFAULT_CATALOG = Path(__file__).resolve().parent / "releasebot.example.yaml"
 
 
 class SettingsError(ValueError):

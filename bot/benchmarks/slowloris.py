@@ -7,7 +7,7 @@ shipped limits at its edge (bot/web/edge.py) unless told otherwise. The benchmar
 
 1. sends signed `/deploy` (or `/release status`) commands to POST /slack/events at a fixed
    rate for a few seconds, open loop: the acks before the attack;
-2. starts the attacker, a process of its own (`python -m bot.bench_slowloris`), which opens
+2. starts the attacker, a process of its own (`python -m bot.benchmarks.slowloris`), which opens
    N connections that each send the start of a request head (request line and part of a
    header) and then one byte every few seconds, never finishing it (slowloris), while the
    commands keep coming at the same rate, until the server has closed every slow connection
@@ -37,10 +37,10 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.bench_load import COMMANDS, FORM, SERVICES, Spread, _responses, command_body
+from bot.app.settings import Settings
+from bot.benchmarks.load import COMMANDS, FORM, SERVICES, Spread, _responses, command_body
 from bot.chaos.cluster import ADMIN_URL, Cluster
 from bot.emulator.signing import signed_headers
-from bot.settings import Settings
 
 DROP_GOAL_S = 15.0
 ACK_GOAL_MS = 100.0
@@ -237,7 +237,7 @@ async def run_slowloris_bench(
     admin_url: str = ADMIN_URL,
 ) -> SlowlorisReport:
     """`header_timeout_s`: RELEASEBOT_HEADER_TIMEOUT_SECONDS for serve (None: as shipped);
-    `command`: deploy or status (COMMANDS in bot/bench_load.py)."""
+    `command`: deploy or status (COMMANDS in bot/benchmarks/load.py)."""
     raise_open_files_limit()
     settings = {}
     if header_timeout_s is not None:
@@ -309,7 +309,7 @@ async def run_slowloris_bench(
 
 
 class _Attacker:
-    """The slow connections, held by a process of their own (`python -m bot.bench_slowloris`),
+    """The slow connections, held by a process of their own (`python -m bot.benchmarks.slowloris`),
     as an attacker's would be: this process only measures. It reports each connection's
     opening and end on its output, in time.monotonic() (one clock for the whole machine)."""
 
@@ -322,7 +322,7 @@ class _Attacker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.bench_slowloris",
+            "bot.benchmarks.slowloris",
             str(port),
             str(connections),
             f"{trickle_s:g}",
@@ -478,5 +478,7 @@ class _Commands:
         return ack
 
 
-if __name__ == "__main__":  # the attacker: python -m bot.bench_slowloris PORT CONNECTIONS TRICKLE_S
+if (
+    __name__ == "__main__"
+):  # the attacker: python -m bot.benchmarks.slowloris PORT CONNECTIONS TRICKLE_S
     asyncio.run(_attack(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])))

@@ -25,11 +25,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit_files import DatabaseAuditExporter
-from bot.catalog_file import load_catalog
-from bot.clock import SystemClock
+from bot.app.catalog_file import load_catalog
+from bot.app.settings import Settings
 from bot.core.access import groups_used
 from bot.core.catalog import Catalog
+from bot.core.clock import SystemClock
 from bot.core.ports import Clock, StorageUnavailable
 from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
@@ -51,11 +51,11 @@ from bot.services.policy_actions import PolicyActions
 from bot.services.progress import Progress
 from bot.services.queries import Queries
 from bot.services.releases import Releases
-from bot.settings import Settings
 from bot.slack.chat import SlackChat, SlackGroups
 from bot.slack.listeners import register
 from bot.slack.render import SlackRenderer
 from bot.storage import audit_checkpoints, migrate
+from bot.storage.audit_files import DatabaseAuditExporter
 from bot.storage.audit_integrity import SqlAuditIntegrity
 from bot.storage.audit_reader import SqlAuditEvents
 from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims

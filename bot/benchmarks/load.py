@@ -3,7 +3,7 @@
 Signed slash commands are sent at fixed rates, each when its time comes whether or not the
 earlier ones were answered (as Slack sends them: people do not wait for each other), to
 
-- a bare slack-bolt app whose listeners only ack (bot/bench_bare_bolt.py), the baseline; and
+- a bare slack-bolt app whose listeners only ack (bot/benchmarks/bare_bolt.py), the baseline; and
 - `releasebot serve` in HTTP mode on a fresh PostgreSQL database or SQLite file, with the
   Slack stand-in and a deploy script as processes of their own (bot/chaos/cluster.py).
 
@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from bot.bench_bare_bolt import READY as BARE_READY
+from bot.benchmarks.bare_bolt import READY as BARE_READY
 from bot.chaos.cluster import CHANNEL, DEPLOYERS, Cluster, free_port, service_name
 from bot.chaos.processes import Child, python_module
 from bot.emulator.signing import signed_headers
@@ -183,7 +183,7 @@ async def _bare_bolt_run(
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     child = Child(
         "bare-bolt",
-        python_module("bot.bench_bare_bolt", "--port", "0"),
+        python_module("bot.benchmarks.bare_bolt", "--port", "0"),
         {"SLACK_SIGNING_SECRET": secret, "PYTHONUNBUFFERED": "1"},
         workdir,
         BARE_READY,

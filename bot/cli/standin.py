@@ -23,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import fail
+from bot.cli.common import fail
 
 standin_app = typer.Typer(
     help="The local Slack stand-in as its own process: Web API, console, faults, control API.",

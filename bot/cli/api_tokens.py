@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from bot.cli_common import DatabaseOption, fail, settings
+from bot.cli.common import DatabaseOption, fail, settings
 
 api_token_app = typer.Typer(
     help="Tokens for scripts that fetch the audit export over HTTP.", no_args_is_help=True
@@ -83,7 +83,7 @@ def revoke(
 
 
 def _run(database_url: str | None, use: Callable[..., Awaitable[T]]) -> T:
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
     from bot.services.api_tokens import ApiTokens
     from bot.storage import migrate
     from bot.storage.database import create_engine, session_factory

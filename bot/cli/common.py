@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.settings import Settings, SettingsError, from_environment
+from bot.app.settings import Settings, SettingsError, from_environment
 
 DatabaseOption = Annotated[
     str | None,

@@ -1,0 +1,1 @@
+"""The benchmarks behind `releasebot bench ...`: each prints its figures beside its baseline."""
