@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
@@ -55,6 +56,44 @@ class AuditEvent:
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     approvers: tuple[str, ...] = ()  # who had approved the release when this happened
+
+
+# What no database keeps as written: NUL (PostgreSQL refuses it in text) and lone surrogates
+# (not UTF-8 at all). An event's text gets U+FFFD for them before it is hashed, so what is
+# stored is what was hashed.
+_UNKEEPABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def keepable(event: AuditEvent) -> AuditEvent:
+    """`event` with every text (details included) as a database keeps it."""
+    changes = {
+        name: _keepable(value)
+        for name, value in asdict(event).items()
+        if name != "at" and _has_unkeepable(value)
+    }
+    if "approvers" in changes:
+        changes["approvers"] = tuple(changes["approvers"])
+    return replace(event, **changes) if changes else event
+
+
+def _has_unkeepable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNKEEPABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_unkeepable(k) or _has_unkeepable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_unkeepable(v) for v in value)
+    return False
+
+
+def _keepable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNKEEPABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_keepable(k): _keepable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_keepable(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
+from bot.core.audit import GENESIS_HASH, AuditEvent, AuditRecord, keepable, seal
 from bot.core.dora import DoraTotals
 from bot.core.ports import Clock, ConcurrentUpdate, LockHeld, Outbound
 from bot.core.release import ACTIVE_STATES, Release, State
@@ -203,7 +203,7 @@ class SqlAuditLog:
         self._pending: list[tuple[str, AuditEvent]] = []
 
     async def append(self, event: AuditEvent) -> None:
-        self._pending.append((str(uuid.uuid4()), event))
+        self._pending.append((str(uuid.uuid4()), keepable(event)))
 
     async def write(self) -> None:
         """Chain and insert what was appended (the unit of work calls it before commit)."""

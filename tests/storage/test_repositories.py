@@ -106,6 +106,29 @@ async def test_concurrent_audit_appends_form_one_unbroken_chain(engine):
     assert report.ok and report.count == 20 and report.head_seq == 20
 
 
+async def test_text_no_database_keeps_is_replaced_before_it_is_hashed(engine):
+    """NUL (PostgreSQL refuses it) and a lone surrogate (not UTF-8) from any caller: the row is
+    written, reads back as hashed, and the chain holds."""
+    odd = "a\x00b\ud800c"
+    async with uow(engine) as work:
+        await work.audit.append(
+            AuditEvent(
+                at=CLOCK.now(),
+                actor_id="U0BOB",
+                action="test",
+                reason=odd,
+                details={"text": odd, odd: [odd]},
+                approvers=(odd,),
+            )
+        )
+        await work.commit()
+    (record,) = [r async for r in iter_records(engine)]
+    kept = "a\ufffdb\ufffdc"
+    assert record.event.reason == kept and record.event.details == {"text": kept, kept: [kept]}
+    assert record.event.approvers == (kept,)
+    assert (await verify_records(iter_records(engine))).ok
+
+
 async def test_an_outbox_key_is_written_once(engine):
     message = Outbound("thread", "thread:1:x", "thread_fact", {"summary": "hi"}, release_id=1)
     async with uow(engine) as work:
