@@ -437,6 +437,11 @@ class Releases:
     ) -> tuple[Release | None, str]:
         if release_id is not None:
             release = await uow.releases.get(release_id, for_update=True)
+            if release_id <= 0:  # what a button whose value names no release comes to
+                return release, (
+                    "That button names no release: it may come from an old or edited message. "
+                    "`/release status` shows the releases running now."
+                )
             return release, f"There is no release #{release_id}."
         assert service is not None
         envs = [environment] if environment else list(self._catalog.services[service].environments)
