@@ -180,7 +180,7 @@ class _Pages:
 
 
 def _days(text: str) -> int:
-    try:
-        return max(1, min(365, int(text)))
-    except ValueError:
+    """The form's day count, 1 to 365; anything but ASCII digits is the default, 30."""
+    if not (text.isascii() and text.isdigit()):
         return 30
+    return max(1, min(365, int(text)))
