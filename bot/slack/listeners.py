@@ -10,7 +10,6 @@ a button's value is only a reference to a release.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -18,19 +17,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.release import reject_reason_problem
 from bot.services.inbox import Inbound, Inbox
 from bot.slack import requests as slack_requests
+from bot.slack.actions import BUTTON_ACTS, BUTTONS, REJECT_CALLBACK
 from bot.slack.payloads import register_checks
-
-BUTTON_ACTS = {
-    "release_approve": "approve",
-    "release_promote": "promote",
-    "release_pause": "pause",
-    "release_resume": "resume",
-    "release_rollback": "rollback",
-    "release_abort": "abort",
-    "release_reject": "reject",
-}
-BUTTONS = re.compile(r"^release_(approve|promote|pause|resume|rollback|abort|reject)$")
-REJECT_CALLBACK = "release_reject"
 
 
 def register(app: AsyncApp, inbox: Inbox) -> None:

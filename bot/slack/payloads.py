@@ -25,6 +25,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.response import BoltResponse
 
 from bot.core.commands import RELEASE_NUMBER_MAX
+from bot.slack.actions import REJECT_CALLBACK
 
 ID_MAX = 32  # the width of the user and channel columns (bot/storage/tables.py)
 SLACK_ID = re.compile(rf"^[A-Z][A-Z0-9]{{1,{ID_MAX - 1}}}$")
@@ -181,7 +182,7 @@ def _view(view: Any, *, submitted: bool) -> dict[str, Any]:
     metadata = view.get("private_metadata") or "{}"
     if not isinstance(metadata, str) or len(metadata) > METADATA_MAX:
         raise Malformed("`view.private_metadata` is not text of at most 3,000 characters")
-    if view.get("callback_id") == "release_reject":
+    if view.get("callback_id") == REJECT_CALLBACK:
         _reject_metadata(metadata)
     if submitted:
         cleaned["state"] = _state(view.get("state", {}))

@@ -13,6 +13,7 @@ from bot.core.durations import format_duration
 from bot.core.release import Release, State
 from bot.core.stages import Stage, StageKind, StageStatus
 from bot.core.wording import plural
+from bot.slack import actions
 
 STATE_EMOJI = {
     State.AWAITING_CI: ":hourglass_flowing_sand:",
@@ -217,7 +218,7 @@ def _buttons(release: Release) -> list[Button]:
     value = str(release.id)
     previous = release.version_from or "the previous version"
     rollback = Button(
-        "release_rollback",
+        actions.ROLLBACK,
         "Roll back",
         value,
         style="danger",
@@ -230,7 +231,7 @@ def _buttons(release: Release) -> list[Button]:
         confirm_yes="Roll back",
     )
     abort = Button(
-        "release_abort",
+        actions.ABORT,
         "Abort",
         value,
         confirm_title="Abort release?",
@@ -249,21 +250,21 @@ def _buttons(release: Release) -> list[Button]:
             return [abort]
         case State.AWAITING_APPROVAL:
             return [
-                Button("release_approve", "Approve", value, style="primary"),
-                Button("release_reject", "Reject", value, style="danger"),
+                Button(actions.APPROVE, "Approve", value, style="primary"),
+                Button(actions.REJECT, "Reject", value, style="danger"),
                 abort,
             ]
         case State.RUNNING:
             return [
-                Button("release_promote", "Promote", f"{value}:{release.current}", style="primary"),
-                Button("release_pause", "Pause", value),
+                Button(actions.PROMOTE, "Promote", f"{value}:{release.current}", style="primary"),
+                Button(actions.PAUSE, "Pause", value),
                 rollback,
                 abort,
             ]
         case State.PAUSED:
             return [
-                Button("release_resume", "Resume", value, style="primary"),
-                Button("release_promote", "Promote", f"{value}:{release.current}"),
+                Button(actions.RESUME, "Resume", value, style="primary"),
+                Button(actions.PROMOTE, "Promote", f"{value}:{release.current}"),
                 rollback,
                 abort,
             ]
