@@ -26,8 +26,8 @@ class Progress:
         self,
         unit_of_work: Callable[[], UnitOfWork],
         clock: Clock,
-        refresh_s: float = 15.0,
-        facts: FactsFinder | None = None,
+        refresh_s: float,
+        facts: FactsFinder,
     ) -> None:
         self._uow = unit_of_work
         self._clock = clock
@@ -73,9 +73,8 @@ class Progress:
                 except InvalidTransition as exc:
                     log.info("release %s: dropped %s: %s", release_id, type(event).__name__, exc)
                     continue
-                if self._facts is not None:
-                    release, held = await hold_at_gate(uow, self._facts, before, release, now)
-                    facts = facts + held
+                release, held = await hold_at_gate(uow, self._facts, before, release, now)
+                facts = facts + held
                 changed = True
                 if facts:
                     await record.facts(release, facts)
