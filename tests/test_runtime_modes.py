@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.app.catalog_file import load_catalog
 from bot.app.runtime import build_runtime
 from bot.app.settings import Settings
-from tests.scenarios.conftest import SCENARIO_CATALOG
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.http_mode import http_mode_bot
 
 

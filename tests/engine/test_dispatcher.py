@@ -9,7 +9,7 @@ import pytest
 
 from bot.app.catalog_file import load_catalog
 from bot.emulator import Channel
-from tests.scenarios.conftest import SCENARIO_CATALOG
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import BotHarness
 
 

@@ -22,8 +22,8 @@ from bot.emulator import Message
 from bot.slack.render import SlackRenderer
 from bot.storage.database import session_factory
 from bot.storage.unit_of_work import SqlUnitOfWork
-from tests.scenarios.conftest import SCENARIO_CATALOG
 from tests.support.audit import export_rows
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import CHANNEL, BotHarness, free_port
 
 OUTAGE_S = 60

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.app.catalog_file import load_catalog
 from tests.support.browser import browser  # noqa: F401 (a fixture for the browser tests)
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import BotHarness
-
-SCENARIO_CATALOG = Path(__file__).resolve().parents[1] / "support" / "scenario_catalog.yaml"
 
 
 @pytest.fixture

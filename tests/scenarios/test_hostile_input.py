@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from bot.core.catalog import Catalog
 from bot.core.commands import RELEASE_NUMBER_MAX
 from bot.storage.tables import AuditRow, InboxRow, OutboxRow, ReleaseRow
-from tests.scenarios.conftest import SCENARIO_CATALOG
 from tests.support.audit import export_rows
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import CHANNEL, BotHarness
 
 FORM = "application/x-www-form-urlencoded"

@@ -16,8 +16,8 @@ from bot.app.runtime import LOCAL_BOT_TOKEN, build_runtime
 from bot.app.settings import Settings
 from bot.core.ports import StorageUnavailable
 from bot.core.release import State
-from tests.scenarios.conftest import SCENARIO_CATALOG
 from tests.support.audit import export_rows
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import CHANNEL, BotHarness, free_port
 from tests.support.tcp_proxy import TcpProxy
 

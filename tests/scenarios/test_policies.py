@@ -8,16 +8,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import pytest
 
 from bot.app.catalog_file import load_catalog
 from tests.support.audit import export_rows
+from tests.support.catalogs import POLICY_CATALOG
 from tests.support.harness import CHANNEL, BotHarness
-
-POLICY_CATALOG = Path(__file__).resolve().parents[1] / "support" / "policy_catalog.yaml"
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ async def test_engine_ticks_on_its_own_when_started(bot: BotHarness):
 
 async def test_a_long_step_shows_its_elapsed_time_moving(database_url):
     from bot.app.catalog_file import parse_catalog
-    from tests.scenarios.conftest import SCENARIO_CATALOG
+    from tests.support.catalogs import SCENARIO_CATALOG
 
     slow = SCENARIO_CATALOG.read_text().replace("step_seconds: 3\n", "step_seconds: 60\n", 1)
     bot = await BotHarness.start(database_url, parse_catalog(slow))

@@ -14,8 +14,8 @@ from bot.app.catalog_file import load_catalog
 from bot.app.runtime import LOCAL_BOT_TOKEN, build_runtime
 from bot.app.settings import Settings
 from tests.support.audit import export_rows
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import BotHarness, free_port
-from tests.support.http_mode import SCENARIO_CATALOG
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.core.release import Approve, CiChecked, Release, StageStarted, State, t
 from bot.core.strategies import StrategyChoice, plan_stages
 from bot.emulator.blockkit import validate_blocks, validate_view
 from bot.slack.render import SlackRenderer
-from tests.scenarios.conftest import SCENARIO_CATALOG
+from tests.support.catalogs import SCENARIO_CATALOG
 
 CLOCK = ManualClock()
 CATALOG = load_catalog(SCENARIO_CATALOG)

@@ -14,9 +14,8 @@ from bot.app.runtime import Runtime, build_runtime
 from bot.app.settings import Settings
 from bot.core.clock import ManualClock
 from bot.emulator import Emulator, create_emulator
+from tests.support.catalogs import SCENARIO_CATALOG
 from tests.support.harness import free_port
-
-SCENARIO_CATALOG = Path(__file__).resolve().parent / "scenario_catalog.yaml"
 
 
 @asynccontextmanager
