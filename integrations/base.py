@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,15 +167,27 @@ async def with_retries(
     base_delay_s: float = 0.2,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Retry an idempotent call on retryable IntegrationErrors, with jittered backoff."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except IntegrationError as exc:
-            if not exc.retryable or attempt == attempts:
-                raise
-            await sleep(base_delay_s * 2 ** (attempt - 1) * (0.5 + random.random()))
-    raise AssertionError("unreachable")
+    """Retry an idempotent call on retryable IntegrationErrors, with jittered exponential
+    backoff (tenacity); the last error is raised as it was."""
+    from tenacity import (
+        AsyncRetrying,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_exponential_jitter,
+    )
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(multiplier=base_delay_s, jitter=base_delay_s),
+        retry=retry_if_exception(lambda exc: isinstance(exc, IntegrationError) and exc.retryable),
+        sleep=sleep,
+        reraise=True,
+    )
+
+    async def attempt() -> T:  # a coroutine function, so tenacity awaits what `call` returns
+        return await call()
+
+    return await retrying(attempt)
 
 
 def _why(exc: BaseException, timeout_s: float) -> str:
