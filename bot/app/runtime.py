@@ -107,6 +107,7 @@ class Runtime:
         await self.engine.settle()
 
     async def close(self) -> None:
+        await self.inbox.close()
         await self.chat.close()
         await self.db.dispose()
 

@@ -488,6 +488,9 @@ class InboxDoor(Protocol):
         """Make a request durable, once per `key` (Slack's own identifiers); False when it was
         accepted before. Raises StorageUnavailable when it cannot be written."""
 
+    async def close(self) -> None:
+        """Let the writes under way finish, then let go of the door's connection."""
+
 
 class InboxQueue(Protocol):
     async def claim_due(self, limit: int = 20) -> list[InboxItem]: ...

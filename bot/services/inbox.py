@@ -78,6 +78,9 @@ class Inbox:
             self._on_accept()
         return new
 
+    async def close(self) -> None:
+        await self._door.close()
+
 
 class InboxProcessor:
     def __init__(

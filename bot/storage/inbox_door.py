@@ -56,10 +56,12 @@ class InboxDoor:
         self._clock = clock
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task | None = None
-        if engine.dialect.name == "postgresql":
-            self._write = _PostgresBatches(engine.url).write
-        else:
-            self._write = _SqliteBatches(engine).write
+        self._batches = (
+            _PostgresBatches(engine.url)
+            if engine.dialect.name == "postgresql"
+            else _SqliteBatches(engine)
+        )
+        self._write = self._batches.write
 
     async def accept(self, key: str, payload: dict[str, Any]) -> bool:
         """True once written, False when `key` was written before; StorageUnavailable when the
@@ -93,6 +95,7 @@ class InboxDoor:
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 await self._writer
+        await self._batches.close()
 
 
 class _PostgresBatches:
@@ -126,6 +129,12 @@ class _PostgresBatches:
             self._connection = None
             raise StorageUnavailable(f"database unavailable ({type(exc).__name__})") from exc
 
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
 
 class _SqliteBatches:
     def __init__(self, engine: AsyncEngine) -> None:
@@ -150,3 +159,6 @@ class _SqliteBatches:
         async with translated_errors(), self._engine.begin() as connection:
             result = await connection.execute(self._insert, rows)
             return {key for (key,) in result}
+
+    async def close(self) -> None:
+        """Nothing of its own: it writes through the bot's engine."""

@@ -165,6 +165,7 @@ async def test_the_inbox_takes_a_request_once_and_hands_claims_back(engine):
     door = InboxDoor(engine, clock)
     assert await door.accept("command:T1", {"kind": "command"}) is True
     assert await door.accept("command:T1", {"kind": "command"}) is False, "a Slack retry"
+    await door.close()
     first, second = await asyncio.gather(a.claim_due(), b.claim_due())
     assert len(first + second) == 1
     holder = a if first else b
@@ -226,6 +227,7 @@ async def test_the_door_writes_what_arrives_together_in_one_transaction(engine):
         answers = await asyncio.gather(*(door.accept(key, {"n": key}) for key in keys))
     finally:
         event.remove(engine.sync_engine, "commit", count)
+        await door.close()
     assert answers.count(True) == 50 and answers[-1] is False
     assert len(commits) <= 2, "fifty requests, one or two commits"
     sessions = session_factory(engine)
