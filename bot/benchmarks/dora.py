@@ -8,15 +8,14 @@ the aggregates equal to bot.core.dora.compute."""
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import quote
 
 from sqlalchemy import func, insert, select, text
 
+from bot.benchmarks.scratch import scratch_database
 from bot.core.catalog import Bands, StrategyName
 from bot.core.dora import DoraReport, ReleaseFacts, compute, report
 from bot.core.release import Release, State
@@ -171,63 +170,52 @@ async def run_dora_bench(
     until = datetime(2026, 12, 1, tzinfo=UTC)
     since = until - timedelta(days=365)
     postgres = database_url.startswith("postgres")
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = create_engine(database_url) if postgres else None
-    url = database_url
-    if admin is not None:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in database_url else "?"
-        url = f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-        await write_history(engine, history(releases, until=until))
-        # as autovacuum leaves a table that is written to (PostgreSQL's index-only scans need
-        # its visibility map); statistics for the planner on both
-        async with engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
-        async with engine.begin() as connection:
-            in_window = (
-                await connection.execute(
-                    select(func.count())
-                    .select_from(ReleaseRow)
-                    .where(
-                        ReleaseRow.environment.in_(PRODUCTION),
-                        ReleaseRow.finished_at >= since,
-                        ReleaseRow.finished_at <= until,
+    async with scratch_database(database_url, sqlite_file=database_url) as scratch:
+        engine = create_engine(scratch.url)
+        try:
+            await migrate.upgrade(engine)
+            await write_history(engine, history(releases, until=until))
+            # as autovacuum leaves a table that is written to (PostgreSQL's index-only scans need
+            # its visibility map); statistics for the planner on both
+            async with engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
+            async with engine.begin() as connection:
+                in_window = (
+                    await connection.execute(
+                        select(func.count())
+                        .select_from(ReleaseRow)
+                        .where(
+                            ReleaseRow.environment.in_(PRODUCTION),
+                            ReleaseRow.finished_at >= since,
+                            ReleaseRow.finished_at <= until,
+                        )
                     )
-                )
-            ).scalar_one()
-        sql_ms, weeks_ms = [], []
-        made = None
-        for _ in range(runs):
-            began = time.perf_counter()
-            made = await sql_report(engine, since, until, None)
-            sql_ms.append((time.perf_counter() - began) * 1000)
-            began = time.perf_counter()
-            async with session_factory(engine)() as session:
-                await SqlReleases(session).dora_weeks(PRODUCTION, since, until, None)
-            weeks_ms.append((time.perf_counter() - began) * 1000)
-        baseline_s = same = None
-        if baseline:
-            began = time.perf_counter()
-            before = await loaded_report(engine, since, until, None)
-            baseline_s = time.perf_counter() - began
-            same = before == made
-        return DoraBench(
-            "PostgreSQL" if postgres else "SQLite",
-            releases,
-            int(in_window),
-            sql_ms,
-            weeks_ms,
-            baseline_s,
-            same,
-        )
-    finally:
-        await engine.dispose()
-        if admin is not None:
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+                ).scalar_one()
+            sql_ms, weeks_ms = [], []
+            made = None
+            for _ in range(runs):
+                began = time.perf_counter()
+                made = await sql_report(engine, since, until, None)
+                sql_ms.append((time.perf_counter() - began) * 1000)
+                began = time.perf_counter()
+                async with session_factory(engine)() as session:
+                    await SqlReleases(session).dora_weeks(PRODUCTION, since, until, None)
+                weeks_ms.append((time.perf_counter() - began) * 1000)
+            baseline_s = same = None
+            if baseline:
+                began = time.perf_counter()
+                before = await loaded_report(engine, since, until, None)
+                baseline_s = time.perf_counter() - began
+                same = before == made
+            return DoraBench(
+                "PostgreSQL" if postgres else "SQLite",
+                releases,
+                int(in_window),
+                sql_ms,
+                weeks_ms,
+                baseline_s,
+                same,
+            )
+        finally:
+            await engine.dispose()

@@ -9,16 +9,15 @@ to another, and drops the schema."""
 from __future__ import annotations
 
 import resource
-import secrets
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from sqlalchemy import text
 
+from bot.benchmarks.scratch import scratch_database
 from bot.services.audit_trail import ExportSummary, HashingWriter, write_export_rows
 from bot.storage import migrate
 from bot.storage.audit_reader import iter_rows
@@ -71,26 +70,19 @@ class ExportBench:
 async def run_export_bench(database_url: str, rows: int, workdir: Path) -> ExportBench:
     if not database_url.startswith("postgresql"):
         raise ValueError("the export benchmark runs on PostgreSQL (--database-url postgresql://…)")
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = create_engine(database_url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in database_url else "?"
-    scoped = f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    engine = create_engine(scoped)
-    try:
-        await migrate.upgrade(engine)
-        async with engine.begin() as connection:
-            await connection.execute(text(GENERATE), {"rows": rows})
-            await connection.execute(text("ANALYZE audit_events"))
-        export_s, export_bytes, peak = await _export(engine, workdir / "audit.csv")
-        copy_s, copy_bytes = _psql_copy(database_url, schema, workdir / "copy.csv")
-        return ExportBench(rows, export_s, export_bytes, peak, copy_s, copy_bytes)
-    finally:
-        await engine.dispose()
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with scratch_database(database_url) as scratch:
+        engine = create_engine(scratch.url)
+        assert scratch.schema is not None
+        try:
+            await migrate.upgrade(engine)
+            async with engine.begin() as connection:
+                await connection.execute(text(GENERATE), {"rows": rows})
+                await connection.execute(text("ANALYZE audit_events"))
+            export_s, export_bytes, peak = await _export(engine, workdir / "audit.csv")
+            copy_s, copy_bytes = _psql_copy(database_url, scratch.schema, workdir / "copy.csv")
+            return ExportBench(rows, export_s, export_bytes, peak, copy_s, copy_bytes)
+        finally:
+            await engine.dispose()
 
 
 async def _export(engine, path: Path) -> tuple[float, int, float]:

@@ -5,15 +5,12 @@ plain events (unique details per row, as bench-export's)."""
 
 from __future__ import annotations
 
-import secrets
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
 
 from sqlalchemy import text
 
+from bot.benchmarks.scratch import scratch_database
 from bot.benchmarks.trail import write_chain
 from bot.services.audit_trail import verify_records, verify_rows
 from bot.storage import migrate
@@ -46,40 +43,25 @@ class VerifyBench:
 
 async def run_verify_bench(database_url: str, events: int, baseline: bool = False) -> VerifyBench:
     postgres = database_url.startswith("postgres")
-    schema = f"bench_{secrets.token_hex(4)}"
-    scratch = tempfile.TemporaryDirectory() if not postgres else None
-    admin = create_engine(database_url) if postgres else None
-    if admin is not None:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        separator = "&" if "?" in database_url else "?"
-        url = f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    else:
-        url = f"sqlite:///{Path(scratch.name) / 'bench.db'}"  # type: ignore[union-attr]
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-        await write_chain(engine, events, varied=False)
-        if postgres:
-            async with engine.begin() as connection:
-                await connection.execute(text("ANALYZE audit_events"))
-        began = time.perf_counter()
-        made = await verify_rows(iter_rows(engine))
-        verify_s = time.perf_counter() - began
-        baseline_s = None
-        if baseline:
+    async with scratch_database(database_url) as scratch:
+        engine = create_engine(scratch.url)
+        try:
+            await migrate.upgrade(engine)
+            await write_chain(engine, events, varied=False)
+            if postgres:
+                async with engine.begin() as connection:
+                    await connection.execute(text("ANALYZE audit_events"))
             began = time.perf_counter()
-            before = await verify_records(iter_records(engine))
-            baseline_s = time.perf_counter() - began
-            assert before == made, "the reference disagrees"
-        return VerifyBench(
-            "PostgreSQL" if postgres else "SQLite", events, verify_s, made.ok, baseline_s
-        )
-    finally:
-        await engine.dispose()
-        if admin is not None:
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
-        if scratch is not None:
-            scratch.cleanup()
+            made = await verify_rows(iter_rows(engine))
+            verify_s = time.perf_counter() - began
+            baseline_s = None
+            if baseline:
+                began = time.perf_counter()
+                before = await verify_records(iter_records(engine))
+                baseline_s = time.perf_counter() - began
+                assert before == made, "the reference disagrees"
+            return VerifyBench(
+                "PostgreSQL" if postgres else "SQLite", events, verify_s, made.ok, baseline_s
+            )
+        finally:
+            await engine.dispose()
