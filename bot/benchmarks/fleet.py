@@ -55,10 +55,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.benchmarks.load import FORM, Spread, _cpu_seconds, _responses, _stamp, open_loop
+from bot.benchmarks.load import Spread, _cpu_seconds, _responses, _stamp, open_loop, post_signed
 from bot.chaos.cluster import DEPLOYERS, Cluster, service_name
 from bot.chaos.processes import Child
-from bot.emulator.signing import signed_headers
 
 # The channels the stand-in's workspace has (bot/emulator/workspace.py); it cannot make more.
 CHANNELS = ("C0DEPLOYS", "C0RELEASES")
@@ -341,16 +340,9 @@ async def _send(
         async def send(n: int) -> Command:
             command = Command(n, CHANNELS[n % channels], time.time())
             body = _deploy_body(n, command.channel, f"{response_base}/{n}")
-            headers = signed_headers(secret, body, FORM, int(command.sent_at))
-            try:
-                async with http.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    if response.status == 200:
-                        command.acked_at = time.time()
-                    else:
-                        command.failure = f"HTTP {response.status}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                command.failure = type(exc).__name__
+            ack_ms, command.failure = await post_signed(http, url, secret, body)
+            if ack_ms is not None:
+                command.acked_at = time.time()
             return command
 
         return await open_loop(releases, rate, send)

@@ -226,6 +226,23 @@ async def _releasebot_run(
         return run
 
 
+async def post_signed(
+    http: aiohttp.ClientSession, url: str, secret: str, body: bytes
+) -> tuple[float | None, str | None]:
+    """POST a slash command signed now: (ms until the OK, None), or (None, what went wrong)."""
+    headers = signed_headers(secret, body, FORM, int(time.time()))
+    began = time.perf_counter()
+    try:
+        async with http.post(url, data=body, headers=headers) as response:
+            await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return None, type(exc).__name__
+    if status != 200:
+        return None, f"HTTP {status}"
+    return (time.perf_counter() - began) * 1000, None
+
+
 async def fire(
     url: str, secret: str, rate: float, seconds: float, template: str, response_base: str
 ) -> list[Shot]:
@@ -235,21 +252,9 @@ async def fire(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
         async def send(n: int) -> Shot:
-            body = command_body(n, template, f"{response_base}/{n}")
             shot = Shot(n, time.time())
-            headers = signed_headers(secret, body, FORM, int(shot.sent_at))
-            began = time.perf_counter()
-            try:
-                async with http.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                shot.failure = type(exc).__name__
-                return shot
-            if status == 200:
-                shot.ack_ms = (time.perf_counter() - began) * 1000
-            else:
-                shot.failure = f"HTTP {status}"
+            body = command_body(n, template, f"{response_base}/{n}")
+            shot.ack_ms, shot.failure = await post_signed(http, url, secret, body)
             return shot
 
         return await open_loop(int(rate * seconds), rate, send)

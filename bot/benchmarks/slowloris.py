@@ -38,9 +38,15 @@ from pathlib import Path
 import aiohttp
 
 from bot.app.settings import Settings
-from bot.benchmarks.load import COMMANDS, FORM, SERVICES, Spread, _responses, command_body
+from bot.benchmarks.load import (
+    COMMANDS,
+    SERVICES,
+    Spread,
+    _responses,
+    command_body,
+    post_signed,
+)
 from bot.chaos.cluster import ADMIN_URL, Cluster
-from bot.emulator.signing import signed_headers
 
 DROP_GOAL_S = 15.0
 ACK_GOAL_MS = 100.0
@@ -461,20 +467,8 @@ class _Commands:
     async def _send(self, origin: float) -> Ack:
         n, self._n = self._n, self._n + 1
         body = command_body(n, self._template, f"{self._response_base}/{n}")
-        headers = signed_headers(self._secret, body, FORM, int(time.time()))
         ack = Ack(time.monotonic() - origin)
-        began = time.perf_counter()
-        try:
-            async with self._http.post(self._url, data=body, headers=headers) as response:
-                await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            ack.failure = type(exc).__name__
-            return ack
-        if status == 200:
-            ack.ack_ms = (time.perf_counter() - began) * 1000
-        else:
-            ack.failure = f"HTTP {status}"
+        ack.ack_ms, ack.failure = await post_signed(self._http, self._url, self._secret, body)
         return ack
 
 
