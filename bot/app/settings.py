@@ -4,11 +4,14 @@ and their values are never printed: `describe()` says only whether each is set."
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bot.storage.defaults import DEFAULT_URL
+
+N = TypeVar("N", int, float)
 
 # The worked example ships inside the package, so `serve` finds it from any directory.
 DEFAULT_CATALOG = Path(__file__).resolve().parent / "releasebot.example.yaml"
@@ -170,41 +173,56 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: N,
+    parse: Callable[[str], N],
+    what: str,
+    allowed: Callable[[N], bool] = lambda _value: True,
+    hint: str = "",
+) -> N:
+    """`name`'s value read with `parse` (unset or empty: `default`); SettingsError naming the
+    variable when it is not `what`, or not `allowed` (then with `hint`)."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = parse(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+        raise SettingsError(f"{name}={raw!r} is not {what}") from exc
+    if not allowed(value):
+        raise SettingsError(f"{name}={raw!r}: {hint}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, "a number")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from exc
-    if not 0 < value < 86400 * 7:
-        raise SettingsError(f"{name}={raw!r}: give a number of seconds above 0")
-    return value
+    return _number(
+        env,
+        name,
+        default,
+        float,
+        "a number of seconds",
+        lambda value: 0 < value < 86400 * 7,
+        "give a number of seconds above 0",
+    )
 
 
 def _per_minute(env: Mapping[str, str], name: str, default: float) -> float:
     """A rate; 0 turns the limit off."""
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number of calls a minute") from exc
-    if not 0 <= value < 1_000_000:
-        raise SettingsError(f"{name}={raw!r}: give a number of calls a minute, 0 for no limit")
-    return value
+    return _number(
+        env,
+        name,
+        default,
+        float,
+        "a number of calls a minute",
+        lambda value: 0 <= value < 1_000_000,
+        "give a number of calls a minute, 0 for no limit",
+    )
 
 
 def _redact_url(url: str) -> str:
