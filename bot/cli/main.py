@@ -115,7 +115,7 @@ def serve(
 @app.command()
 def migrate(database_url: DatabaseOption = None) -> None:
     """Bring the database schema up to date (Alembic migrations), and recreate the audit
-    trail's append-only triggers if someone dropped or disabled them."""
+    trail's append-only triggers if someone dropped, disabled or changed them."""
     from bot.storage import migrate as migrations
     from bot.storage.audit_integrity import restore_triggers
     from bot.storage.database import create_engine
@@ -136,7 +136,7 @@ def migrate(database_url: DatabaseOption = None) -> None:
     if restored:
         typer.echo(
             f"recreated the audit trail's append-only trigger {', '.join(restored)}: it was "
-            "missing or disabled. Run `releasebot audit verify` to see whether the trail was "
+            "missing, disabled or changed. Run `releasebot audit verify` to see whether the trail was "
             "edited meanwhile."
         )
 

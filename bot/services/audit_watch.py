@@ -37,8 +37,8 @@ CHECKING = Verdict(False, "checking")
 def unprotected_message(missing: list[str]) -> str:
     names = ", ".join(missing)
     return (
-        f"the audit trail is not append-only: trigger {names} on audit_events is missing or "
-        "disabled, so someone with database rights may have edited it. Check it with "
+        f"the audit trail is not append-only: trigger {names} on audit_events is missing, "
+        "disabled or changed, so someone with database rights may have edited it. Check it with "
         "`releasebot audit verify`, then recreate the trigger with `releasebot migrate`."
     )
 

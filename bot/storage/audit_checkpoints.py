@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,7 +48,18 @@ async def all_checkpoints(engine: AsyncEngine) -> list[Checkpoint]:
         rows = (
             await connection.execute(select(AuditCheckpointRow).order_by(AuditCheckpointRow.seq))
         ).all()
-    return [
-        Checkpoint(r.seq, r.hash, r.signed_at, Signature(r.algorithm, r.key_id, r.signature))
-        for r in rows
-    ]
+    return [_checkpoint(row) for row in rows]
+
+
+async def last(engine: AsyncEngine) -> Checkpoint | None:
+    """The checkpoint of the highest sequence number, if any."""
+    query = select(AuditCheckpointRow).order_by(AuditCheckpointRow.seq.desc()).limit(1)
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).first()
+    return _checkpoint(row) if row is not None else None
+
+
+def _checkpoint(row: Any) -> Checkpoint:
+    return Checkpoint(
+        row.seq, row.hash, row.signed_at, Signature(row.algorithm, row.key_id, row.signature)
+    )

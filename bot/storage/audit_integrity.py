@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.audit_manifest import ChainPoint, Checkpoint, Signature
+from bot.core.audit_manifest import ChainPoint, Checkpoint
 from bot.storage import audit_checkpoints
 from bot.storage.audit_reader import iter_rows
-from bot.storage.tables import AuditCheckpointRow
 
 _POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
@@ -46,31 +45,36 @@ TRIGGERS = {
 
 
 async def missing_triggers(engine: AsyncEngine) -> list[str]:
-    """The append-only triggers that are not there, or are there but disabled (PostgreSQL's
-    `ALTER TABLE ... DISABLE TRIGGER`)."""
+    """The append-only triggers that are not there, are disabled (PostgreSQL's `ALTER TABLE
+    ... DISABLE TRIGGER`), or no longer refuse (a same-named trigger, or on PostgreSQL the
+    function it calls, rewritten to let changes through)."""
     expected = TRIGGERS[engine.dialect.name]
     async with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             found = await connection.execute(
                 text(
-                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass "
-                    "AND NOT tgisinternal AND tgenabled <> 'D'"
+                    "SELECT t.tgname, p.prosrc FROM pg_trigger t JOIN pg_proc p "
+                    "ON p.oid = t.tgfoid WHERE t.tgrelid = 'audit_events'::regclass "
+                    "AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
+                    "AND p.proname = 'audit_events_append_only'"
                 )
             )
+            refusing = "RAISE EXCEPTION"
         else:
             found = await connection.execute(
                 text(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
                     "AND tbl_name = 'audit_events'"
                 )
             )
-        present = {name for (name,) in found}
+            refusing = "RAISE(ABORT"
+        present = {name for name, body in found if refusing in " ".join(body.upper().split())}
     return sorted(set(expected) - present)
 
 
 async def restore_triggers(engine: AsyncEngine) -> list[str]:
-    """Create the append-only triggers that are missing (re-enable a disabled one); returns
-    their names."""
+    """Create again the append-only triggers that are missing, disabled or changed (and on
+    PostgreSQL the function they call); returns their names."""
     missing = await missing_triggers(engine)
     if not missing:
         return []
@@ -79,8 +83,8 @@ async def restore_triggers(engine: AsyncEngine) -> list[str]:
         if postgres:
             await connection.execute(text(_POSTGRES_FUNCTION))
         for name in missing:
-            if postgres:
-                await connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON audit_events"))
+            on_table = " ON audit_events" if postgres else ""
+            await connection.execute(text(f"DROP TRIGGER IF EXISTS {name}{on_table}"))
             await connection.execute(text(TRIGGERS[engine.dialect.name][name]))
     return missing
 
@@ -95,16 +99,7 @@ class SqlAuditIntegrity:
         return await missing_triggers(self._engine)
 
     async def last_checkpoint(self) -> Checkpoint | None:
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(AuditCheckpointRow).order_by(AuditCheckpointRow.seq.desc()).limit(1)
-                )
-            ).first()
-        if row is None:
-            return None
-        signature = Signature(row.algorithm, row.key_id, row.signature)
-        return Checkpoint(row.seq, row.hash, row.signed_at, signature)
+        return await audit_checkpoints.last(self._engine)
 
     async def hash_at(self, seq: int) -> str | None:
         return await audit_checkpoints.hash_at(self._engine, seq)

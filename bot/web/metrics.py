@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+if TYPE_CHECKING:
+    from bot.services.audit_watch import Verdict
 
 
 class Metrics:
@@ -34,8 +37,7 @@ class Metrics:
             registry=self.registry,
         )
 
-    def audit_verdict(self, verdict: Any) -> None:
-        """Takes a bot.services.audit_watch.Verdict (ok, broken_at)."""
+    def audit_verdict(self, verdict: Verdict) -> None:
         self.audit_intact.set(1 if verdict.ok else 0)
         self.audit_broken_at.set(verdict.broken_at or 0)
 

@@ -81,7 +81,7 @@ async def test_serve_refuses_a_dropped_trigger_until_migrate_recreates_it(databa
 
     code, output = await finished("serve", "--database-url", database_url, "--port", port)
     assert code == 1, output
-    assert f"trigger {name} on audit_events is missing or disabled" in output
+    assert f"trigger {name} on audit_events is missing, disabled or changed" in output
     assert "releasebot migrate" in output and "Traceback" not in output
 
     code, output = await finished("migrate", "--database-url", database_url)

@@ -121,3 +121,31 @@ async def test_a_dropped_or_disabled_trigger_is_named_and_recreated_by_restore(e
     with pytest.raises(Exception, match="append-only"):
         async with engine.begin() as connection:
             await connection.execute(text("UPDATE audit_events SET actor_id = 'U0EVE'"))
+
+
+async def test_a_trigger_rewritten_to_let_changes_through_counts_as_missing(engine):
+    """Present and enabled, but no longer refusing: on PostgreSQL the function it calls is
+    replaced, on SQLite a trigger of the same name does nothing."""
+    if engine.dialect.name == "postgresql":
+        rewrite = [
+            "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS "
+            "$$ BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql"
+        ]
+        named = ["audit_events_no_truncate", "audit_events_no_update_delete"]
+    else:
+        rewrite = [
+            "DROP TRIGGER audit_events_no_delete",
+            "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+            "BEGIN SELECT 1; END",
+        ]
+        named = ["audit_events_no_delete"]
+    async with engine.begin() as connection:
+        for statement in rewrite:
+            await connection.execute(text(statement))
+    assert await missing_triggers(engine) == named
+    assert await restore_triggers(engine) == named
+    assert await missing_triggers(engine) == []
+    await append(engine, 1)
+    with pytest.raises(Exception, match="append-only"):
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM audit_events"))
