@@ -466,7 +466,7 @@ _OPERATION = re.compile(
 
 
 class ArgoRolloutsDeployer:
-    """Implements Deployer and Probe (bot/core/ports.py) for Argo Rollouts."""
+    """Implements Deployer and Probe (bot/core/ports/integrations.py) for Argo Rollouts."""
 
     def __init__(
         self,

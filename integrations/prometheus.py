@@ -47,7 +47,7 @@ NAME = "prometheus"
 
 
 class PrometheusMonitor:
-    """Implements Monitor and Probe (bot/core/ports.py)."""
+    """Implements Monitor and Probe (bot/core/ports/integrations.py)."""
 
     def __init__(self, http: Http, queries: Mapping[str, str]) -> None:
         self._http = http

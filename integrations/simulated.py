@@ -78,7 +78,8 @@ class SimulatedSettings:
 
 
 class SimulatedBackend:
-    """Implements CI, Deployer, Monitor, FlagStore and DeploymentMirror (bot/core/ports.py)."""
+    """Implements CI, Deployer, Monitor, FlagStore and DeploymentMirror
+    (bot/core/ports/integrations.py)."""
 
     def __init__(self, settings: SimulatedSettings, clock: Clock) -> None:
         self.settings = settings

@@ -89,7 +89,7 @@ class UnleashSettings:
 
 
 class UnleashFlagStore:
-    """Implements FlagStore and Probe (bot/core/ports.py)."""
+    """Implements FlagStore and Probe (bot/core/ports/integrations.py)."""
 
     def __init__(self, settings: UnleashSettings, *, attempts: int = 3) -> None:
         self.settings = settings

@@ -179,7 +179,7 @@ class _Started:
 
 
 class WebhookDeployer:
-    """Implements Deployer and Probe (bot/core/ports.py) over a signed webhook."""
+    """Implements Deployer and Probe (bot/core/ports/integrations.py) over a signed webhook."""
 
     def __init__(
         self,

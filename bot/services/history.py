@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.audit import AuditRecord
 from bot.core.catalog import Catalog
 from bot.core.dora import DoraReport, report
-from bot.core.ports import AuditEvents, AuditRecord, Clock, UnitOfWork
+from bot.core.ports import AuditEvents, Clock, UnitOfWork
 from bot.core.release import Release
 
 HISTORY_LIMIT = 200

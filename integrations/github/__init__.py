@@ -27,7 +27,7 @@ from integrations.github.settings import GitHubSettings
 
 class GitHub:
     """Implements CI, DeploymentMirror, Probe and, with a deploy workflow, Deployer
-    (bot/core/ports.py)."""
+    (bot/core/ports/integrations.py)."""
 
     def __init__(self, settings: GitHubSettings, context: BackendContext) -> None:
         self.settings = settings
