@@ -1,4 +1,5 @@
-"""`releasebot bench load|fleet|slowloris`: benchmarks that print figures beside their baselines."""
+"""`releasebot bench load|fleet|slowloris` (benchmarks that print figures beside their
+baselines) and the single-process `releasebot bench-start|bench-export|bench-verify|bench-dora`."""
 
 from __future__ import annotations
 
@@ -201,4 +202,94 @@ def slowloris(
                 admin_url=database_url,
             )
         )
+    typer.echo(result.report())
+
+
+def bench_start(
+    runs: Annotated[int, typer.Option(help="Processes started per figure (the median).")] = 5,
+    services: Annotated[int, typer.Option(help="Services in the checked catalog.")] = 1000,
+    releasebot: Annotated[
+        str | None,
+        typer.Option(help="Another installation's releasebot script, to compare (e.g. main's)."),
+    ] = None,
+) -> None:
+    """Start-up times: `releasebot --help`, `config check` of a large catalog and `serve`
+    until /healthz answers, beside `python -c pass` and a bare Slack app (a benchmark)."""
+    from bot.benchmarks.start import run_start_bench
+
+    if runs < 1 or services < 1:
+        raise fail("--runs and --services must be at least 1")
+    try:
+        result = run_start_bench(runs, services, releasebot)
+    except RuntimeError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(result.report())
+
+
+def bench_export(
+    rows: Annotated[int, typer.Option(help="How many audit events to generate.")] = 1_000_000,
+    database_url: Annotated[
+        str, typer.Option(help="A PostgreSQL URL; a scratch schema is made and dropped.")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+) -> None:
+    """Export a large generated audit trail and compare with psql's \\copy of the same rows:
+    rows/s and peak memory (a benchmark, not a test)."""
+    import tempfile
+
+    from bot.benchmarks.export import run_export_bench
+
+    if rows < 1:
+        raise fail("--rows must be at least 1")
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            result = asyncio.run(run_export_bench(database_url, rows, Path(directory)))
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    typer.echo(result.report())
+
+
+def bench_verify(
+    events: Annotated[int, typer.Option(help="How many audit events to seal.")] = 1_000_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL URL (a scratch schema is made and dropped), or sqlite: for a "
+            "scratch SQLite file."
+        ),
+    ] = "sqlite:",
+    baseline: Annotated[
+        bool, typer.Option(help="Also time the record-by-record check it replaced.")
+    ] = False,
+) -> None:
+    """Seal a large valid audit chain and time `audit verify` over it: events/s, and the
+    ratio to the record-by-record check with --baseline (a benchmark, not a test)."""
+    from bot.benchmarks.verify import run_verify_bench
+
+    if events < 1:
+        raise fail("--events must be at least 1")
+    result = asyncio.run(run_verify_bench(database_url, events, baseline))
+    typer.echo(result.report())
+
+
+def bench_dora(
+    releases: Annotated[int, typer.Option(help="How many finished releases.")] = 100_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL URL (a scratch schema is made and dropped), or sqlite:///FILE "
+            "(a new file)."
+        ),
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Also time loading every release and computing in Python, as before."),
+    ] = False,
+) -> None:
+    """Time the DORA report over a 365-day window of generated releases (SQL aggregates),
+    and with --baseline the load-everything way it replaced (a benchmark, not a test)."""
+    from bot.benchmarks.dora import run_dora_bench
+
+    if releases < 1:
+        raise fail("--releases must be at least 1")
+    result = asyncio.run(run_dora_bench(database_url, releases, baseline=baseline))
     typer.echo(result.report())
