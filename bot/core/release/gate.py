@@ -1,0 +1,91 @@
+"""The gate before a rollout: versions resolved, CI checked, and a start the policy refused."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.durations import format_duration
+from bot.core.release.approvals import approval_due
+from bot.core.release.events import CiChecked, StartRefused, VersionsResolved
+from bot.core.release.facts import Fact
+from bot.core.release.model import CI_RED, InvalidTransition, Release, State
+from bot.core.release.moves import end, require, skip_rest, start_rollout
+from bot.core.wording import plural
+
+
+def _versions_resolved(
+    r: Release, e: VersionsResolved, now: datetime
+) -> tuple[Release, list[Fact]]:
+    require(r, {State.AWAITING_CI}, "resolve its versions")
+    resolved = replace(
+        r, version_to=r.version_to or e.version_to, version_from=r.version_from or e.version_from
+    )
+    summary = f"Shipping {resolved.version_to} (now running: {resolved.version_from or 'nothing'})"
+    return resolved, [Fact("release.versions_resolved", summary, notify=False)]
+
+
+def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[Fact]]:
+    require(r, {State.AWAITING_CI}, "record a CI result")
+    if e.pending:
+        return replace(r, ci_summary=e.summary, due_at=now + timedelta(seconds=e.retry_in_s)), []
+    if not e.passed:
+        ended = end(r, State.REJECTED, now, reason=f"{CI_RED}{e.summary}")
+        return replace(ended, ci_summary=e.summary), [
+            Fact(
+                "release.ci_failed",
+                f"CI gate refused {r.version_to}: {e.summary}",
+                outcome="refused",
+            )
+        ]
+    facts = [Fact("release.ci_passed", f"CI is green for {r.version_to}: {e.summary}")]
+    r = replace(
+        r,
+        ci_summary=e.summary,
+        authors=e.authors or r.authors,
+        committed_at=e.committed_at or r.committed_at,
+    )
+    if r.approvals_missing:
+        r = replace(r, state=State.AWAITING_APPROVAL, approval_requested_at=now)
+        r = replace(r, due_at=approval_due(r))
+        lapses = r.approval_timing.expires_after_s
+        facts.append(
+            Fact(
+                "release.approval_requested",
+                f"Waiting for {plural(r.approvals_missing, 'approval')} to deploy {r.version_to} "
+                f"to {r.environment}"
+                + (f"; the request lapses in {format_duration(lapses)}" if lapses else ""),
+            )
+        )
+        return r, facts
+    if r.auto_approve:
+        facts.append(
+            Fact(
+                "release.auto_approved",
+                f"Approved automatically: CI is green and {r.environment}'s policy asks no more",
+                rule="approval.auto_ci_green",
+            )
+        )
+    return start_rollout(r, now), facts
+
+
+def _start_refused(r: Release, e: StartRefused, now: datetime) -> tuple[Release, list[Fact]]:
+    if r.state is not State.RUNNING or r.touched_traffic:
+        raise InvalidTransition(f"Release {r.ref} has started already; it cannot be held back.")
+    ended = end(skip_rest(r, now), State.REJECTED, now, reason=e.reason)
+    return ended, [
+        Fact(
+            "release.start_refused",
+            f"Release {r.ref} did not start: {e.reason}",
+            outcome="refused",
+            rule=e.rule,
+        )
+    ]
+
+
+HANDLERS: dict[type, Any] = {
+    VersionsResolved: _versions_resolved,
+    CiChecked: _ci_checked,
+    StartRefused: _start_refused,
+}
