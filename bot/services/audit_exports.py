@@ -13,8 +13,8 @@ from typing import Any
 from bot.core.access import holdings
 from bot.core.audit import format_time
 from bot.core.catalog import Catalog
+from bot.core.commands import ExportAudit
 from bot.core.durations import format_duration
-from bot.core.policy_commands import ExportAudit
 from bot.core.policy_config import Role
 from bot.core.ports import AuditExporter, AuditFiles, Clock, Outbound, UnitOfWork
 from bot.services.facts import FactsFinder

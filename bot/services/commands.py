@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import commands as grammar
-from bot.core import policy_commands as policy
 from bot.core.catalog import Catalog
+from bot.core.commands import policy, reports
 from bot.core.policy import Act
 from bot.core.ports import BackendHealth, Clock, IntegrationHealth, UnitOfWork
 from bot.core.wording import plain_text
@@ -62,7 +62,7 @@ class CommandRouter:
         except grammar.UsageError as exc:
             return Prepared(request, command, text, usage=exc)
         backends: tuple[BackendHealth, ...] = ()
-        if isinstance(parsed, policy.Integrations):
+        if isinstance(parsed, reports.Integrations):
             backends = tuple(await self._health.check_health())
         return Prepared(request, command, text, parsed, backends=backends)
 
@@ -101,11 +101,11 @@ class CommandRouter:
                 return await self._policies.freeze(uow, request, parsed)
             case policy.UnfreezeEnvironments():
                 return await self._policies.unfreeze(uow, request, parsed)
-            case policy.ExportAudit():
+            case reports.ExportAudit():
                 return await self._exports.request(uow, request, parsed)
-            case policy.Dora():
+            case reports.Dora():
                 return await self._queries.dora(uow, request, parsed)
-            case policy.Integrations():
+            case reports.Integrations():
                 return await self._queries.integrations(uow, request, prepared.backends)
             case policy.WhoAmI():
                 return await self._policies.whoami(uow, request, parsed)

@@ -10,6 +10,15 @@ from datetime import datetime, timedelta
 
 from bot.core.access import holdings, people_in
 from bot.core.catalog import Catalog
+from bot.core.commands import (
+    FreezeEnvironments,
+    LockEnvironment,
+    UnfreezeEnvironments,
+    UnlockEnvironment,
+    Where,
+    WhoAmI,
+    WhoCan,
+)
 from bot.core.policy import (
     ROLE_GRANTS,
     Act,
@@ -19,15 +28,6 @@ from bot.core.policy import (
     approval_people,
     decide,
     refuse,
-)
-from bot.core.policy_commands import (
-    FreezeEnvironments,
-    LockEnvironment,
-    UnfreezeEnvironments,
-    UnlockEnvironment,
-    Where,
-    WhoAmI,
-    WhoCan,
 )
 from bot.core.policy_config import People
 from bot.core.ports import Clock, LockHeld, Outbound, UnitOfWork

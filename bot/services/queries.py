@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.catalog import Catalog
-from bot.core.commands import Help, History, ListActive, Status
+from bot.core.commands import Dora, Help, History, ListActive, Status
 from bot.core.durations import format_duration
-from bot.core.policy_commands import Dora
 from bot.core.ports import BackendHealth, Clock, UnitOfWork
 from bot.core.wording import plural
 from bot.services.history import production_dora, production_environments

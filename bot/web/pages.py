@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.core.commands import release_number
-from bot.core.policy_commands import ExportAudit
+from bot.core.commands import ExportAudit, release_number
 from bot.core.ports import AuditFiles
 from bot.services.audit_exports import AuditExports
 from bot.services.history import History, HistoryFilter

@@ -1,4 +1,4 @@
-"""Slash command text -> typed commands (bot/core/commands.py): forgiving, and clear when not."""
+"""Slash command text -> typed commands (bot/core/commands/): forgiving, and clear when not."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from bot.core.commands import (
     RELEASE_NUMBER_MAX,
     Command,
     Deploy,
+    Dora,
+    ExportAudit,
     Help,
     History,
     ListActive,
@@ -19,7 +21,6 @@ from bot.core.commands import (
     parse,
     release_number,
 )
-from bot.core.policy_commands import Dora, ExportAudit
 from bot.core.strategies import StrategyChoice
 
 CATALOG = Catalog.model_validate(
