@@ -1,5 +1,6 @@
-"""What every real adapter shares: secrets named in the catalog, one HTTP client with timeouts,
-retries with backoff for idempotent calls, and errors translated at the boundary.
+"""What every real adapter shares: secrets named in the catalog, one HTTP client with timeouts
+(one connection pool per adapter, closed when the bot stops), retries with backoff for
+idempotent calls, and errors translated at the boundary.
 
 Adapters raise only bot.core.ports.IntegrationError; messages never contain secrets."""
 
@@ -10,9 +11,12 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.core.ports import Clock, IntegrationError, OperationStatus, OperationStore
+
+if TYPE_CHECKING:
+    import aiohttp
 
 T = TypeVar("T")
 
@@ -94,6 +98,31 @@ class Response:
     headers: Mapping[str, str]
 
 
+class Session:
+    """An adapter's one aiohttp ClientSession (its connection pool): made on first use, reused
+    by every request after, ended by `close()`. A use after `close()`, or from another event
+    loop, makes a new one: a closed session is never reused. Cookies are not kept, so each
+    request goes out as it would on a session of its own."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        import aiohttp  # here, not at import: `config check` builds backends without HTTP
+
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+            self._loop = loop
+        return self._session
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+
 class Http:
     """JSON over HTTP with a timeout; errors become IntegrationError (retryable when a retry
     could help: timeouts, connection errors, 429 and 5xx)."""
@@ -106,12 +135,15 @@ class Http:
         headers: Mapping[str, str] | None = None,
         timeout_s: float = 10.0,
         ssl: Any = None,
+        session: Session | None = None,
     ) -> None:
+        """`session`: shared with other Http of the same adapter (default: one of its own)."""
         self.base_url = base_url.rstrip("/")
         self._name = name
         self._headers = dict(headers or {})
         self._timeout_s = timeout_s
         self._ssl = ssl
+        self.session = session or Session()
 
     async def request(
         self,
@@ -128,20 +160,16 @@ class Http:
 
         url = f"{self.base_url}{path}"
         try:
-            async with (
-                aiohttp.ClientSession(
-                    timeout=aiohttp.ClientTimeout(total=self._timeout_s)
-                ) as session,
-                session.request(
-                    method,
-                    url,
-                    json=json_body,
-                    params=params,
-                    data=data,
-                    headers={**self._headers, **(headers or {})},
-                    ssl=self._ssl,
-                ) as response,
-            ):
+            async with self.session.get().request(
+                method,
+                url,
+                json=json_body,
+                params=params,
+                data=data,
+                headers={**self._headers, **(headers or {})},
+                ssl=self._ssl,
+                timeout=aiohttp.ClientTimeout(total=self._timeout_s),
+            ) as response:
                 text = await response.text(errors="replace")
                 body = _json(text)
                 if response.status not in expect:
@@ -158,6 +186,9 @@ class Http:
             raise IntegrationError(
                 f"{self._name}: {method} {path} {_why(exc, self._timeout_s)}"
             ) from exc
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 async def with_retries(

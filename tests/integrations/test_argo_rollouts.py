@@ -559,7 +559,7 @@ def test_insecure_skip_tls_verify_turns_verification_off():
         {"api_url": "https://k", "insecure_skip_tls_verify": True},
         BackendContext(ManualClock(), {}),
     )
-    assert deployer._http._ssl is False
+    assert deployer._api.http._ssl is False
 
 
 # The fake API server itself (the tests above trust it)
