@@ -213,7 +213,7 @@ async def build_runtime(
         dispatcher,
         groups,
         claims={"inbox": inbox_claims, "stages": release_claims, "outbox": outbox_claims},
-        bells={"inbox": inbox_bell, "outbox": outbox_bell},
+        bells={"inbox": inbox_bell, "stages": asyncio.Event(), "outbox": outbox_bell},
     )
     inbox = Inbox(InboxDoor(db, clock), on_accept=inbox_bell.set)
 

@@ -30,8 +30,24 @@ from bot.services.groups import GroupCache
 log = logging.getLogger(__name__)
 
 
+WORKERS = ("inbox", "stages", "outbox")  # the kinds of due work kept in database rows
+
+
 class Claims(Protocol):
     async def release_claims(self) -> int: ...
+
+
+class HoldsNoClaims:
+    """The claims of work that claims no rows (the group cache refresh): none to hand back."""
+
+    async def release_claims(self) -> int:
+        return 0
+
+
+async def due_at_ticks_only() -> float | None:
+    """The `due_in` of work that cannot say when its next row is due: it waits for a kick or
+    the next tick."""
+    return None
 
 
 class Worker:
@@ -43,12 +59,14 @@ class Worker:
         name: str,
         run_pass: Callable[[], Awaitable[int]],
         batch: int,
-        bell: asyncio.Event | None = None,
-        claims: Claims | None = None,
-        due_in: Callable[[], Awaitable[float | None]] | None = None,
+        *,
+        bell: asyncio.Event,
+        claims: Claims,
+        due_in: Callable[[], Awaitable[float | None]],
     ) -> None:
-        """`due_in`: seconds until its next row is due; the worker then wakes at that moment
-        rather than at the next tick."""
+        """`bell`: set to wake the worker. `claims`: what it hands back when a pass is cut
+        short. `due_in`: seconds until its next row is due; the worker then wakes at that
+        moment rather than at the next tick."""
         self.name = name
         self._claims = claims
         self._due_in = due_in
@@ -57,7 +75,7 @@ class Worker:
         self._run_pass = run_pass
         self._batch = batch
         self._lock = asyncio.Lock()
-        self._kicked = bell or asyncio.Event()
+        self._kicked = bell
         self._task: asyncio.Task | None = None
         self._stopping = False
 
@@ -98,8 +116,6 @@ class Worker:
                 log.exception("%s: a pass failed", self.name)
 
     async def _wake_when_due(self) -> None:
-        if self._due_in is None:
-            return
         seconds = await self._due_in()
         if self._alarm is not None:
             self._alarm.cancel()
@@ -110,8 +126,6 @@ class Worker:
     async def _hand_back(self) -> None:
         """A pass cut short by the database leaves rows claimed: give them back as soon as
         the database answers again, rather than when their leases run out."""
-        if self._claims is None:
-            return
         with contextlib.suppress(StorageUnavailable):
             await self._claims.release_claims()
 
@@ -139,39 +153,47 @@ class Engine:
         inbox: InboxRunner,
         stages: StageRunner,
         outbox: OutboxDispatcher,
-        groups: GroupCache | None = None,
-        claims: Mapping[str, Claims] | None = None,
-        bells: Mapping[str, asyncio.Event] | None = None,
+        groups: GroupCache,
+        *,
+        claims: Mapping[str, Claims],
+        bells: Mapping[str, asyncio.Event],
     ) -> None:
-        """`claims` and `bells` by worker name (inbox, stages, outbox): the rows each claims,
-        and an event that wakes it when a commit left it work."""
-        bells, claims = bells or {}, claims or {}
-        self.inbox = Worker(
-            "inbox", inbox.run_due, inbox.batch, bells.get("inbox"), claims.get("inbox")
-        )
-        self.stages = Worker(
-            "stages",
-            stages.run_due,
-            stages.batch,
-            bells.get("stages"),
-            claims.get("stages"),
-            due_in=stages.next_due_in,
-        )
-        self.outbox = Worker(
-            "outbox", outbox.dispatch_due, outbox.batch, bells.get("outbox"), claims.get("outbox")
-        )
+        """`claims` and `bells` by worker name, one of each for every name in WORKERS: the
+        rows each claims, and an event that wakes it when a commit left it work."""
+        for what, given in (("claims", claims), ("bells", bells)):
+            missing = [name for name in WORKERS if name not in given]
+            if missing:
+                raise ValueError(f"Engine: no {what} for {', '.join(missing)}")
+
+        def worker(
+            name: str,
+            run_pass: Callable[[], Awaitable[int]],
+            batch: int,
+            due_in: Callable[[], Awaitable[float | None]],
+        ) -> Worker:
+            return Worker(
+                name, run_pass, batch, bell=bells[name], claims=claims[name], due_in=due_in
+            )
+
+        self.inbox = worker("inbox", inbox.run_due, inbox.batch, due_at_ticks_only)
+        self.stages = worker("stages", stages.run_due, stages.batch, stages.next_due_in)
+        self.outbox = worker("outbox", outbox.dispatch_due, outbox.batch, due_at_ticks_only)
         self.inbox.then = self.stages.kick  # a request handled may have made a release due
-        self._groups = groups
-        self._claims = list(claims.values())
-        self._workers = [self.inbox, self.stages, self.outbox]
-        if groups is not None:
-            self._workers.append(Worker("groups", _counted(groups.refresh), batch=1))
+        self._claims = [claims[name] for name in WORKERS]
+        self._groups = Worker(
+            "groups",
+            _counted(groups.refresh),
+            batch=1,
+            bell=asyncio.Event(),
+            claims=HoldsNoClaims(),
+            due_in=due_at_ticks_only,
+        )
+        self._workers = [self.inbox, self.stages, self.outbox, self._groups]
 
     async def tick(self) -> int:
         """One pass of each kind of work, in order (tests and `settle`). Returns how many rows
         were handled."""
-        for worker in self._workers[3:]:  # the group cache: decisions read it
-            await worker.run()
+        await self._groups.run()  # the group cache: decisions read it
         handled = await self.inbox.run()
         try:
             handled += await self.stages.run()

@@ -42,7 +42,7 @@ class AuditExports:
         unit_of_work: Callable[[], UnitOfWork],
         clock: Clock,
         facts: FactsFinder,
-        exporter: AuditExporter | None = None,
+        exporter: AuditExporter,
     ) -> None:
         self._catalog = catalog
         self._uow = unit_of_work
@@ -75,7 +75,6 @@ class AuditExports:
     ) -> AuditFiles | None:
         """The export written to `directory` now (the web page, the HTTP API), recorded as
         `{via}.export`; None when `user_id` may not export (refused and audited)."""
-        assert self._exporter is not None, "no AuditExporter wired"
         allowed = self.may_export(user_id)
         async with self._uow() as uow:
             await Recorder(uow, self._clock.now()).audit(

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.engine.engine import Worker
+from bot.engine.engine import HoldsNoClaims, Worker
+
+
+def stages_worker(run_pass, due_in) -> Worker:
+    return Worker(
+        "stages", run_pass, batch=10, bell=asyncio.Event(), claims=HoldsNoClaims(), due_in=due_in
+    )
 
 
 async def test_a_worker_wakes_itself_when_its_next_row_is_due():
@@ -22,7 +28,7 @@ async def test_a_worker_wakes_itself_when_its_next_row_is_due():
     async def due_in() -> float | None:
         return 0.01 if passes == 1 else None  # one row due shortly after the first pass
 
-    worker = Worker("stages", run_pass, batch=10, due_in=due_in)
+    worker = stages_worker(run_pass, due_in)
     worker.start()
     worker.kick()  # the only kick: no tick follows
     try:
@@ -43,7 +49,7 @@ async def test_a_worker_without_due_rows_waits_for_a_kick():
     async def nothing_due() -> float | None:
         return None
 
-    worker = Worker("stages", run_pass, batch=10, due_in=nothing_due)
+    worker = stages_worker(run_pass, nothing_due)
     worker.start()
     worker.kick()
     for _ in range(50):  # let the loop run its pass and settle
