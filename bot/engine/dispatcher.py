@@ -41,6 +41,7 @@ from bot.core.ports import (
     Target,
 )
 from bot.core.release import Release
+from bot.engine.backoff import backoff_s
 from bot.services.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,6 @@ METHODS = {
     "upload": "files.uploadV2",
     "modal": "views.open",
 }
-
-
-def backoff_s(attempts: int) -> float:
-    return float(min(BACKOFF_CAP_S, 2 ** max(0, attempts - 1)))
 
 
 @dataclass
@@ -113,11 +110,12 @@ class OutboxDispatcher:
         catalog: Catalog,
         adapters_for: Callable[[str], Adapters],
         exporter: AuditExporter,
+        budgets: dict[str, float],
         batch: int = 40,
         concurrency: int = 8,
-        budgets: dict[str, float] | None = None,
     ) -> None:
-        """`budgets`: calls a minute a workspace may make of a method, e.g. chat.update."""
+        """`budgets`: calls a minute a workspace may make of a method, e.g. chat.update (a
+        method without one, or with 0, is not budgeted)."""
         self._claims = claims
         self._progress = progress
         self._chat = chat
@@ -129,7 +127,7 @@ class OutboxDispatcher:
         self._exporter = exporter
         self.batch = batch
         self.concurrency = concurrency
-        self._budgets = budgets or {}
+        self._budgets = budgets
 
     async def dispatch_due(self) -> int:
         """Send what is due. Returns how many rows were claimed. A database outage leaves as
@@ -408,14 +406,18 @@ class OutboxDispatcher:
             await self._tell_requester(item, exc)
             return
         run.unreachable = True
-        await self._claims.retry_at(item, self._after(backoff_s(item.attempts)), str(exc))
+        await self._try_again_later(item, exc)
 
     async def _backend_failed(self, item: OutboxItem, exc: IntegrationError) -> None:
         if not exc.retryable or self._past_deadline(item, self._clock.now()):
             log.error("outbox %s (%s) given up: %s", item.id, item.kind, exc)
             await self._claims.give_up(item, str(exc))
             return
-        await self._claims.retry_at(item, self._after(backoff_s(item.attempts)), str(exc))
+        await self._try_again_later(item, exc)
+
+    async def _try_again_later(self, item: OutboxItem, exc: Exception) -> None:
+        delay = backoff_s(item.attempts, base=1, cap=BACKOFF_CAP_S)
+        await self._claims.retry_at(item, self._after(delay), str(exc))
 
     def _past_deadline(self, item: OutboxItem, now: datetime) -> bool:
         deadline = timedelta(seconds=DEADLINES_S.get(item.kind, HOUR))

@@ -14,6 +14,7 @@ from bot.core.ports import (
     InboxQueue,
     StorageUnavailable,
 )
+from bot.engine.backoff import backoff_s
 from bot.services.inbox import InboxProcessor
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class InboxRunner:
         try:
             await self._processor.process(item)
         except (StorageUnavailable, ConcurrentUpdate) as exc:
-            delay = min(BACKOFF_CAP_S, 2 ** max(0, item.attempts - 1))
+            delay = backoff_s(item.attempts, base=1, cap=BACKOFF_CAP_S)
             log.warning(
                 "inbox %s: %s; trying again in %ss", item.id, exc or type(exc).__name__, delay
             )

@@ -45,11 +45,13 @@ from bot.core.release import (
     next_action,
 )
 from bot.core.stages import Stage, StageKind, StageStatus
+from bot.engine.backoff import backoff_s
 from bot.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+RETRY_BASE_S, RETRY_CAP_S = 5, 300  # a backend's failure: 5 s, 10 s, 20 s, 40 s
 STORAGE_PAUSE_S = 2
 
 
@@ -150,8 +152,8 @@ class StageRunner:
             and current.operation_id is None
         )
 
-    async def _retry_later(self, claim: Claim) -> int:
-        delay = min(300, 5 * 2 ** (claim.attempts - 1))
+    async def _retry_later(self, claim: Claim) -> float:
+        delay = backoff_s(claim.attempts, base=RETRY_BASE_S, cap=RETRY_CAP_S)
         await self._claims.retry_at(claim, self._clock.now() + timedelta(seconds=delay))
         return delay
 
