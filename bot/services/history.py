@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from bot.core.audit import AuditRecord
 from bot.core.catalog import Catalog
 from bot.core.dora import DoraReport, report
+from bot.core.people import mentioned
 from bot.core.ports import AuditEvents, Clock, UnitOfWork
 from bot.core.release import Release
 
@@ -24,9 +25,16 @@ class HistoryFilter:
 
 
 @dataclass(frozen=True)
+class Listing:
+    releases: Sequence[Release]
+    names: dict[str, str]  # user ID -> the name they last acted under
+
+
+@dataclass(frozen=True)
 class Timeline:
     release: Release
     events: list[AuditRecord]
+    names: dict[str, str]
 
 
 class History:
@@ -42,17 +50,22 @@ class History:
         self._audit = audit
         self._clock = clock
 
-    async def releases(self, where: HistoryFilter) -> Sequence[Release]:
+    async def releases(self, where: HistoryFilter) -> Listing:
         async with self._uow() as uow:
             found = await uow.releases.history(where.service, where.environment, HISTORY_LIMIT)
-        return [r for r in found if not where.state or r.state.value == where.state]
+        shown = [r for r in found if not where.state or r.state.value == where.state]
+        return Listing(shown, await self._audit.names({r.requested_by for r in shown}))
 
     async def timeline(self, release_id: int) -> Timeline | None:
         async with self._uow() as uow:
             release = await uow.releases.get(release_id)
         if release is None:
             return None
-        return Timeline(release, await self._audit.for_release(release_id))
+        events = await self._audit.for_release(release_id)
+        people = {release.requested_by, *release.approved_by, *(e.event.actor_id for e in events)}
+        people |= mentioned([release.reason, *(s.detail for s in release.stages)])
+        people |= mentioned(e.event.reason for e in events)
+        return Timeline(release, events, await self._audit.names(people))
 
     async def dora(self, days: int, service: str | None) -> tuple[DoraReport, list[dict]]:
         """The report, and per-week counts of successful and failed production releases."""

@@ -8,7 +8,7 @@ AuditRecord per row, for the timeline and for code that wants events."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -217,3 +217,18 @@ class SqlAuditEvents:
         query = select(AuditRow).where(AuditRow.release_id == release_id).order_by(AuditRow.seq)
         async with self._engine.connect() as connection:
             return [to_record(row) for row in (await connection.execute(query)).all()]
+
+    async def names(self, user_ids: Collection[str]) -> dict[str, str]:
+        if not user_ids:
+            return {}
+        newest = (
+            select(AuditRow.actor_id, func.max(AuditRow.seq).label("seq"))
+            .where(AuditRow.actor_id.in_(sorted(user_ids)), AuditRow.actor_name != "")
+            .group_by(AuditRow.actor_id)
+            .subquery()
+        )
+        query = select(AuditRow.actor_id, AuditRow.actor_name).join(
+            newest, AuditRow.seq == newest.c.seq
+        )
+        async with self._engine.connect() as connection:
+            return dict((await connection.execute(query)).all())

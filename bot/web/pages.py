@@ -66,7 +66,8 @@ class _Pages:
             "releases.html",
             user=user,
             may_export=self._audit_exports.may_export(user),
-            releases=found,
+            releases=found.releases,
+            names=found.names,
             where=where,
             services=sorted(self._history.catalog.services),
             environments=list(self._history.catalog.environments),
@@ -88,6 +89,7 @@ class _Pages:
             may_export=self._audit_exports.may_export(user),
             release=timeline.release,
             events=timeline.events,
+            names=timeline.names,
         )
 
     async def dora(self, request: web.Request) -> web.Response:

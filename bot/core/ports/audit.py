@@ -4,7 +4,7 @@ AuditLog, in the unit of work)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +26,9 @@ class AuditFiles:
 class AuditEvents(Protocol):
     async def for_release(self, release_id: int) -> list[AuditRecord]:
         """Every audit record of one release, in sequence order."""
+
+    async def names(self, user_ids: Collection[str]) -> dict[str, str]:
+        """The name each of these people last acted under (those never seen are left out)."""
 
 
 class AuditIntegrity(Protocol):
