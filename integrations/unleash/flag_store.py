@@ -1,19 +1,4 @@
-"""FlagStore for feature-flag releases, against Unleash's Admin API (Unleash 7, open source or
-Enterprise): each stage is a real gradual-rollout strategy SDKs evaluate.
-
-Catalog block:
-  backends:
-    flags:
-      type: unleash
-      settings:
-        url: https://unleash.example.com     # the base URL (not the SDKs' .../api URL)
-        token_env: UNLEASH_ADMIN_TOKEN       # or token_file: an admin or personal API token
-        project: default                     # the Unleash project holding the flags
-        environments: {staging: development} # bot environment -> Unleash environment
-                                             #   (unmapped ones keep their own name)
-        create_missing: false                # true: create an absent flag as a "release" flag
-        stickiness: default                  # for the strategies the bot creates
-        timeout_s: 10
+"""The Unleash FlagStore: feature-flag stages as one gradual-rollout strategy per flag.
 
 What the bot does in the flag's Unleash environment:
 - set_rollout(percent) writes `rollout` on the environment's first `flexibleRollout` strategy
@@ -38,54 +23,24 @@ environment is not retryable; timeouts, connection errors and 5xx are.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from bot.core.ports import IntegrationError, Target
-from integrations.base import (
-    BackendContext,
-    Http,
-    Response,
-    SettingsProblem,
-    reject_unknown,
-    secret,
-    text_setting,
-    with_retries,
+from integrations.base import Http, Response, with_retries
+from integrations.unleash.settings import NAME, UnleashSettings
+from integrations.unleash.strategies import (
+    ROLLOUT_STRATEGY,
+    as_dict,
+    current_percent,
+    managed_strategy,
+    percent_of,
 )
 
 T = TypeVar("T")
 
-NAME = "unleash"
-ROLLOUT_STRATEGY = "flexibleRollout"
 SUCCESS = (200, 201, 202, 204)
 EXPLAINED = (400, 401, 403, 404, 409, 415)
-KNOWN_SETTINGS = frozenset(
-    {
-        "url",
-        "project",
-        "token_env",
-        "token_file",
-        "environments",
-        "create_missing",
-        "stickiness",
-        "timeout_s",
-    }
-)
-
-
-@dataclass(frozen=True)
-class UnleashSettings:
-    url: str
-    token: str = field(repr=False)  # never in logs
-    project: str = "default"
-    environments: Mapping[str, str] = field(default_factory=dict)
-    create_missing: bool = False
-    stickiness: str = "default"
-    timeout_s: float = 10.0
-
-    def environment_for(self, target: Target) -> str:
-        return self.environments.get(target.environment, target.environment)
 
 
 class UnleashFlagStore:
@@ -100,6 +55,9 @@ class UnleashFlagStore:
             headers={"Authorization": settings.token, "Accept": "application/json"},
             timeout_s=settings.timeout_s,
         )
+
+    async def close(self) -> None:
+        await self._http.close()
 
     # FlagStore
 
@@ -132,7 +90,7 @@ class UnleashFlagStore:
         return self._missing_environments(overview.body)
 
     def _missing_environments(self, overview: Any) -> str | None:
-        present = {entry.get("environment") for entry in _dict(overview).get("environments", [])}
+        present = {entry.get("environment") for entry in as_dict(overview).get("environments", [])}
         absent = sorted(set(self.settings.environments.values()) - present)
         if absent:
             return (
@@ -148,10 +106,10 @@ class UnleashFlagStore:
         if feature is None:
             feature = await self._create(flag)
         state = self._environment_state(feature, flag, environment)
-        strategy = _managed_strategy(state)
+        strategy = managed_strategy(state)
         if strategy is None:
             await self._add_strategy(flag, environment, percent)
-        elif _percent(strategy) != percent or strategy.get("disabled"):
+        elif percent_of(strategy) != percent or strategy.get("disabled"):
             await self._update_strategy(flag, environment, strategy, percent)
         if not state.get("enabled"):
             await self._switch(flag, environment, "on")
@@ -167,7 +125,7 @@ class UnleashFlagStore:
         feature = await self._feature(flag)
         if feature is None:
             return None
-        return _current_percent(self._environment_state(feature, flag, environment))
+        return current_percent(self._environment_state(feature, flag, environment))
 
     # Unleash's Admin API
 
@@ -175,7 +133,7 @@ class UnleashFlagStore:
         response = await self._send("GET", self._feature_path(flag), tolerate=(404,))
         if response.status == 404:
             return None
-        return _dict(response.body)
+        return as_dict(response.body)
 
     async def _create(self, flag: str) -> dict[str, Any]:
         if not self.settings.create_missing:
@@ -204,7 +162,7 @@ class UnleashFlagStore:
     ) -> dict[str, Any]:
         for state in feature.get("environments") or []:
             if state.get("name") == environment:
-                return _dict(state)
+                return as_dict(state)
         raise IntegrationError(
             f"{NAME}: environment {environment!r} is not enabled in project "
             f"{self.settings.project!r}, so flag {flag!r} has no state there (enable it in the "
@@ -231,7 +189,7 @@ class UnleashFlagStore:
     async def _update_strategy(
         self, flag: str, environment: str, strategy: Mapping[str, Any], percent: int
     ) -> None:
-        parameters = {**_dict(strategy.get("parameters")), "rollout": str(percent)}
+        parameters = {**as_dict(strategy.get("parameters")), "rollout": str(percent)}
         parameters.setdefault("stickiness", self.settings.stickiness)
         parameters.setdefault("groupId", flag)
         await self._send(
@@ -304,34 +262,6 @@ class UnleashFlagStore:
         return await with_retries(call, attempts=self._attempts)
 
 
-def _managed_strategy(state: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The environment's first flexibleRollout strategy: the one the bot widens."""
-    candidates = [s for s in state.get("strategies") or [] if s.get("name") == ROLLOUT_STRATEGY]
-    candidates.sort(key=lambda s: s.get("sortOrder") or 0)
-    return _dict(candidates[0]) if candidates else None
-
-
-def _current_percent(state: Mapping[str, Any]) -> int | None:
-    if not state.get("enabled"):
-        return None
-    strategy = _managed_strategy(state)
-    if strategy is not None and not strategy.get("disabled"):
-        return _percent(strategy)
-    active = [s for s in state.get("strategies") or [] if not s.get("disabled")]
-    return 100 if not active or any(_lets_everyone_in(s) for s in active) else 0
-
-
-def _lets_everyone_in(strategy: Mapping[str, Any]) -> bool:
-    return strategy.get("name") == "default" and not strategy.get("constraints")
-
-
-def _percent(strategy: Mapping[str, Any]) -> int | None:
-    try:
-        return int(float(_dict(strategy.get("parameters")).get("rollout", 100)))
-    except (TypeError, ValueError):
-        return None
-
-
 def _message(body: Any) -> str:
     if isinstance(body, dict):
         details = [d.get("message") for d in body.get("details") or [] if isinstance(d, dict)]
@@ -340,75 +270,5 @@ def _message(body: Any) -> str:
     return str(body or "no details")[:300]
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
 def _part(value: str) -> str:
     return quote(str(value), safe="")
-
-
-# Settings
-
-
-def build(settings: Mapping[str, Any], context: BackendContext) -> UnleashFlagStore:
-    reject_unknown(settings, KNOWN_SETTINGS, NAME)
-    return UnleashFlagStore(
-        UnleashSettings(
-            url=_url(settings),
-            token=_token(settings, context),
-            project=_text(settings, "project", "default"),
-            environments=_environments(settings),
-            create_missing=_flag(settings, "create_missing"),
-            stickiness=_text(settings, "stickiness", "default"),
-            timeout_s=_timeout(settings),
-        )
-    )
-
-
-def _url(settings: Mapping[str, Any]) -> str:
-    if not settings.get("url"):
-        raise SettingsProblem(f"an {NAME} backend needs `url` in its settings: Unleash's base URL")
-    url = str(settings["url"]).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise SettingsProblem(f"{NAME} `url` must start with http:// or https://, not {url!r}")
-    return url
-
-
-def _token(settings: Mapping[str, Any], context: BackendContext) -> str:
-    token = secret(settings, "token", context.env)
-    if not token:
-        raise SettingsProblem(
-            f"an {NAME} backend needs `token_env` or `token_file`: an admin or personal API token"
-        )
-    return token
-
-
-def _text(settings: Mapping[str, Any], name: str, default: str) -> str:
-    return text_setting(settings, name, default, NAME)
-
-
-def _environments(settings: Mapping[str, Any]) -> dict[str, str]:
-    mapping = settings.get("environments") or {}
-    if not isinstance(mapping, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in mapping.items()
-    ):
-        raise SettingsProblem(
-            f"{NAME} `environments` maps bot environments to Unleash environment names, "
-            "e.g. {staging: development}"
-        )
-    return {k: v.strip() for k, v in mapping.items()}
-
-
-def _flag(settings: Mapping[str, Any], name: str) -> bool:
-    value = settings.get(name, False)
-    if not isinstance(value, bool):
-        raise SettingsProblem(f"{NAME} `{name}` must be true or false")
-    return value
-
-
-def _timeout(settings: Mapping[str, Any]) -> float:
-    value = settings.get("timeout_s", 10)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise SettingsProblem(f"{NAME} `timeout_s` must be a positive number of seconds")
-    return float(value)
