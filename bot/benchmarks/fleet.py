@@ -56,7 +56,8 @@ import aiohttp
 
 from bot.benchmarks.fleet_report import TIERS, Command, FleetReport, Rate, Usage
 from bot.benchmarks.load import _cpu_seconds, _responses, _stamp, open_loop, post_signed
-from bot.chaos.cluster import DEPLOYERS, Cluster, service_name
+from bot.chaos.catalog import DEPLOYERS, service_name
+from bot.chaos.cluster import Cluster
 from bot.chaos.processes import Child
 
 # The channels the stand-in's workspace has (bot/emulator/workspace.py); it cannot make more.

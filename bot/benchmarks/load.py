@@ -32,7 +32,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.benchmarks.bare_bolt import READY as BARE_READY
-from bot.chaos.cluster import CHANNEL, DEPLOYERS, Cluster, free_port, service_name
+from bot.chaos.catalog import DEPLOYERS, service_name
+from bot.chaos.cluster import CHANNEL, Cluster, free_port
 from bot.chaos.processes import Child, python_module
 from bot.emulator.signing import signed_headers
 

@@ -31,14 +31,13 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.chaos.balancer import Balancer
+from bot.chaos.catalog import catalog
 from bot.chaos.deployer import SECRET_ENV
 from bot.chaos.processes import Child, python_module
 from bot.core.release import ACTIVE_STATES
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CHANNEL = "C0DEPLOYS"
-DEPLOYERS = ("U0ALICE", "U0BOB", "U0FRANK")
-ONCALL = "U0CAROL"
 HARNESS_APP = "releasebot-chaos"  # the harness's own connections; never terminated on purpose
 # Settings of the shell that must not leak into the replicas (they would change their mode).
 FOREIGN_SETTINGS = re.compile(r"^(SLACK_|RELEASEBOT_|DATABASE_URL$|PORT$|HOSTNAME$|LOG_LEVEL$)")
@@ -79,59 +78,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def catalog(
-    services: int,
-    deployer_url: str,
-    *,
-    deployer: str = "deploy-script",
-    bake: str = "1s",
-    simulated: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """`services` services with one environment each, deployed by the chaos deploy script
-    (or `deployer="sim"`: the simulated backend, timed by `simulated` settings such as
-    step_seconds): canary 10% -> 50% -> 100% with a `bake`, CI green after a second."""
-    return {
-        "version": 1,
-        "environments": {"staging": {"order": 1, "approvals": 0}},
-        "roles": {
-            "deployer": list(DEPLOYERS),
-            "oncall": [ONCALL],
-            "admin": ["U0DAVE"],
-            "auditor": ["U0ERIN"],
-        },
-        "backends": {
-            "sim": {"type": "simulated", "settings": {"ci_seconds": 1, **(simulated or {})}},
-            "deploy-script": {
-                "type": "webhook",
-                "settings": {
-                    "url": deployer_url,
-                    "secret_env": SECRET_ENV,
-                    "mode": "sync",
-                    "timeout_s": 5,
-                },
-            },
-        },
-        "services": {
-            service_name(n): {
-                "repository": f"acme/{service_name(n)}",
-                "environments": ["staging"],
-                "canary": {"steps": [10, 50, 100], "bake": bake},
-                "backends": {
-                    "ci": "sim",
-                    "deployer": deployer,
-                    "monitor": "sim",
-                    "flags": "sim",
-                },
-            }
-            for n in range(services)
-        },
-    }
-
-
-def service_name(n: int) -> str:
-    return f"svc{n:03d}"
 
 
 class Cluster:

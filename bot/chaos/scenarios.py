@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.chaos.catalog import DEPLOYERS, service_name
 from bot.chaos.checks import Report, check
-from bot.chaos.cluster import ADMIN_URL, DEPLOYERS, Cluster, Sent, service_name
+from bot.chaos.cluster import ADMIN_URL, Cluster, Sent
 
 SETTLE_S = 180.0
 
