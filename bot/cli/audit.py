@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import DatabaseOption, fail, settings
+from bot.core.export_formats import CHOICES, DEFAULT, format_problem
 from bot.core.wording import plural
 
 audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail.")
@@ -21,7 +22,7 @@ audit_app = typer.Typer(help="Export and verify the tamper-evident audit trail."
 
 @audit_app.command("export")
 def audit_export(
-    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help=CHOICES)] = DEFAULT,
     since: Annotated[
         str | None, typer.Option(help="From this time (UTC ISO date/time, or 30d/12h ago).")
     ] = None,
@@ -45,11 +46,10 @@ def audit_export(
     manifest beside it (range, sequence numbers, chain head, the file's SHA-256), signed
     with the audit key when one is configured; the head is also kept as a signed
     checkpoint."""
-    from bot.services.audit_trail import FORMATS
     from bot.storage.audit_reader import AuditFilter
 
-    if fmt not in FORMATS:
-        raise fail(f"--format must be csv or jsonl, not {fmt!r}")
+    if (problem := format_problem(fmt, "--format")) is not None:
+        raise fail(problem)
     where = AuditFilter(
         _when(since, "--since"), _when(until, "--until"), service, env, actor, action
     )

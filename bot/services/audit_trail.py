@@ -16,10 +16,9 @@ from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from bot.core.audit import COLUMNS, AuditRecord, ChainBreak, ChainVerifier, JsonCache, json_number
+from bot.core.export_formats import format_problem
 
 Rows = Sequence[Sequence[Any]]
-
-FORMATS = ("csv", "jsonl")
 
 
 @dataclass
@@ -57,8 +56,8 @@ async def write_export_rows(
 ) -> int:
     """The export file of `batches`: CSV (cells a spreadsheet would run as formulas get a
     leading apostrophe) or JSON Lines, one write per batch."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: use csv or jsonl")
+    if (problem := format_problem(fmt, "format")) is not None:
+        raise ValueError(problem)
     summary = summary if summary is not None else ExportSummary()
     if fmt == "csv":
         header = io.StringIO()

@@ -17,12 +17,12 @@ from aiohttp import web
 
 from bot.core.audit import format_time
 from bot.core.durations import parse_moment
+from bot.core.export_formats import DEFAULT, format_problem
 from bot.core.ports import AuditFiles, Clock
 from bot.services.api_tokens import ApiTokens
 from bot.services.audit_exports import REFUSAL, AuditExports
 
 ROUTE = "/api/v1/audit/export"
-FORMATS = ("csv", "jsonl")
 PARAMETERS = ("format", "since", "until", "service", "environment", "actor", "action")
 DEFAULT_SINCE = "30d"
 CHUNK = 256 * 1024
@@ -73,11 +73,9 @@ class _AuditApi:
                 "bad_request",
                 f"Unknown parameter {', '.join(unknown)}; use {', '.join(PARAMETERS)}.",
             )
-        fmt = query.get("format", "csv")
-        if fmt not in FORMATS:
-            raise _error(
-                web.HTTPBadRequest, "bad_request", f"format must be csv or jsonl, not {fmt!r}."
-            )
+        fmt = query.get("format", DEFAULT)
+        if (problem := format_problem(fmt, "format")) is not None:
+            raise _error(web.HTTPBadRequest, "bad_request", f"{problem}.")
         now = self._clock.now()
         try:
             since = parse_moment(query.get("since") or DEFAULT_SINCE, now)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.core.commands import ExportAudit, release_number
+from bot.core.export_formats import DEFAULT, FORMATS
 from bot.core.ports import AuditFiles
 from bot.services.audit_exports import AuditExports
 from bot.services.history import History, HistoryFilter
@@ -131,7 +132,7 @@ class _Pages:
             window_s=_days(str(form.get("days", "30"))) * 86400,
             service=str(form.get("service") or "") or None,
             environment=str(form.get("environment") or "") or None,
-            fmt="jsonl" if form.get("format") == "jsonl" else "csv",
+            fmt=fmt if (fmt := form.get("format")) in FORMATS else DEFAULT,
         )
         self._forget_old()
         directory = Path(tempfile.mkdtemp(prefix="releasebot-web-export-"))

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterable
 from typing import TextIO
 
 from bot.core.audit import COLUMNS, AuditRecord
-from bot.services.audit_trail import FORMATS, ExportSummary, HashingWriter
+from bot.core.export_formats import FORMATS
+from bot.services.audit_trail import ExportSummary, HashingWriter
 
 
 async def write_export(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from bot.core.catalog import Catalog
 from bot.core.commands.words import UsageError, service_named
 from bot.core.durations import parse_duration
+from bot.core.export_formats import DEFAULT, FORMATS
 
 REPORT_SUBCOMMANDS = ("integrations", "dora", "export")
 
@@ -30,7 +31,7 @@ class ExportAudit:
     window_s: int = 30 * 86400
     service: str | None = None
     environment: str | None = None
-    fmt: str = "csv"
+    fmt: str = DEFAULT
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _export(words: list[str], catalog: Catalog) -> ExportAudit:
         lowered = word.lower()
         if lowered in ("last", "for", "of", "as", "the", "audit", "trail"):
             continue
-        if lowered in ("csv", "jsonl"):
+        if lowered in FORMATS:
             found = replace(found, fmt=lowered)
         elif word[:1].isdigit():
             found = replace(found, window_s=_window(word, example))
