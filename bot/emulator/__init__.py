@@ -4,7 +4,7 @@ fault injection (/_faults) and a control API for tests in other processes (/_con
 from bot.emulator.driver import DeliveryResult
 from bot.emulator.emulator import Emulator, create_emulator
 from bot.emulator.faults import Fault, FaultError, FaultSchedule
-from bot.emulator.state import Banner, Ephemeral, File, Message, RecordedCall, View
+from bot.emulator.records import Banner, Ephemeral, File, Message, RecordedCall, View
 from bot.emulator.workspace import Channel, User, UserGroup, Workspace, default_workspace
 
 __all__ = [

@@ -10,8 +10,8 @@ from aiohttp import BodyPartReader, web
 
 from bot.emulator import console, control, faults
 from bot.emulator.guard import local_only
+from bot.emulator.records import RecordedCall
 from bot.emulator.response_urls import ResponseUrlError, apply_response
-from bot.emulator.state import RecordedCall
 
 if TYPE_CHECKING:
     from bot.emulator.emulator import Emulator

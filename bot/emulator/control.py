@@ -53,7 +53,7 @@ from bot.emulator.jsonapi import (
     json_object,
     message_json,
 )
-from bot.emulator.state import RecordedCall
+from bot.emulator.records import RecordedCall
 
 if TYPE_CHECKING:
     from bot.emulator.emulator import Emulator

@@ -16,9 +16,10 @@ import aiohttp
 
 from bot.emulator import payloads
 from bot.emulator.blockkit import validate_blocks, validate_view
+from bot.emulator.records import View
 from bot.emulator.response_urls import ResponseUrlRegistry
 from bot.emulator.signing import signed_headers
-from bot.emulator.state import SlackState, View
+from bot.emulator.state import SlackState
 from bot.emulator.triggers import TriggerRegistry
 
 FORM = "application/x-www-form-urlencoded"

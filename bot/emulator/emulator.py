@@ -14,9 +14,10 @@ from aiohttp import web
 from bot.emulator.app import build_app
 from bot.emulator.driver import DeliveryResult, Driver
 from bot.emulator.faults import FaultSchedule
+from bot.emulator.records import Banner, Ephemeral, File, Message, RecordedCall, View
 from bot.emulator.response_urls import ResponseUrlRegistry
 from bot.emulator.spec import load_specs
-from bot.emulator.state import Banner, Ephemeral, File, Message, RecordedCall, SlackState, View
+from bot.emulator.state import SlackState
 from bot.emulator.triggers import TriggerRegistry
 from bot.emulator.webapi import WebApi, mount_url
 from bot.emulator.workspace import Workspace, default_workspace

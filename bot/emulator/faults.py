@@ -64,7 +64,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.jsonapi import bad_request, json_object
-from bot.emulator.state import RecordedCall, SlackState
+from bot.emulator.records import RecordedCall
+from bot.emulator.state import SlackState
 
 MODES = ("ratelimit", "error5xx", "hang", "reset")
 ANY_METHOD = "*"

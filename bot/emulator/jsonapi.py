@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.driver import DeliveryResult
-from bot.emulator.state import Ephemeral, File, Message
+from bot.emulator.records import Ephemeral, File, Message
 
 
 def bad_request(error: str, status: int = 400) -> web.Response:

@@ -14,8 +14,9 @@ from aiohttp import web
 from bot.emulator import faults
 from bot.emulator.faults import FaultSchedule
 from bot.emulator.methods import HANDLERS, ApiContext
+from bot.emulator.records import RecordedCall
 from bot.emulator.spec import ApiError, MethodSpec, validate_args
-from bot.emulator.state import RecordedCall, SlackState
+from bot.emulator.state import SlackState
 from bot.emulator.triggers import TriggerRegistry
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.emulator.blockkit import validate_blocks
 from bot.emulator.methods.common import ApiContext, Handler, resolve_channel
+from bot.emulator.records import Message
 from bot.emulator.spec import ApiError
-from bot.emulator.state import Message
 
 
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:

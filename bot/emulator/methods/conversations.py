@@ -11,8 +11,8 @@ from bot.emulator.methods.common import (
     paginate,
     resolve_channel,
 )
+from bot.emulator.records import Message, ts_key
 from bot.emulator.spec import ApiError
-from bot.emulator.state import Message, ts_key
 
 
 def _in_window(msg: Message, args: dict[str, Any]) -> bool:

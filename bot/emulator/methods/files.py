@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.emulator.blockkit import validate_blocks
 from bot.emulator.methods.common import ApiContext, Handler, resolve_channel
+from bot.emulator.records import File
 from bot.emulator.spec import ApiError
-from bot.emulator.state import File
 
 
 def get_upload_url(ctx: ApiContext, args: dict[str, Any]) -> dict[str, Any]:
