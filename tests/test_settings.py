@@ -79,11 +79,35 @@ def test_sign_in_with_slack_is_off_until_the_app_credentials_are_given(tmp_path)
         ({"RELEASEBOT_INBOX_DEADLINE_SECONDS": "0"}, "give a number of seconds above 0"),
         ({"RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "lots"}, "not a number of calls a minute"),
         ({"RELEASEBOT_CHAT_UPDATES_PER_MINUTE": "-1"}, "0 for no limit"),
+        ({"RELEASEBOT_TICK_SECONDS": "fast"}, "RELEASEBOT_TICK_SECONDS='fast' is not a number of"),
+        ({"RELEASEBOT_MAX_CONNECTIONS": "0"}, "RELEASEBOT_MAX_CONNECTIONS='0': let in at least 1"),
+        ({"PORT": "x", "RELEASEBOT_ENGINE_NICENESS": "y"}, "not a number; RELEASEBOT_ENGINE_NI"),
     ],
 )
 def test_bad_settings_are_explained(env, message):
     with pytest.raises(SettingsError, match=message):
         from_environment(env)
+
+
+def test_a_secret_given_twice_or_from_a_file_that_cannot_be_read_is_explained(tmp_path):
+    (tmp_path / "token").write_text("xoxb-from-file\n")
+    both = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_BOT_TOKEN_FILE": str(tmp_path / "token")}
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE are both"):
+        from_environment(both)
+    with pytest.raises(SettingsError, match=f"SLACK_SIGNING_SECRET_FILE={tmp_path}: cannot read"):
+        from_environment({"SLACK_SIGNING_SECRET_FILE": str(tmp_path)})
+    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SettingsError, match="SLACK_APP_TOKEN_FILE=.*: cannot read it \\(not text"):
+        from_environment({"SLACK_APP_TOKEN_FILE": str(tmp_path / "binary")})
+
+
+def test_an_empty_variable_counts_as_unset():
+    settings = from_environment(
+        {"PORT": "", "DATABASE_URL": "", "RELEASEBOT_REPLICA_ID": "", "HOSTNAME": "pod-1"}
+    )
+    assert (settings.port, settings.database_url) == (3000, "sqlite:///releasebot.db")
+    assert settings.replica_id == "pod-1"
+    assert from_environment({"LOG_LEVEL": "debug", "RELEASEBOT_ROLE": " "}).log_level == "DEBUG"
 
 
 def test_roles_on_postgresql_and_the_defaults_of_the_fault_settings():
