@@ -53,6 +53,9 @@ class PrometheusMonitor:
         self._http = http
         self._queries = dict(queries)
 
+    async def close(self) -> None:
+        await self._http.close()
+
     async def health(self) -> str | None:
         try:
             await self._query("vector(1)")

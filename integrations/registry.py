@@ -142,6 +142,14 @@ class Registry:
             )
         return [self._health[name] for name in names]
 
+    async def close(self) -> None:
+        """Stops a health check under way and closes every backend's connections."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            await asyncio.gather(self._refreshing, return_exceptions=True)
+        for backend in self.backends.values():
+            await backend.close()
+
     async def _probe(self, name: str, timeout_s: float) -> str | None:
         health = getattr(self.backends[name], "health", None)
         if health is None:

@@ -91,6 +91,9 @@ class SimulatedBackend:
         # (service, environment, release id) -> (version, the states recorded, in order)
         self.deployments: dict[tuple[str, str, int], tuple[str, list[str]]] = {}
 
+    async def close(self) -> None:
+        """Nothing to let go of: the simulation holds no connections."""
+
     async def health(self) -> str | None:
         return None
 

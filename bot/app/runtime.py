@@ -109,6 +109,7 @@ class Runtime:
     async def close(self) -> None:
         await self.inbox.close()
         await self.chat.close()
+        await self.registry.close()
         await self.db.dispose()
 
 

@@ -78,6 +78,9 @@ class GitHub:
     async def poll(self, target: Target, operation_id: str) -> OperationStatus:
         return await self._deployer().poll(target, operation_id)
 
+    async def close(self) -> None:
+        await self._api.http.close()
+
     async def health(self) -> str | None:
         try:
             await self._api.get("/rate_limit")
