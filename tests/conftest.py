@@ -45,7 +45,7 @@ def example_catalog() -> Catalog:
 
 
 @pytest.fixture
-async def bot(database_url: str, example_catalog: Catalog) -> AsyncIterator:
+async def example_bot(database_url: str, example_catalog: Catalog) -> AsyncIterator:
     from tests.support.harness import BotHarness
 
     harness = await BotHarness.start(database_url, example_catalog)

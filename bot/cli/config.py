@@ -84,7 +84,13 @@ def build_backends(catalog, path: Path):
 
 
 def _probe_backends(registry) -> None:
-    results = asyncio.run(registry.check_health())
+    async def check() -> list:
+        try:
+            return await registry.check_health()
+        finally:
+            await registry.close()
+
+    results = asyncio.run(check())
     for health in results:
         if health.ok:
             typer.echo(f"backend {health.name} ({health.type}): answers")

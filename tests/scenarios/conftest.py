@@ -11,7 +11,7 @@ from tests.support.harness import BotHarness
 
 
 @pytest.fixture
-async def bot(database_url: str) -> AsyncIterator[BotHarness]:
+async def scenario_bot(database_url: str) -> AsyncIterator[BotHarness]:
     harness = await BotHarness.start(database_url, load_catalog(SCENARIO_CATALOG))
     try:
         yield harness

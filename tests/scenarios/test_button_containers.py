@@ -15,12 +15,12 @@ from tests.support.harness import BotHarness
 
 
 def view_click(
-    bot: BotHarness, user: str, button: tuple[dict, dict], metadata: dict[str, Any] | None
+    scenario_bot: BotHarness, user: str, button: tuple[dict, dict], metadata: dict[str, Any] | None
 ) -> bytes:
     """A block_actions payload from a view, as Slack sends it: no channel, no message, no
     response_url; the view (with its private_metadata) instead."""
     block, element = button
-    payload = payloads.interaction_base(bot.slack.workspace, "block_actions", user)
+    payload = payloads.interaction_base(scenario_bot.slack.workspace, "block_actions", user)
     payload.update(
         container={"type": "view", "view_id": "V0ELSEWHERE"},
         trigger_id=f"view-click.{user}.{len(json.dumps(metadata))}",
@@ -36,38 +36,40 @@ def view_click(
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-async def send(bot: BotHarness, body: bytes) -> None:
-    result = await bot.slack.send_signed(body, "application/x-www-form-urlencoded")
+async def send(scenario_bot: BotHarness, body: bytes) -> None:
+    result = await scenario_bot.slack.send_signed(body, "application/x-www-form-urlencoded")
     assert result.status == 200
-    await bot.settle()
+    await scenario_bot.settle()
 
 
 async def test_a_button_clicked_in_a_view_is_refused_unless_the_view_vouches_for_its_message(
-    bot: BotHarness,
+    scenario_bot: BotHarness,
 ):
-    await bot.command("U0ALICE", "/deploy checkout canary 10% to production")
-    await bot.advance(3)
-    status = bot.status_message()
+    await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to production")
+    await scenario_bot.advance(3)
+    status = scenario_bot.status_message()
     assert "waiting for approval" in status.text
     approve = payloads.find_element(status.blocks, "release_approve")
 
-    await send(bot, view_click(bot, "U0BOB", approve, None))
+    await send(scenario_bot, view_click(scenario_bot, "U0BOB", approve, None))
     await send(
-        bot,
-        view_click(bot, "U0BOB", approve, {"release_id": 2, "message_ts": status.ts}),
+        scenario_bot,
+        view_click(scenario_bot, "U0BOB", approve, {"release_id": 2, "message_ts": status.ts}),
     )
-    refusals = [t for t in bot.replies_to("U0BOB") if "did not come from release #1's" in t]
+    refusals = [
+        t for t in scenario_bot.replies_to("U0BOB") if "did not come from release #1's" in t
+    ]
     assert len(refusals) == 2 and all("nothing was changed" in t for t in refusals)
-    assert "waiting for approval" in bot.status_message().text
-    rows = await export_rows(bot.runtime.db)
+    assert "waiting for approval" in scenario_bot.status_message().text
+    rows = await export_rows(scenario_bot.runtime.db)
     refused = [r for r in rows if r["rule"] == "button.unverified"]
     assert len(refused) == 2
     assert all(r["outcome"] == "refused" and r["actor_id"] == "U0BOB" for r in refused)
 
     # A view of ours naming this release and its message: the click is checked and counts.
     ours = {"release_id": 1, "channel": status.channel, "message_ts": status.ts}
-    await send(bot, view_click(bot, "U0BOB", approve, ours))
-    await bot.advance(3)
-    assert "waiting for approval" not in bot.status_message().text
-    rows = await export_rows(bot.runtime.db)
+    await send(scenario_bot, view_click(scenario_bot, "U0BOB", approve, ours))
+    await scenario_bot.advance(3)
+    assert "waiting for approval" not in scenario_bot.status_message().text
+    rows = await export_rows(scenario_bot.runtime.db)
     assert any(r["action"] == "click.approve" and r["outcome"] == "ok" for r in rows)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None:
+async def test_console_deploy_approve_rollback(browser, scenario_bot: BotHarness) -> None:
     from playwright.async_api import expect
 
     page = await browser.new_page(viewport=DESKTOP)
@@ -40,7 +40,7 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
     async def synced() -> None:
         """The page shows the stand-in's latest state (so nothing re-renders under a click)."""
         await expect(page.locator("body")).to_have_attribute(
-            "data-version", str(bot.slack.state.version), timeout=TIMEOUT_MS
+            "data-version", str(scenario_bot.slack.state.version), timeout=TIMEOUT_MS
         )
 
     @asynccontextmanager
@@ -53,7 +53,7 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
         response = await answer.value
         body = await response.json()
         assert body["ok"] and body["delivery"]["ok"], body
-        await bot.settle()
+        await scenario_bot.settle()
 
     async def act_as(user: str) -> None:
         """Pick `user` in "Acting as" and wait until the page shows what that user sees."""
@@ -61,7 +61,7 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
         await page.wait_for_function("(u) => ui.state && ui.state.user === u", arg=user)
         await synced()
 
-    await page.goto(f"{bot.base_url}/emulator/?channel={CHANNEL}")
+    await page.goto(f"{scenario_bot.base_url}/emulator/?channel={CHANNEL}")
     await act_as("U0BOB")
     await expect(page.get_by_test_id("channel-header")).to_have_text("#deploys")
 
@@ -80,7 +80,7 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
     approve = status.locator("[data-action-id=release_approve]")
 
     # CI turns green after 2 s of bot time: the page follows without a reload
-    await bot.advance(3)
+    await scenario_bot.advance(3)
     await expect(status).to_contain_text(re.compile("waiting for approval", re.I))
     await expect(approve).to_have_text("Approve")
     await expect(status.locator("[data-action-id=release_reject]")).to_have_text(
@@ -107,8 +107,8 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
 
     # the 10% step (3 s), the analysis bakes 20 s with checks every 10 s, then the 50% step
     # starts and takes 3 s: stop in the middle of it
-    await bot.advance(3)
-    await bot.advance(21)
+    await scenario_bot.advance(3)
+    await scenario_bot.advance(21)
     await expect(status).to_contain_text("✅ 10% → ▶️ 50%")
     await synced()
 
@@ -135,7 +135,9 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
     await expect(dialog).to_be_hidden()
     await expect(status).to_contain_text(re.compile("rolling back", re.I))
 
-    await bot.run_until(lambda: "rolled back" in bot.status_message().text.lower(), limit_s=30)
+    await scenario_bot.run_until(
+        lambda: "rolled back" in scenario_bot.status_message().text.lower(), limit_s=30
+    )
     await expect(status).to_contain_text("Rolled back")
     await expect(buttons).to_have_count(0)
     await expect(status).to_contain_text("rolled back by @carol")
@@ -156,5 +158,7 @@ async def test_console_deploy_approve_rollback(browser, bot: BotHarness) -> None
     await page.screenshot(path=str(ARTIFACTS / "console-release-phone.png"))
 
     assert problems == []
-    bad = [(c.method, c.response) for c in bot.slack.calls if not c.response.get("ok", False)]
+    bad = [
+        (c.method, c.response) for c in scenario_bot.slack.calls if not c.response.get("ok", False)
+    ]
     assert not bad, f"Web API calls the stand-in (Slack's spec) refused: {bad}"

@@ -42,7 +42,7 @@ def catalog(unleash_url: str) -> Catalog:
 
 
 @pytest.fixture
-async def bot(database_url, unleash_env, monkeypatch):
+async def unleash_bot(database_url, unleash_env, monkeypatch):
     monkeypatch.setenv("RELEASEBOT_TEST_UNLEASH_TOKEN", unleash_env["UNLEASH_ADMIN_TOKEN"])
     harness = await BotHarness.start(database_url, catalog(unleash_env["UNLEASH_URL"]))
     try:
@@ -61,26 +61,36 @@ async def rollout_in_unleash(admin: UnleashAdmin, flag: str) -> tuple[bool, list
     return environment["enabled"], rollouts
 
 
-async def test_a_flag_release_widens_a_real_gradual_rollout_stage_by_stage(bot, unleash_env):
+async def test_a_flag_release_widens_a_real_gradual_rollout_stage_by_stage(
+    unleash_bot, unleash_env
+):
     admin = UnleashAdmin(unleash_env)
     flag = await admin.create_flag("new-cart")
-    await bot.command("U0ALICE", f"/deploy checkout flag {flag} 25% to staging")
-    await bot.run_until(lambda: "25%" in str(bot.status_message().replies), limit_s=30)
+    await unleash_bot.command("U0ALICE", f"/deploy checkout flag {flag} 25% to staging")
+    await unleash_bot.run_until(
+        lambda: "25%" in str(unleash_bot.status_message().replies), limit_s=30
+    )
     assert await rollout_in_unleash(admin, flag) == (True, ["25"])
 
-    await bot.run_until(lambda: ": live (" in bot.status_message().text, limit_s=120)
+    await unleash_bot.run_until(
+        lambda: ": live (" in unleash_bot.status_message().text, limit_s=120
+    )
     assert await rollout_in_unleash(admin, flag) == (True, ["100"]), "one strategy, widened"
 
 
-async def test_rolling_back_a_flag_release_switches_the_flag_off(bot, unleash_env):
+async def test_rolling_back_a_flag_release_switches_the_flag_off(unleash_bot, unleash_env):
     admin = UnleashAdmin(unleash_env)
     flag = await admin.create_flag("new-cart")
-    await bot.command("U0ALICE", f"/deploy checkout flag {flag} 25% to staging")
-    await bot.run_until(lambda: "25%" in str(bot.status_message().replies), limit_s=30)
-    await bot.command("U0CAROL", "/rollback checkout staging conversion dropped")
-    await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=30)
+    await unleash_bot.command("U0ALICE", f"/deploy checkout flag {flag} 25% to staging")
+    await unleash_bot.run_until(
+        lambda: "25%" in str(unleash_bot.status_message().replies), limit_s=30
+    )
+    await unleash_bot.command("U0CAROL", "/rollback checkout staging conversion dropped")
+    await unleash_bot.run_until(
+        lambda: "rolled back" in unleash_bot.status_message().text, limit_s=30
+    )
     enabled, rollouts = await rollout_in_unleash(admin, flag)
     assert not enabled, "Unleash serves the flag to nobody in staging"
-    replies = [r.text for r in bot.status_message().replies]
+    replies = [r.text for r in unleash_bot.status_message().replies]
     assert any(f"Switching flag {flag} off requested by <@U0CAROL>" in r for r in replies)
     assert any(f"Rolled back: flag {flag} is off for checkout in staging" in r for r in replies)

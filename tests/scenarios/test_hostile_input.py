@@ -26,9 +26,9 @@ FORM = "application/x-www-form-urlencoded"
 GITHUB_SECRET = "whsec-hostile"
 
 
-async def rows_written(bot: BotHarness) -> dict[str, int]:
+async def rows_written(scenario_bot: BotHarness) -> dict[str, int]:
     counts = {}
-    async with bot.runtime.db.connect() as connection:
+    async with scenario_bot.runtime.db.connect() as connection:
         for table in (ReleaseRow, AuditRow, OutboxRow, InboxRow):
             counts[table.__tablename__] = (
                 await connection.execute(select(func.count()).select_from(table))
@@ -71,13 +71,13 @@ def reject_submission(private_metadata: str) -> dict:
     }
 
 
-async def test_a_timestamp_in_unicode_digits_is_401_not_500(bot: BotHarness):
+async def test_a_timestamp_in_unicode_digits_is_401_not_500(scenario_bot: BotHarness):
     """`²` passes str.isdigit() but not int(): it was a 500 with a traceback."""
     for timestamp in ("²", "١٧٦٧٠٠٠٠٠٠"):
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                f"{bot.base_url}/slack/events",
+                f"{scenario_bot.base_url}/slack/events",
                 data=command_body(),
                 headers={
                     "Content-Type": FORM,
@@ -88,7 +88,7 @@ async def test_a_timestamp_in_unicode_digits_is_401_not_500(bot: BotHarness):
         ):
             assert response.status == 401, timestamp
             assert (await response.json())["error"] == "invalid signature"
-    assert set((await rows_written(bot)).values()) == {0}
+    assert set((await rows_written(scenario_bot)).values()) == {0}
 
 
 @pytest.mark.parametrize(
@@ -115,13 +115,13 @@ async def test_a_timestamp_in_unicode_digits_is_401_not_500(bot: BotHarness):
     ],
 )
 async def test_a_signed_body_that_is_no_slack_request_is_4xx_and_writes_nothing(
-    bot: BotHarness, case: str, body: bytes
+    scenario_bot: BotHarness, case: str, body: bytes
 ):
-    result = await bot.slack.send_signed(body, FORM)
-    await bot.settle()
+    result = await scenario_bot.slack.send_signed(body, FORM)
+    await scenario_bot.settle()
     assert 400 <= result.status < 500, (case, result.status, result.body_text)
     assert isinstance(result.json, dict) and result.json.get("error"), case
-    assert set((await rows_written(bot)).values()) == {0}, case
+    assert set((await rows_written(scenario_bot)).values()) == {0}, case
 
 
 @pytest.mark.parametrize(
@@ -135,52 +135,59 @@ async def test_a_signed_body_that_is_no_slack_request_is_4xx_and_writes_nothing(
         "/release pause #0",
     ],
 )
-async def test_a_release_number_out_of_range_is_answered_and_audited(bot: BotHarness, line: str):
-    result = await bot.command("U0BOB", line)
+async def test_a_release_number_out_of_range_is_answered_and_audited(
+    scenario_bot: BotHarness, line: str
+):
+    result = await scenario_bot.command("U0BOB", line)
     assert result.status == 200
-    [answer] = bot.replies_to("U0BOB")
+    [answer] = scenario_bot.replies_to("U0BOB")
     assert "is not a release number" in answer and "something went wrong" not in answer.lower()
     assert "/release" in answer  # an example of what works
-    [row] = [r for r in await export_rows(bot.runtime.db) if r["actor_id"] == "U0BOB"]
+    [row] = [r for r in await export_rows(scenario_bot.runtime.db) if r["actor_id"] == "U0BOB"]
     assert (row["action"], row["outcome"], row["rule"]) == ("command.release", "invalid", "usage")
     assert "is not a release number" in row["reason"]
-    assert (await rows_written(bot))["releases"] == 0
+    assert (await rows_written(scenario_bot))["releases"] == 0
 
 
 @pytest.mark.parametrize("value", ["99999999999", "9999999999:1", "٣", "-3"])
 async def test_a_button_naming_no_release_number_is_refused_and_audited(
-    bot: BotHarness, value: str
+    scenario_bot: BotHarness, value: str
 ):
-    await bot.command("U0ALICE", "/deploy checkout to staging")
-    await bot.advance(3)
-    message = bot.status_message()
-    result = await bot.click("U0ALICE", message, "release_pause", value=value)
+    await scenario_bot.command("U0ALICE", "/deploy checkout to staging")
+    await scenario_bot.advance(3)
+    message = scenario_bot.status_message()
+    result = await scenario_bot.click("U0ALICE", message, "release_pause", value=value)
     assert result.status == 200
-    [answer] = [a for a in bot.replies_to("U0ALICE") if "That button names no release" in a]
+    [answer] = [
+        a for a in scenario_bot.replies_to("U0ALICE") if "That button names no release" in a
+    ]
     assert "something went wrong" not in answer.lower()
     assert "#3" not in answer  # `٣` names no release, not release 3
-    refused = [r for r in await export_rows(bot.runtime.db) if r["action"] == "click.pause"]
+    refused = [
+        r for r in await export_rows(scenario_bot.runtime.db) if r["action"] == "click.pause"
+    ]
     assert [(r["outcome"], r["rule"]) for r in refused] == [("refused", "release.not_found")]
 
 
-async def test_a_release_page_past_the_integer_range_is_404(bot: BotHarness):
+async def test_a_release_page_past_the_integer_range_is_404(scenario_bot: BotHarness):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        async with session.post(f"{bot.base_url}/signin", data={"user": "U0ALICE"}) as signed:
+        signin = f"{scenario_bot.base_url}/signin"
+        async with session.post(signin, data={"user": "U0ALICE"}) as signed:
             assert signed.status == 200
         for path in ("/releases/99999999999", "/releases/99999999999999999999999", "/releases/0",
                      "/releases/٣"):  # fmt: skip
-            async with session.get(f"{bot.base_url}{path}") as response:
+            async with session.get(f"{scenario_bot.base_url}{path}") as response:
                 assert response.status == 404, path
                 assert "Traceback" not in await response.text()
 
 
-async def test_a_nul_byte_in_a_command_is_cleaned_answered_and_audited(bot: BotHarness):
+async def test_a_nul_byte_in_a_command_is_cleaned_answered_and_audited(scenario_bot: BotHarness):
     """PostgreSQL refuses NUL in text: the inbox write failed and nothing was audited."""
-    result = await bot.command("U0BOB", "/release bo\x00gus \x1b[31mred")
+    result = await scenario_bot.command("U0BOB", "/release bo\x00gus \x1b[31mred")
     assert result.status == 200
-    [answer] = bot.replies_to("U0BOB")
+    [answer] = scenario_bot.replies_to("U0BOB")
     assert "is not a release command" in answer and "\x00" not in answer
-    [row] = [r for r in await export_rows(bot.runtime.db) if r["actor_id"] == "U0BOB"]
+    [row] = [r for r in await export_rows(scenario_bot.runtime.db) if r["actor_id"] == "U0BOB"]
     assert (row["action"], row["outcome"]) == ("command.release", "invalid")
     assert "\x00" not in row["reason"] and "\x1b" not in row["reason"]
 
@@ -199,13 +206,15 @@ async def test_a_nul_byte_in_a_command_is_cleaned_answered_and_audited(bot: BotH
     ],
 )
 async def test_an_identifier_that_is_not_slack_shaped_is_400_and_writes_nothing(
-    bot: BotHarness, fields: dict[str, str]
+    scenario_bot: BotHarness, fields: dict[str, str]
 ):
-    result = await bot.slack.send_signed(command_body(text="status checkout", **fields), FORM)
-    await bot.settle()
+    result = await scenario_bot.slack.send_signed(
+        command_body(text="status checkout", **fields), FORM
+    )
+    await scenario_bot.settle()
     assert result.status == 400, (fields, result.body_text)
     assert "error" in result.json
-    assert set((await rows_written(bot)).values()) == {0}
+    assert set((await rows_written(scenario_bot)).values()) == {0}
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ from tests.support.http_mode import http_mode_bot
 
 
 async def test_slack_gets_its_ack_once_the_request_is_written_down_and_before_the_work(
-    bot: BotHarness,
+    scenario_bot: BotHarness,
 ):
-    result = await bot.slack.slash_command("U0ALICE", CHANNEL, "/deploy", "checkout to staging")
+    result = await scenario_bot.slack.slash_command(
+        "U0ALICE", CHANNEL, "/deploy", "checkout to staging"
+    )
     assert result.status == 200 and result.body_text == ""
-    async with bot.runtime.db.connect() as connection:
+    async with scenario_bot.runtime.db.connect() as connection:
         waiting = (
             await connection.execute(
                 text("SELECT count(*) FROM inbox WHERE done_at IS NULL AND key LIKE 'command:%'")
@@ -25,21 +27,21 @@ async def test_slack_gets_its_ack_once_the_request_is_written_down_and_before_th
         ).scalar_one()
         releases = (await connection.execute(text("SELECT count(*) FROM releases"))).scalar_one()
     assert (waiting, releases) == (1, 0), "acked: written down, not yet worked on"
-    await bot.settle()
-    assert "checkout → staging" in bot.status_message().text
+    await scenario_bot.settle()
+    assert "checkout → staging" in scenario_bot.status_message().text
 
 
 async def test_an_unexpected_error_reaches_the_user_as_a_sentence_not_a_traceback(
-    bot: BotHarness, monkeypatch
+    scenario_bot: BotHarness, monkeypatch
 ):
-    commands = bot.runtime.router
+    commands = scenario_bot.runtime.router
 
     async def broken(*args, **kwargs):
         raise RuntimeError("psycopg.OperationalError: connection to 10.0.0.7 refused (secret)")
 
     monkeypatch.setattr(commands, "handle", broken)
-    await bot.command("U0ALICE", "/deploy checkout to staging")
-    (reply,) = bot.replies_to("U0ALICE")
+    await scenario_bot.command("U0ALICE", "/deploy checkout to staging")
+    (reply,) = scenario_bot.replies_to("U0ALICE")
     assert "Something went wrong on releasebot's side and nothing was changed" in reply
     assert "Traceback" not in reply and "10.0.0.7" not in reply and "RuntimeError" not in reply
 

@@ -89,7 +89,7 @@ async def github() -> AsyncIterator[FakeGitHub]:
 
 
 @pytest.fixture
-async def bot(database_url, github, checkout_app, prometheus_env, monkeypatch):
+async def github_bot(database_url, github, checkout_app, prometheus_env, monkeypatch):
     monkeypatch.setenv("RELEASEBOT_TEST_GITHUB_TOKEN", github.token)
     monkeypatch.setenv("RELEASEBOT_TEST_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET)
     harness = await BotHarness.start(
@@ -107,29 +107,29 @@ def error_rate_is(prometheus_env: dict[str, str], app: MetricsApp, rate: float) 
     wait_until_measured(prometheus_env["PROMETHEUS_URL"], query, rate)
 
 
-def thread(bot: BotHarness) -> list[str]:
-    return [reply.text for reply in bot.status_message().replies]
+def thread(github_bot: BotHarness) -> list[str]:
+    return [reply.text for reply in github_bot.status_message().replies]
 
 
-async def test_red_ci_is_refused_naming_the_failing_check(bot, github):
+async def test_red_ci_is_refused_naming_the_failing_check(github_bot, github):
     github.check("v1.5.0", "build", "success")
     github.check("v1.5.0", "unit-tests", "failure")
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.advance(2)
-    status = bot.status_message()
+    await github_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await github_bot.advance(2)
+    status = github_bot.status_message()
     assert "rejected" in status.text.lower()
     assert "CI is red: failing: unit-tests" in str(status.blocks)
-    assert any("CI gate refused" in r and "unit-tests" in r for r in thread(bot))
+    assert any("CI gate refused" in r and "unit-tests" in r for r in thread(github_bot))
 
 
 async def test_green_ci_and_a_healthy_canary_pass_analysis_at_each_step(
-    bot, github, checkout_app, prometheus_env
+    github_bot, github, checkout_app, prometheus_env
 ):
     error_rate_is(prometheus_env, checkout_app, 0.0)
     github.check("v1.5.0", "build", "success")
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.run_until(lambda: ": live (" in bot.status_message().text, limit_s=180)
-    replies = thread(bot)
+    await github_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await github_bot.run_until(lambda: ": live (" in github_bot.status_message().text, limit_s=180)
+    replies = thread(github_bot)
     passed = [r for r in replies if "Analysis passed" in r]
     assert len(passed) == 2, replies  # after 10% and after 50%
     assert all("error_rate 0 (max 0.05)" in r for r in passed)
@@ -144,19 +144,21 @@ async def test_green_ci_and_a_healthy_canary_pass_analysis_at_each_step(
 
 
 async def test_an_error_rate_jump_fails_analysis_at_10_percent_and_rolls_back(
-    bot, github, checkout_app, prometheus_env
+    github_bot, github, checkout_app, prometheus_env
 ):
     error_rate_is(prometheus_env, checkout_app, 0.2)
     github.check("v1.5.0", "build", "success")
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=180)
-    replies = thread(bot)
+    await github_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await github_bot.run_until(
+        lambda: "rolled back" in github_bot.status_message().text, limit_s=180
+    )
+    replies = thread(github_bot)
     assert any("Analysis failed" in r and "error_rate 0.2 (max 0.05)" in r for r in replies)
     assert any("checkout in staging is on v1.4.2 again" in r for r in replies)
-    assert "analysis failed at 10%" in str(bot.status_message().blocks)
+    assert "analysis failed at 10%" in str(github_bot.status_message().blocks)
 
 
-async def github_event(bot, event: str, payload: dict, secret: str = WEBHOOK_SECRET):
+async def github_event(github_bot, event: str, payload: dict, secret: str = WEBHOOK_SECRET):
     import hashlib
     import hmac
     import json
@@ -173,7 +175,9 @@ async def github_event(bot, event: str, payload: dict, secret: str = WEBHOOK_SEC
     }
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{bot.base_url}/integrations/github/events", data=body, headers=headers) as r,
+        session.post(
+            f"{github_bot.base_url}/integrations/github/events", data=body, headers=headers
+        ) as r,
     ):
         return r.status, await r.json()
 
@@ -185,45 +189,45 @@ CHECK_SUITE = {
 }
 
 
-async def test_a_required_check_not_reported_yet_keeps_the_release_waiting(bot, github):
+async def test_a_required_check_not_reported_yet_keeps_the_release_waiting(github_bot, github):
     github.check("v1.5.0", "lint", "success")
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.advance(30)
-    assert "waiting for ci" in bot.status_message().text, "lint alone is not enough"
+    await github_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await github_bot.advance(30)
+    assert "waiting for ci" in github_bot.status_message().text, "lint alone is not enough"
     github.check("v1.5.0", "build", "success")
-    await bot.advance(30)
-    assert "waiting for ci" in bot.status_message().text, "the next poll is 10 minutes away"
-    status, answer = await github_event(bot, "check_suite", CHECK_SUITE)
+    await github_bot.advance(30)
+    assert "waiting for ci" in github_bot.status_message().text, "the next poll is 10 minutes away"
+    status, answer = await github_event(github_bot, "check_suite", CHECK_SUITE)
     assert (status, answer) == (202, {"ok": True, "releases": 1})
-    await bot.advance(1)
-    assert "rolling out" in bot.status_message().text, "the webhook moved it on"
+    await github_bot.advance(1)
+    assert "rolling out" in github_bot.status_message().text, "the webhook moved it on"
 
 
-async def test_github_webhooks_with_a_bad_signature_are_refused(bot, github):
+async def test_github_webhooks_with_a_bad_signature_are_refused(github_bot, github):
     github.check("v1.5.0", "lint", "success")
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    status, answer = await github_event(bot, "check_suite", CHECK_SUITE, secret="guess")
+    await github_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    status, answer = await github_event(github_bot, "check_suite", CHECK_SUITE, secret="guess")
     assert status == 401 and "X-Hub-Signature-256" in answer["error"]
-    status, answer = await github_event(bot, "ping", {"zen": "Keep it logically awesome."})
+    status, answer = await github_event(github_bot, "ping", {"zen": "Keep it logically awesome."})
     assert (status, answer) == (200, {"ok": True, "pong": True})
 
 
-async def test_integrations_lists_each_backend_and_what_is_wrong(bot, github):
-    await bot.command("U0ALICE", "/release integrations")
-    [answer] = bot.replies_to("U0ALICE")
+async def test_integrations_lists_each_backend_and_what_is_wrong(github_bot, github):
+    await github_bot.command("U0ALICE", "/release integrations")
+    [answer] = github_bot.replies_to("U0ALICE")
     assert "3 configured, all reachable" in answer
     assert "*github* (github) used by checkout (ci, deployments)" in answer
     assert "*prometheus* (prometheus) used by checkout (monitor)" in answer
 
     github.token = "rotated"  # the bot's token no longer works
-    await bot.command("U0ALICE", "/release integrations")
-    answer = bot.replies_to("U0ALICE")[-1]
+    await github_bot.command("U0ALICE", "/release integrations")
+    answer = github_bot.replies_to("U0ALICE")[-1]
     assert "1 not reachable" in answer
     assert ":x: *github*" in answer and "answered 401: Bad credentials" in answer
     assert "ghp_scenario" not in answer
 
 
-async def test_readyz_reports_integrations_without_failing_on_them(bot, github):
+async def test_readyz_reports_integrations_without_failing_on_them(github_bot, github):
     import asyncio
 
     import aiohttp
@@ -232,8 +236,8 @@ async def test_readyz_reports_integrations_without_failing_on_them(bot, github):
         # The details are for people signed in to the web pages only.
         async with (
             aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session,
-            session.post(f"{bot.base_url}/signin", data={"user": "U0ALICE"}),
-            session.get(f"{bot.base_url}/readyz") as response,
+            session.post(f"{github_bot.base_url}/signin", data={"user": "U0ALICE"}),
+            session.get(f"{github_bot.base_url}/readyz") as response,
         ):
             return response.status, await response.json()
 
@@ -253,25 +257,25 @@ async def test_readyz_reports_integrations_without_failing_on_them(bot, github):
     assert github_health["last_error_at"]
 
 
-async def test_webhooks_never_hurry_an_analysis(bot, github, checkout_app, prometheus_env):
+async def test_webhooks_never_hurry_an_analysis(github_bot, github, checkout_app, prometheus_env):
     error_rate_is(prometheus_env, checkout_app, 0.0)
     github.check("v1.5.0", "build", "success")
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.run_until(lambda: "10% of traffic" in str(thread(bot)), limit_s=30)
-    status, answer = await github_event(bot, "check_run", CHECK_SUITE)
+    await github_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await github_bot.run_until(lambda: "10% of traffic" in str(thread(github_bot)), limit_s=30)
+    status, answer = await github_event(github_bot, "check_run", CHECK_SUITE)
     assert (status, answer) == (202, {"ok": True, "releases": 0}), (
         "an extra tick would count an extra measurement"
     )
 
 
-async def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(bot):
+async def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(github_bot):
     import aiohttp
 
     headers = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=ünïcode"}
     async with (
         aiohttp.ClientSession() as session,
         session.post(
-            f"{bot.base_url}/integrations/github/events", data=b"{}", headers=headers
+            f"{github_bot.base_url}/integrations/github/events", data=b"{}", headers=headers
         ) as response,
     ):
         assert response.status == 401

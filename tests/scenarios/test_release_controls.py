@@ -5,38 +5,42 @@ from __future__ import annotations
 from tests.support.harness import CHANNEL, BotHarness
 
 
-async def test_reject_asks_for_a_reason_in_a_modal_and_ends_the_release(bot: BotHarness):
-    await bot.command("U0ALICE", "/deploy checkout to production")
-    await bot.advance(3)
-    await bot.click("U0BOB", bot.status_message(), "release_reject")
-    modal = bot.slack.modal("U0BOB")
+async def test_reject_asks_for_a_reason_in_a_modal_and_ends_the_release(scenario_bot: BotHarness):
+    await scenario_bot.command("U0ALICE", "/deploy checkout to production")
+    await scenario_bot.advance(3)
+    await scenario_bot.click("U0BOB", scenario_bot.status_message(), "release_reject")
+    modal = scenario_bot.slack.modal("U0BOB")
     assert modal is not None and modal.definition["title"]["text"] == "Reject #1"
 
-    too_short = await bot.slack.submit_view("U0BOB", modal.id, {"reason": {"reason": "no"}})
+    too_short = await scenario_bot.slack.submit_view(
+        "U0BOB", modal.id, {"reason": {"reason": "no"}}
+    )
     assert too_short.json["response_action"] == "errors"
     assert "Say why" in too_short.json["errors"]["reason"]
 
-    await bot.slack.submit_view("U0BOB", modal.id, {"reason": {"reason": "error budget is spent"}})
-    await bot.settle()
-    status = bot.status_message()
+    await scenario_bot.slack.submit_view(
+        "U0BOB", modal.id, {"reason": {"reason": "error budget is spent"}}
+    )
+    await scenario_bot.settle()
+    status = scenario_bot.status_message()
     assert "rejected" in status.text
     assert "error budget is spent" in str(status.blocks)
     assert "rejected by <@U0BOB>" in str(status.blocks)
     assert any("Rejected by <@U0BOB>: error budget is spent" in r.text for r in status.replies)
 
 
-async def test_the_requester_cannot_reject_and_gets_no_modal(bot: BotHarness):
-    await bot.command("U0BOB", "/deploy checkout to production")
-    await bot.advance(3)
-    await bot.click("U0BOB", bot.status_message(), "release_reject")
-    assert bot.slack.modal("U0BOB") is None
-    assert any("so you cannot reject it yourself" in t for t in bot.replies_to("U0BOB"))
+async def test_the_requester_cannot_reject_and_gets_no_modal(scenario_bot: BotHarness):
+    await scenario_bot.command("U0BOB", "/deploy checkout to production")
+    await scenario_bot.advance(3)
+    await scenario_bot.click("U0BOB", scenario_bot.status_message(), "release_reject")
+    assert scenario_bot.slack.modal("U0BOB") is None
+    assert any("so you cannot reject it yourself" in t for t in scenario_bot.replies_to("U0BOB"))
 
 
-async def test_abort_before_traffic_moves_ends_at_once(bot: BotHarness):
-    await bot.command("U0ALICE", "/deploy checkout to production")
-    await bot.advance(3)
-    status = bot.status_message()
+async def test_abort_before_traffic_moves_ends_at_once(scenario_bot: BotHarness):
+    await scenario_bot.command("U0ALICE", "/deploy checkout to production")
+    await scenario_bot.advance(3)
+    status = scenario_bot.status_message()
     abort = next(
         e
         for b in status.blocks
@@ -45,45 +49,55 @@ async def test_abort_before_traffic_moves_ends_at_once(bot: BotHarness):
         if e["action_id"] == "release_abort"
     )
     assert "Nothing was deployed yet" in abort["confirm"]["text"]["text"]
-    await bot.click("U0ALICE", status, "release_abort")
-    status = bot.status_message()
+    await scenario_bot.click("U0ALICE", status, "release_abort")
+    status = scenario_bot.status_message()
     assert "aborted" in status.text
-    await bot.command("U0ALICE", "/deploy checkout to production")  # the lock is free again
-    assert len([m for m in bot.slack.messages(CHANNEL) if m.bot_id]) == 2
+    await scenario_bot.command(
+        "U0ALICE", "/deploy checkout to production"
+    )  # the lock is free again
+    assert len([m for m in scenario_bot.slack.messages(CHANNEL) if m.bot_id]) == 2
 
 
-async def test_pause_resume_and_promote(bot: BotHarness):
-    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
-    await bot.advance(6)  # CI, then the 10% step
-    await bot.click("U0ALICE", bot.status_message(), "release_pause")
-    status = bot.status_message()
+async def test_pause_resume_and_promote(scenario_bot: BotHarness):
+    await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await scenario_bot.advance(6)  # CI, then the 10% step
+    await scenario_bot.click("U0ALICE", scenario_bot.status_message(), "release_pause")
+    status = scenario_bot.status_message()
     assert "paused" in status.text.lower() and "paused by <@U0ALICE>" in str(status.blocks)
-    await bot.advance(60)
-    assert "paused" in bot.status_message().text.lower(), "a paused release must not move"
+    await scenario_bot.advance(60)
+    assert "paused" in scenario_bot.status_message().text.lower(), "a paused release must not move"
 
-    await bot.click("U0ALICE", bot.status_message(), "release_resume")
+    await scenario_bot.click("U0ALICE", scenario_bot.status_message(), "release_resume")
     # the 10% bake ran out while paused: one analysis check on resume, then 50% starts
-    assert ":arrow_forward: *50%*" in str(bot.status_message().blocks)
-    await bot.advance(3)  # the 50% step is done; its analysis bakes 20 s
-    assert "(analysis 0s/20s)" in str(bot.status_message().blocks)
-    await bot.click("U0ALICE", bot.status_message(), "release_promote")
-    replies = [r.text for r in bot.status_message().replies]
+    assert ":arrow_forward: *50%*" in str(scenario_bot.status_message().blocks)
+    await scenario_bot.advance(3)  # the 50% step is done; its analysis bakes 20 s
+    assert "(analysis 0s/20s)" in str(scenario_bot.status_message().blocks)
+    await scenario_bot.click("U0ALICE", scenario_bot.status_message(), "release_promote")
+    replies = [r.text for r in scenario_bot.status_message().replies]
     assert any("Promoted by <@U0ALICE>" in r for r in replies)
-    assert ":arrow_forward: *100%*" in str(bot.status_message().blocks)
-    await bot.run_until(lambda: "live" in bot.status_message().text.lower(), limit_s=120)
+    assert ":arrow_forward: *100%*" in str(scenario_bot.status_message().blocks)
+    await scenario_bot.run_until(
+        lambda: "live" in scenario_bot.status_message().text.lower(), limit_s=120
+    )
 
 
-async def test_engine_ticks_on_its_own_when_started(bot: BotHarness):
-    scheduler = bot.runtime.engine.start(interval_s=0.05)
+async def test_engine_ticks_on_its_own_when_started(scenario_bot: BotHarness):
+    scheduler = scenario_bot.runtime.engine.start(interval_s=0.05)
     try:
-        await bot.slack.slash_command("U0ALICE", CHANNEL, "/deploy", "checkout to staging")
-        await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.postMessage"), timeout=10)
+        await scenario_bot.slack.slash_command("U0ALICE", CHANNEL, "/deploy", "checkout to staging")
+        await scenario_bot.slack.wait_for(
+            lambda: scenario_bot.slack.calls_to("chat.postMessage"), timeout=10
+        )
         # the first tick asked CI, which named the version (pending for 2 s)
-        await bot.slack.wait_for(lambda: "v1.4.3" in bot.status_message().text, timeout=10)
-        bot.clock.advance(3)
-        await bot.slack.wait_for(lambda: "rolling out" in bot.status_message().text, timeout=10)
+        await scenario_bot.slack.wait_for(
+            lambda: "v1.4.3" in scenario_bot.status_message().text, timeout=10
+        )
+        scenario_bot.clock.advance(3)
+        await scenario_bot.slack.wait_for(
+            lambda: "rolling out" in scenario_bot.status_message().text, timeout=10
+        )
     finally:
-        await bot.runtime.engine.stop(scheduler)
+        await scenario_bot.runtime.engine.stop(scheduler)
 
 
 async def test_a_long_step_shows_its_elapsed_time_moving(database_url):
@@ -91,44 +105,44 @@ async def test_a_long_step_shows_its_elapsed_time_moving(database_url):
     from tests.support.catalogs import SCENARIO_CATALOG
 
     slow = SCENARIO_CATALOG.read_text().replace("step_seconds: 3\n", "step_seconds: 60\n", 1)
-    bot = await BotHarness.start(database_url, parse_catalog(slow))
+    scenario_bot = await BotHarness.start(database_url, parse_catalog(slow))
     try:
-        await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
-        await bot.advance(2)  # CI
-        await bot.advance(16)
-        first = str(bot.status_message().blocks)
-        await bot.advance(16)
-        second = str(bot.status_message().blocks)
+        await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+        await scenario_bot.advance(2)  # CI
+        await scenario_bot.advance(16)
+        first = str(scenario_bot.status_message().blocks)
+        await scenario_bot.advance(16)
+        second = str(scenario_bot.status_message().blocks)
         assert ":arrow_forward: *10%* 15s (25% complete)" in first
         assert ":arrow_forward: *10%* 30s (50% complete)" in second
-        assert [r.text for r in bot.status_message().replies if "10%" in r.text] == []
+        assert [r.text for r in scenario_bot.status_message().replies if "10%" in r.text] == []
     finally:
-        await bot.stop()
+        await scenario_bot.stop()
 
 
-async def test_approve_and_reject_by_command(bot: BotHarness):
-    await bot.command("U0ALICE", "/deploy checkout to production")
-    await bot.advance(3)
-    await bot.command("U0BOB", "/release reject #1 no")
-    assert any("needs a reason of a few words" in t for t in bot.replies_to("U0BOB"))
-    await bot.command("U0BOB", "/release approve #1")
-    assert "rolling out" in bot.status_message().text
-    assert "approved by <@U0BOB>" in str(bot.status_message().blocks)
+async def test_approve_and_reject_by_command(scenario_bot: BotHarness):
+    await scenario_bot.command("U0ALICE", "/deploy checkout to production")
+    await scenario_bot.advance(3)
+    await scenario_bot.command("U0BOB", "/release reject #1 no")
+    assert any("needs a reason of a few words" in t for t in scenario_bot.replies_to("U0BOB"))
+    await scenario_bot.command("U0BOB", "/release approve #1")
+    assert "rolling out" in scenario_bot.status_message().text
+    assert "approved by <@U0BOB>" in str(scenario_bot.status_message().blocks)
 
 
-async def test_text_people_type_cannot_ping_the_channel(bot: BotHarness):
-    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
-    await bot.advance(6)
-    await bot.command("U0CAROL", "/rollback checkout staging <!channel> <@U0DAVE> look")
-    thread = [r.text for r in bot.status_message().replies]
+async def test_text_people_type_cannot_ping_the_channel(scenario_bot: BotHarness):
+    await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await scenario_bot.advance(6)
+    await scenario_bot.command("U0CAROL", "/rollback checkout staging <!channel> <@U0DAVE> look")
+    thread = [r.text for r in scenario_bot.status_message().replies]
     assert any("‹!channel› ‹@U0DAVE› look" in t for t in thread)
     assert not any("<!channel>" in t for t in thread)
 
 
-async def test_a_double_click_on_promote_skips_one_bake_only(bot: BotHarness):
-    await bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
-    await bot.advance(6)  # 10% done, its analysis bakes
-    status = bot.status_message()
+async def test_a_double_click_on_promote_skips_one_bake_only(scenario_bot: BotHarness):
+    await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
+    await scenario_bot.advance(6)  # 10% done, its analysis bakes
+    status = scenario_bot.status_message()
     shown = next(
         e["value"]
         for b in status.blocks
@@ -137,11 +151,13 @@ async def test_a_double_click_on_promote_skips_one_bake_only(bot: BotHarness):
         if e["action_id"] == "release_promote"
     )
     assert shown == "1:1"
-    await bot.click("U0ALICE", status, "release_promote")
-    await bot.advance(3)  # the 50% step is done: a new bake, a fresh Promote button
+    await scenario_bot.click("U0ALICE", status, "release_promote")
+    await scenario_bot.advance(3)  # the 50% step is done: a new bake, a fresh Promote button
     # the second click of a double click, from the message as it was rendered before
-    await bot.click("U0ALICE", status, "release_promote", value=shown)
-    replies = [r.text for r in bot.status_message().replies]
+    await scenario_bot.click("U0ALICE", status, "release_promote", value=shown)
+    replies = [r.text for r in scenario_bot.status_message().replies]
     assert sum("Promoted by" in r for r in replies) == 1
-    assert any("was for an earlier stage of release #1" in t for t in bot.replies_to("U0ALICE"))
-    assert "(analysis 0s/20s)" in str(bot.status_message().blocks)
+    assert any(
+        "was for an earlier stage of release #1" in t for t in scenario_bot.replies_to("U0ALICE")
+    )
+    assert "(analysis 0s/20s)" in str(scenario_bot.status_message().blocks)

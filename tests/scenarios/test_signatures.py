@@ -29,9 +29,9 @@ def deploy_body() -> bytes:
     ).encode()
 
 
-async def rows_written(bot: BotHarness) -> int:
+async def rows_written(scenario_bot: BotHarness) -> int:
     total = 0
-    async with bot.runtime.db.connect() as connection:
+    async with scenario_bot.runtime.db.connect() as connection:
         for table in (ReleaseRow, AuditRow, OutboxRow, InboxRow):
             total += (
                 await connection.execute(select(func.count()).select_from(table))
@@ -48,29 +48,33 @@ async def rows_written(bot: BotHarness) -> int:
         ("no signature", {"signature": ""}),
     ],
 )
-async def test_unsigned_or_stale_requests_get_401_and_write_nothing(bot: BotHarness, case, kwargs):
-    now = int(bot.clock.now().timestamp())
+async def test_unsigned_or_stale_requests_get_401_and_write_nothing(
+    scenario_bot: BotHarness, case, kwargs
+):
+    now = int(scenario_bot.clock.now().timestamp())
     kwargs = dict(kwargs)
     offset = kwargs.pop("timestamp_offset", 0)
-    result = await bot.slack.send_signed(deploy_body(), FORM, timestamp=now + offset, **kwargs)
-    await bot.settle()
+    result = await scenario_bot.slack.send_signed(
+        deploy_body(), FORM, timestamp=now + offset, **kwargs
+    )
+    await scenario_bot.settle()
     assert result.status == 401, case
-    assert await rows_written(bot) == 0
-    assert bot.slack.calls_to("chat.postMessage") == []
+    assert await rows_written(scenario_bot) == 0
+    assert scenario_bot.slack.calls_to("chat.postMessage") == []
 
 
-async def test_a_body_changed_after_signing_is_refused(bot: BotHarness):
-    signed = await bot.slack.send_signed(deploy_body(), FORM)
-    await bot.settle()
+async def test_a_body_changed_after_signing_is_refused(scenario_bot: BotHarness):
+    signed = await scenario_bot.slack.send_signed(deploy_body(), FORM)
+    await scenario_bot.settle()
     assert signed.status == 200
-    before = await rows_written(bot)
+    before = await rows_written(scenario_bot)
     tampered = signed.request_body.replace(b"production", b"staging")
-    result = await bot.slack.send_signed(
+    result = await scenario_bot.slack.send_signed(
         tampered,
         FORM,
         signature=signed.request_headers["X-Slack-Signature"],
         timestamp=int(signed.request_headers["X-Slack-Request-Timestamp"]),
     )
-    await bot.settle()
+    await scenario_bot.settle()
     assert result.status == 401
-    assert await rows_written(bot) == before
+    assert await rows_written(scenario_bot) == before

@@ -54,7 +54,7 @@ async def script():
 
 
 @pytest.fixture
-async def bot(database_url, script, monkeypatch):
+async def webhook_bot(database_url, script, monkeypatch):
     monkeypatch.setenv("RELEASEBOT_TEST_DEPLOY_HOOK_SECRET", SECRET.decode())
     harness = await BotHarness.start(database_url, catalog(script.url))
     script.clock = harness.clock  # the script signs its callbacks with the bot's time
@@ -64,38 +64,41 @@ async def bot(database_url, script, monkeypatch):
         await harness.stop()
 
 
-async def test_each_stage_waits_for_the_scripts_signed_callback(bot, script):
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.advance(30)
+async def test_each_stage_waits_for_the_scripts_signed_callback(webhook_bot, script):
+    await webhook_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await webhook_bot.advance(30)
     [step] = script.unique_deliveries().values()
     assert step["event"] == "step" and step["stage"]["percent"] == 10
-    assert step["callback_url"] == f"{bot.base_url}/integrations/webhook/deploy-hook/callback"
-    assert "rolling out" in bot.status_message().text, "no callback yet: still at 10%"
+    callback = "/integrations/webhook/deploy-hook/callback"
+    assert step["callback_url"] == f"{webhook_bot.base_url}{callback}"
+    assert "rolling out" in webhook_bot.status_message().text, "no callback yet: still at 10%"
 
     await script.finish_operations()
     assert script.callbacks[-1][0] == 200, script.callbacks
-    await bot.advance(15)  # the bake after 10%, then the 100% step is sent
+    await webhook_bot.advance(15)  # the bake after 10%, then the 100% step is sent
     assert len(script.unique_deliveries()) == 2
     await script.finish_operations()
-    await bot.run_until(lambda: ": live (" in bot.status_message().text, limit_s=30)
+    await webhook_bot.run_until(lambda: ": live (" in webhook_bot.status_message().text, limit_s=30)
     assert script.running[("checkout", "staging")] == "v1.5.0"
 
 
-async def test_a_failed_step_reported_by_callback_rolls_back(bot, script):
+async def test_a_failed_step_reported_by_callback_rolls_back(webhook_bot, script):
     script.fail_next_step = True
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.advance(5)
+    await webhook_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await webhook_bot.advance(5)
     await script.finish_operations()
-    await bot.advance(5)
+    await webhook_bot.advance(5)
     await script.finish_operations()  # the rollback the bot sent
-    await bot.run_until(lambda: "rolled back" in bot.status_message().text, limit_s=30)
+    await webhook_bot.run_until(
+        lambda: "rolled back" in webhook_bot.status_message().text, limit_s=30
+    )
     events = [d["event"] for d in script.unique_deliveries().values()]
     assert events == ["step", "rollback"]
 
 
-async def test_a_forged_callback_is_refused_and_changes_nothing(bot, script):
-    await bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
-    await bot.advance(5)
+async def test_a_forged_callback_is_refused_and_changes_nothing(webhook_bot, script):
+    await webhook_bot.command("U0ALICE", "/deploy checkout v1.5.0 canary 10% to staging")
+    await webhook_bot.advance(5)
     [step] = script.unique_deliveries().values()
     await script.call_back(
         step["callback_url"],
@@ -103,5 +106,5 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(bot, script):
         secret=b"guessed",
     )
     assert script.callbacks[-1][0] == 401
-    await bot.advance(5)
-    assert "rolling out" in bot.status_message().text
+    await webhook_bot.advance(5)
+    assert "rolling out" in webhook_bot.status_message().text

@@ -17,12 +17,12 @@ ELSEWHERE = "http://127.0.0.1:1"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-async def post(bot: BotHarness, path: str, headers: dict[str, str], data=None):
+async def post(example_bot: BotHarness, path: str, headers: dict[str, str], data=None):
     jar = aiohttp.CookieJar(unsafe=True)
     async with (
         aiohttp.ClientSession(cookie_jar=jar) as session,
         session.post(
-            f"{bot.base_url}{path}", headers=headers, data=data, allow_redirects=False
+            f"{example_bot.base_url}{path}", headers=headers, data=data, allow_redirects=False
         ) as response,
     ):
         return response.status, await response.text(), response.headers
@@ -40,15 +40,18 @@ async def post(bot: BotHarness, path: str, headers: dict[str, str], data=None):
     ],
 )
 @SQLITE_ONLY
-async def test_a_form_from_another_site_changes_nothing(bot: BotHarness, headers):
+async def test_a_form_from_another_site_changes_nothing(example_bot: BotHarness, headers):
     for path, form in (("/signout", None), ("/audit/exports", {"days": "30"})):
-        status, text, answer = await post(bot, path, headers, form)
+        status, text, answer = await post(example_bot, path, headers, form)
         assert status == 403 and "sent from another site" in text, path
         assert "Set-Cookie" not in answer
     # The local console's API gets its refusal as JSON.
     command = b'{"user": "U0DAVE", "channel": "C0DEPLOYS", "text": "/release freeze all x"}'
     status, text, _ = await post(
-        bot, "/emulator/console/api/command", {**headers, "Content-Type": "text/plain"}, command
+        example_bot,
+        "/emulator/console/api/command",
+        {**headers, "Content-Type": "text/plain"},
+        command,
     )
     assert status in (403, 415) and json.loads(text)["ok"] is False
 
@@ -64,9 +67,9 @@ async def test_a_form_from_another_site_changes_nothing(bot: BotHarness, headers
     ],
 )
 @SQLITE_ONLY
-async def test_a_form_from_the_bots_own_pages_works(bot: BotHarness, headers):
-    headers = {name: value.format(own=bot.base_url) for name, value in headers.items()}
-    status, _, answer = await post(bot, "/signout", headers)
+async def test_a_form_from_the_bots_own_pages_works(example_bot: BotHarness, headers):
+    headers = {name: value.format(own=example_bot.base_url) for name, value in headers.items()}
+    status, _, answer = await post(example_bot, "/signout", headers)
     assert status == 303 and answer["Location"] == "/signin"
     assert "releasebot_session" in answer["Set-Cookie"]
 
