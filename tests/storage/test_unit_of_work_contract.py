@@ -52,7 +52,7 @@ def memory_store() -> Store:
         return [entry.message.key for entry in database.outbox]
 
     async def receive(key: str) -> int:
-        item_id = database.receive(key)
+        item_id = await database.receive(key)
         assert item_id is not None
         return item_id
 

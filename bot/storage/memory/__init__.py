@@ -2,5 +2,6 @@
 
 from bot.storage.memory.database import MemoryDatabase, MemoryUnitOfWork
 from bot.storage.memory.tables import OutboxEntry
+from bot.storage.memory.timers import MemoryReleaseTimers
 
-__all__ = ["MemoryDatabase", "MemoryUnitOfWork", "OutboxEntry"]
+__all__ = ["MemoryDatabase", "MemoryReleaseTimers", "MemoryUnitOfWork", "OutboxEntry"]

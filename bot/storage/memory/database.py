@@ -9,7 +9,8 @@ back when it commits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from bot.core.audit import AuditRecord
 from bot.core.ports import Clock
@@ -31,14 +32,22 @@ class MemoryDatabase:
     def unit_of_work(self, on_outbox_commit: Callable[[], None] | None = None) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, on_outbox_commit)
 
-    def receive(self, key: str) -> int | None:
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[Tables]:
+        """The tables as committed, for a change outside a unit of work (a claim, a request
+        accepted), made while no unit of work runs."""
+        async with self._turn:
+            yield self._tables
+
+    async def receive(self, key: str) -> int | None:
         """Accept a request as the inbox door would: its row id, None when seen before."""
-        if key in self._tables.inbox_keys:
-            return None
-        item_id = self._tables.new_id("inbox")
-        self._tables.inbox_keys[key] = item_id
-        self._tables.inbox[item_id] = False
-        return item_id
+        async with self.turn() as tables:
+            if key in tables.inbox_keys:
+                return None
+            item_id = tables.new_id("inbox")
+            tables.inbox_keys[key] = item_id
+            tables.inbox[item_id] = False
+            return item_id
 
     @property
     def audit(self) -> list[AuditRecord]:

@@ -29,7 +29,13 @@ class MemoryReleases:
         values = release_codec.row_values(release)
         self._check_lock(None, values)
         new_id = self._tables.new_id("releases")
-        self._tables.releases[new_id] = {**values, "id": new_id, "revision": 0}
+        self._tables.releases[new_id] = {
+            **values,
+            "id": new_id,
+            "revision": 0,
+            "attempts": 0,
+            "claimed": False,
+        }
         self._revisions[new_id] = 0
         return replace(release, id=new_id)
 
