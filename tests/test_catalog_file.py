@@ -1,5 +1,6 @@
-"""Reading the catalog file: one parse (libyaml's when PyYAML has it) gives the data and the
-line of every field; errors read as the pure-Python parser words them."""
+"""Reading the catalog file: one parse (ruamel.yaml with libyaml's parser when installed) gives the
+data and the line of every field, as PyYAML (which read it before) found them; errors read as the
+pure-Python parser words them."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ CATALOGS = [
 ]
 
 needs_libyaml = pytest.mark.skipif(
-    not getattr(yaml, "__with_libyaml__", False), reason="PyYAML without libyaml: one parser"
+    catalog_file._FastLoader is None, reason="ruamel.yaml without libyaml: one parser"
 )
 
 
 def every_path(node: yaml.Node, path: tuple = ()):
-    """(path, line) of every node, found with the pure-Python parser's nodes."""
+    """(path, line) of every node, found with PyYAML's pure-Python parser's nodes."""
     yield path, node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen = set()
@@ -40,7 +41,7 @@ def every_path(node: yaml.Node, path: tuple = ()):
 
 @needs_libyaml
 @pytest.mark.parametrize("path", CATALOGS, ids=lambda p: p.name)
-def test_libyaml_finds_the_lines_and_data_the_pure_python_parser_finds(path):
+def test_the_lines_and_data_are_those_pyyaml_found(path):
     text = path.read_text()
     loaded = parse_catalog_file(text, str(path))
     reference = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -50,6 +51,30 @@ def test_libyaml_finds_the_lines_and_data_the_pure_python_parser_finds(path):
     assert len(lines) > 50
     assert {where: loaded.line_of(where) for where in lines} == lines
     assert catalog_file._compose_and_construct(text)[1] == yaml.load(text, Loader=yaml.SafeLoader)
+    pure = catalog_file._load_with(catalog_file._PureLoader, text)[1]
+    assert catalog_file._load_with(catalog_file._FastLoader, text)[1] == pure
+
+
+YAML_1_1 = """\
+switches: [yes, no, on, off, true, False]
+numbers: [0777, 0x1F, 1_000, 1.5, .inf]
+minutes: 12:30
+texts: [0o17, "yes", ~]
+start: 2026-12-24T00:00
+twice: first
+twice: last
+"""
+
+
+@pytest.mark.parametrize("loader", ["_FastLoader", "_PureLoader"])
+def test_the_yaml_is_read_as_yaml_1_1_as_pyyaml_read_it(loader):
+    if getattr(catalog_file, loader) is None:
+        pytest.skip("ruamel.yaml without libyaml")
+    data = catalog_file._load_with(getattr(catalog_file, loader), YAML_1_1)[1]
+    assert data == yaml.safe_load(YAML_1_1)
+    assert data["switches"] == [True, False, True, False, True, False]
+    assert (data["numbers"][:3], data["minutes"]) == ([511, 31, 1000], 750)
+    assert data["twice"] == "last"
 
 
 def test_many_look_ups_parse_the_file_once(monkeypatch):
