@@ -1,4 +1,6 @@
-"""Reject with a reason, abort, pause / resume / promote: the buttons people press."""
+"""The controls through Slack: the reject modal, the engine ticking by itself, a long step's
+status message refreshed, a double click on a rendered button. What the controls do to a
+release is tested on the services, in tests/services/test_control_rules.py."""
 
 from __future__ import annotations
 
@@ -35,50 +37,6 @@ async def test_the_requester_cannot_reject_and_gets_no_modal(scenario_bot: BotHa
     await scenario_bot.click("U0BOB", scenario_bot.status_message(), "release_reject")
     assert scenario_bot.slack.modal("U0BOB") is None
     assert any("so you cannot reject it yourself" in t for t in scenario_bot.replies_to("U0BOB"))
-
-
-async def test_abort_before_traffic_moves_ends_at_once(scenario_bot: BotHarness):
-    await scenario_bot.command("U0ALICE", "/deploy checkout to production")
-    await scenario_bot.advance(3)
-    status = scenario_bot.status_message()
-    abort = next(
-        e
-        for b in status.blocks
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "release_abort"
-    )
-    assert "Nothing was deployed yet" in abort["confirm"]["text"]["text"]
-    await scenario_bot.click("U0ALICE", status, "release_abort")
-    status = scenario_bot.status_message()
-    assert "aborted" in status.text
-    await scenario_bot.command(
-        "U0ALICE", "/deploy checkout to production"
-    )  # the lock is free again
-    assert len([m for m in scenario_bot.slack.messages(CHANNEL) if m.bot_id]) == 2
-
-
-async def test_pause_resume_and_promote(scenario_bot: BotHarness):
-    await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
-    await scenario_bot.advance(6)  # CI, then the 10% step
-    await scenario_bot.click("U0ALICE", scenario_bot.status_message(), "release_pause")
-    status = scenario_bot.status_message()
-    assert "paused" in status.text.lower() and "paused by <@U0ALICE>" in str(status.blocks)
-    await scenario_bot.advance(60)
-    assert "paused" in scenario_bot.status_message().text.lower(), "a paused release must not move"
-
-    await scenario_bot.click("U0ALICE", scenario_bot.status_message(), "release_resume")
-    # the 10% bake ran out while paused: one analysis check on resume, then 50% starts
-    assert ":arrow_forward: *50%*" in str(scenario_bot.status_message().blocks)
-    await scenario_bot.advance(3)  # the 50% step is done; its analysis bakes 20 s
-    assert "(analysis 0s/20s)" in str(scenario_bot.status_message().blocks)
-    await scenario_bot.click("U0ALICE", scenario_bot.status_message(), "release_promote")
-    replies = [r.text for r in scenario_bot.status_message().replies]
-    assert any("Promoted by <@U0ALICE>" in r for r in replies)
-    assert ":arrow_forward: *100%*" in str(scenario_bot.status_message().blocks)
-    await scenario_bot.run_until(
-        lambda: "live" in scenario_bot.status_message().text.lower(), limit_s=120
-    )
 
 
 async def test_engine_ticks_on_its_own_when_started(scenario_bot: BotHarness):
@@ -118,25 +76,6 @@ async def test_a_long_step_shows_its_elapsed_time_moving(database_url):
         assert [r.text for r in scenario_bot.status_message().replies if "10%" in r.text] == []
     finally:
         await scenario_bot.stop()
-
-
-async def test_approve_and_reject_by_command(scenario_bot: BotHarness):
-    await scenario_bot.command("U0ALICE", "/deploy checkout to production")
-    await scenario_bot.advance(3)
-    await scenario_bot.command("U0BOB", "/release reject #1 no")
-    assert any("needs a reason of a few words" in t for t in scenario_bot.replies_to("U0BOB"))
-    await scenario_bot.command("U0BOB", "/release approve #1")
-    assert "rolling out" in scenario_bot.status_message().text
-    assert "approved by <@U0BOB>" in str(scenario_bot.status_message().blocks)
-
-
-async def test_text_people_type_cannot_ping_the_channel(scenario_bot: BotHarness):
-    await scenario_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")
-    await scenario_bot.advance(6)
-    await scenario_bot.command("U0CAROL", "/rollback checkout staging <!channel> <@U0DAVE> look")
-    thread = [r.text for r in scenario_bot.status_message().replies]
-    assert any("‹!channel› ‹@U0DAVE› look" in t for t in thread)
-    assert not any("<!channel>" in t for t in thread)
 
 
 async def test_a_double_click_on_promote_skips_one_bake_only(scenario_bot: BotHarness):
