@@ -112,3 +112,31 @@ def unleash_env(peer_processes) -> dict[str, str]:
 def oidc_issuer(peer_processes) -> str:
     """The issuer URL of a real OpenID Connect provider giving Slack's claims."""
     return peer_processes("oidc", "OIDC_TEST_ISSUER")["OIDC_TEST_ISSUER"]
+
+
+# The inner loop (`pytest -m "not slow"`) is what runs in this process alone: the core, the
+# services over the in-memory unit of work, the adapters in-process. Whatever needs more is
+# slow by what it needs, so nobody has to remember to mark it.
+WHOLE_BOT_FIXTURES = {
+    "example_bot", "scenario_bot", "policy_bot", "github_bot", "unleash_bot", "webhook_bot",
+    "patient_bot", "impatient", "peer_processes", "browser",
+}  # fmt: skip
+SLOW_DIRECTORIES = ("scenarios", "faults")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        directory = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
+        callspec = getattr(item, "callspec", None)
+        real_peer = (
+            callspec is not None and callspec.params.get("world", "simulated") != "simulated"
+        )
+        if (
+            item.get_closest_marker("postgres")
+            or item.get_closest_marker("browser")
+            or needs & WHOLE_BOT_FIXTURES
+            or directory in SLOW_DIRECTORIES
+            or (directory == "contracts" and real_peer)
+        ):
+            item.add_marker(pytest.mark.slow)

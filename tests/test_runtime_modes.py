@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp import web
 
 from bot.app.catalog_file import load_catalog
@@ -28,6 +29,7 @@ async def test_http_mode_talks_to_the_configured_slack(tmp_path):
         assert slack.calls_to("chat.postMessage")[0].response["ok"] is True
 
 
+@pytest.mark.slow
 async def test_socket_mode_serves_no_events_endpoint(tmp_path):
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/bot.db", bot_token="xoxb-1", app_token="xapp-1"

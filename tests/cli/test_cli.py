@@ -258,6 +258,7 @@ def test_config_check_builds_every_backend_and_names_what_cannot_work(tmp_path, 
     assert "backends.gh: unknown github setting(s): api_ur; known: api_url" in result.output
 
 
+@pytest.mark.slow
 def test_config_check_probe_says_which_backend_does_not_answer(tmp_path, monkeypatch):
     from tests.support.network import free_port
 

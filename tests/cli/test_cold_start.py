@@ -79,12 +79,14 @@ def test_the_top_level_help_does_not_even_load_pydantic(args):
     assert [m for m in loaded_after(*args) if m.split(".")[0] == "pydantic"] == []
 
 
+@pytest.mark.slow
 def test_serve_loads_neither_postgresql_nor_sign_in_libraries_until_configured():
     loaded = loaded_after(module="bot.app.runtime")
     assert "sqlalchemy" in loaded  # the probe sees what serve does load
     assert [m for m in ("psycopg", "authlib", "joserfc", "httpx2") if m in loaded] == []
 
 
+@pytest.mark.slow
 def test_the_check_finds_a_heavy_import():
     """The probe itself works: a command that needs the catalog does load it."""
     example = str(REPO / "bot" / "app" / "releasebot.example.yaml")

@@ -55,6 +55,7 @@ async def test_health_is_none_when_reachable(world):
     assert await world.adapter.health() is None
 
 
+@pytest.mark.slow
 async def test_an_unreachable_github_is_a_retryable_error():
     async with github_world() as world:
         await world.make_unreachable()

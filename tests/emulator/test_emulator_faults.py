@@ -70,6 +70,7 @@ async def test_error5xx_as_plain_text_reaches_slack_sdk_as_a_string(harness):
     assert isinstance(err.response.data, str) and "502 Bad Gateway" in err.response.data
 
 
+@pytest.mark.slow
 async def test_hang_times_a_client_out_while_other_calls_are_answered(harness):
     await add_fault(harness, methods=["chat.postMessage"], mode="hang", seconds=30)
     hung = asyncio.create_task(post_fails(harness, timeout=0.5))
@@ -101,6 +102,7 @@ async def test_removing_a_hang_releases_the_held_calls(harness):
     assert (await asyncio.wait_for(held, 1))[0] == 504
 
 
+@pytest.mark.slow
 async def test_reset_drops_the_connection_without_an_answer(harness):
     await add_fault(harness, methods=["chat.postMessage"], mode="reset", seconds=30)
     with pytest.raises(aiohttp.ClientConnectionError):

@@ -93,6 +93,7 @@ async def tiny_bot() -> AsyncIterator[tuple[RecordingBot, str]]:
         await runner.cleanup()
 
 
+@pytest.mark.slow
 async def test_a_standin_process_plays_faults_drives_a_bot_and_stops_on_sigterm(
     standin: StandIn, tiny_bot: tuple[RecordingBot, str]
 ):
@@ -150,6 +151,7 @@ async def test_a_standin_process_plays_faults_drives_a_bot_and_stops_on_sigterm(
     assert released.value.response.status_code == 504
 
 
+@pytest.mark.slow
 async def test_without_secrets_it_generates_and_prints_them_and_stops_on_sigint():
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     standin = await start_standin(env=env)

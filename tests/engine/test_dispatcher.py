@@ -59,6 +59,7 @@ async def test_a_crash_after_slack_accepted_the_post_does_not_post_twice(example
     assert updates and all(c.args["ts"] == crashed[0] for c in updates)
 
 
+@pytest.mark.slow
 async def test_status_updates_are_coalesced_and_throttled_per_message(throttled: BotHarness):
     example_bot = throttled
     await example_bot.command("U0ALICE", "/deploy checkout canary 10% to staging")

@@ -287,6 +287,7 @@ async def test_a_rate_limit_pauses_the_method_for_every_replica(two_replicas):
     assert {call.args["ts"] for call in after} == {m.ts for m in first.slack.messages(CHANNEL)}
 
 
+@pytest.mark.slow
 async def test_status_updates_stay_within_the_workspace_budget_and_end_final(database_url):
     """With a budget of 2 chat.update calls a minute (10 at once after a quiet time), a canary
     that changes its status many times a minute never makes Slack rate-limit it: updates over

@@ -120,6 +120,7 @@ async def test_health_is_none_when_prometheus_answers(prometheus_env, app):
     assert await monitor(prometheus_env, app).health() is None
 
 
+@pytest.mark.slow
 async def test_an_unreachable_prometheus_is_a_retryable_error_without_the_token():
     unreachable = build(
         {"url": f"http://127.0.0.1:{free_port()}", "token_env": "PROM_TOKEN", "timeout_s": 2},

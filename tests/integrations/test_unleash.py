@@ -252,6 +252,7 @@ async def test_health_names_a_mapped_environment_the_project_lacks(unleash_env):
     )
 
 
+@pytest.mark.slow
 async def test_an_unreachable_unleash_is_retryable_without_the_token():
     flags = build(
         {"url": f"http://127.0.0.1:{free_port()}", "token_env": "TOKEN", "timeout_s": 2},
@@ -290,6 +291,7 @@ async def failing_unleash() -> AsyncIterator[tuple[str, list[str]]]:
         await runner.cleanup()
 
 
+@pytest.mark.slow
 async def test_server_errors_are_retried_then_reported_as_retryable(failing_unleash):
     url, seen = failing_unleash
     flags = build({"url": url, "token_env": "T"}, BackendContext(ManualClock(), {"T": "t"}))

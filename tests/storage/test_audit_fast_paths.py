@@ -119,6 +119,7 @@ async def test_a_time_sqlite_stores_unusually_is_read_as_the_orm_reads_it(tmp_pa
 SET_DETAILS = "UPDATE audit_events SET details = :body WHERE seq = :seq"
 
 
+@pytest.mark.slow
 async def test_details_are_stored_as_the_chain_hashes_them_and_older_rows_still_verify(trail):
     """New rows hold the canonical text (verify hashes it unconverted); rows written before,
     with the driver's json.dumps (spaces, keys unsorted, \\u escapes), verify the same."""

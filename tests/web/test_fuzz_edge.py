@@ -47,7 +47,10 @@ from tests.support.harness import BotHarness
 from tests.support.peers import missing, postgres_available
 
 EXAMPLES = int(os.environ.get("RELEASEBOT_FUZZ_EXAMPLES", "100"))
-pytestmark = pytest.mark.timeout(300 + EXAMPLES)  # a run of 2,000 per route takes minutes
+pytestmark = [
+    pytest.mark.timeout(300 + EXAMPLES),  # a run of 2,000 per route takes minutes
+    pytest.mark.slow,  # a running bot per module
+]
 CATALOG = Path(__file__).resolve().parents[1] / "support" / "scenario_catalog.yaml"
 FORM = "application/x-www-form-urlencoded"
 HOOK_SECRET = b"fuzz-hook-secret"
