@@ -85,7 +85,7 @@ def test_the_image_passes_sigterm_on_and_kubernetes_waits_long_enough():
     deployment = yaml.safe_load((REPO / "manifests" / "kubernetes" / "deployment.yaml").read_text())
     pod = deployment["spec"]["template"]["spec"]
     pre_stop = int(pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][1])
-    from bot.app.runtime import ACK_GRACE_S
+    from bot.app.serving import ACK_GRACE_S
     from bot.app.settings import Settings
 
     stopping = pre_stop + ACK_GRACE_S + Settings().shutdown_grace_s

@@ -1,4 +1,4 @@
-"""The composition root: builds the bot from settings, and runs it.
+"""The composition root: builds the bot from settings (bot/app/serving.py runs it).
 
 Local mode (no Slack tokens) mounts the Slack stand-in at /emulator on the same server and
 points the bot's Web API client at it; the stand-in sends real signed requests to
@@ -8,29 +8,26 @@ points the bot's Web API client at it; the stand-in sends real signed requests t
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import os
 import secrets
-import signal
 import socket
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app.bolt_app import bolt_app
 from bot.app.catalog_file import load_catalog
 from bot.app.settings import Settings
 from bot.core.access import groups_used
 from bot.core.catalog import Catalog
 from bot.core.clock import SystemClock
-from bot.core.ports import Clock, StorageUnavailable
+from bot.core.ports import Clock
 from bot.emulator import Emulator, create_emulator
 from bot.engine.dispatcher import OutboxDispatcher
 from bot.engine.engine import Engine
@@ -38,11 +35,11 @@ from bot.engine.inbox_runner import InboxRunner
 from bot.engine.stage_runner import StageRunner
 from bot.services.api_tokens import ApiTokens
 from bot.services.audit_exports import AuditExports
-from bot.services.audit_manifests import make_checkpoint
 from bot.services.audit_signing import Signer, SigningKeyProblem, signer_from_environment
 from bot.services.audit_watch import AuditUnprotected, AuditWatch
 from bot.services.ci_events import CiEvents
 from bot.services.commands import CommandRouter
+from bot.services.deploys import Deploys
 from bot.services.facts import FactsFinder
 from bot.services.groups import GroupCache
 from bot.services.history import History
@@ -52,21 +49,18 @@ from bot.services.progress import Progress
 from bot.services.queries import Queries
 from bot.services.releases import Releases
 from bot.slack.chat import SlackChat, SlackGroups
-from bot.slack.listeners import register
 from bot.slack.render import SlackRenderer
-from bot.storage import audit_checkpoints, migrate
+from bot.storage import migrate
 from bot.storage.audit_files import DatabaseAuditExporter
 from bot.storage.audit_integrity import SqlAuditIntegrity
 from bot.storage.audit_reader import SqlAuditEvents
 from bot.storage.claims import InboxClaims, OutboxClaims, ReleaseClaims
-from bot.storage.database import create_engine, is_postgres, session_factory
+from bot.storage.database import create_engine, session_factory
 from bot.storage.inbox_door import InboxDoor
 from bot.storage.operations import SqlOperations
 from bot.storage.unit_of_work import SqlUnitOfWork
-from bot.storage.wakeups import INBOX, Listener
 from bot.web.app import create_web_app
 from bot.web.audit_api import register_audit_api
-from bot.web.edge import Edge, EdgeLimits
 from bot.web.github_webhooks import github_webhook_handler
 from bot.web.metrics import Metrics
 from bot.web.openid import OpenIDSignIn
@@ -152,7 +146,7 @@ async def build_runtime(
             bot_token=bot_token,
             clock=lambda: clock.now().timestamp(),
         )
-        api_url = f"http://{_client_host(settings.host)}:{settings.port}{EMULATOR_PATH}/api/"
+        api_url = f"http://{client_host(settings.host)}:{settings.port}{EMULATOR_PATH}/api/"
     else:
         signing_secret = settings.signing_secret or ""
         bot_token = settings.bot_token or ""
@@ -188,7 +182,16 @@ async def build_runtime(
     policies = PolicyActions(catalog, clock, facts)
     exporter = DatabaseAuditExporter(db, clock)
     exports = AuditExports(catalog, unit_of_work, clock, facts, exporter)
-    router = CommandRouter(catalog, clock, releases, queries, policies, exports, registry)
+    router = CommandRouter(
+        catalog,
+        clock,
+        Deploys(catalog, clock, facts),
+        releases,
+        queries,
+        policies,
+        exports,
+        registry,
+    )
     inbox_claims = InboxClaims(sessions, clock, owner)
     release_claims = ReleaseClaims(sessions, clock, owner)
     outbox_claims = OutboxClaims(sessions, clock, owner)
@@ -218,21 +221,7 @@ async def build_runtime(
     )
     inbox = Inbox(InboxDoor(db, clock), on_accept=inbox_bell.set)
 
-    bolt = AsyncApp(
-        # The listeners call no Slack method: bolt gets a client without the token, and an
-        # `authorize` that asks Slack nothing (see `_authorize_offline`).
-        client=AsyncWebClient(
-            base_url=api_url, timeout=settings.slack_timeout_s, retry_handlers=[]
-        ),
-        authorize=_authorize_offline(bot_token),
-        signing_secret=signing_secret or None,
-        request_verification_enabled=False,
-        # Listeners only make the request durable, then ack: Slack's OK follows the write.
-        process_before_response=True,
-        raise_error_for_unhandled_request=False,
-    )
-    register(bolt, inbox)
-    _register_error_handler(bolt)
+    bolt = bolt_app(inbox, api_url, bot_token, signing_secret, settings.slack_timeout_s)
 
     async def readiness() -> dict[str, str]:
         checks = await _readiness(db)
@@ -355,36 +344,6 @@ def _mount_emulator(web_app: web.Application, emulator: Emulator) -> None:
     web_app.add_subapp(EMULATOR_PATH, emulator.web_app())
 
 
-def _authorize_offline(bot_token: str):
-    """Authorize a request without calling Slack. bolt's default for a single workspace asks
-    auth.test on the first request it gets; while Slack's Web API is down or slow, that request
-    is answered HTTP 200 "reinstall this app" (or after the 3 s Slack waits) and never written
-    down: an OK followed by nothing. That a request is Slack's is proven by its signature
-    (checked in /slack/events) or the Socket Mode connection, and the listeners only write it
-    to the inbox."""
-
-    async def authorize(enterprise_id, team_id, user_id) -> AuthorizeResult:
-        return AuthorizeResult(
-            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=bot_token
-        )
-
-    return authorize
-
-
-def _register_error_handler(bolt: AsyncApp) -> None:
-    @bolt.error
-    async def on_error(error: Exception, body: dict, logger, response=None) -> None:
-        """A listener failed before its ack: Slack gets no OK and shows the person its own
-        error, which is true (nothing was recorded). 503 when the database is the cause."""
-        if isinstance(error, StorageUnavailable):
-            logger.error("a Slack request was refused, not acknowledged: %s", error)
-            if response is not None:
-                response.status = 503
-                response.body = "releasebot cannot record requests right now"
-            return
-        logger.exception("listener failed: %s", type(error).__name__, exc_info=error)
-
-
 async def _readiness(db: AsyncEngine) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
@@ -402,158 +361,5 @@ async def _readiness(db: AsyncEngine) -> dict[str, str]:
     return checks
 
 
-def _client_host(host: str) -> str:
+def client_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-
-
-async def serve(
-    runtime: Runtime,
-    *,
-    ready: asyncio.Event | None = None,
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Run the web server and the engine until `stop` is set, or SIGTERM / SIGINT arrives;
-    then stop gracefully (see `_shut_down`) and return. A second signal exits at once."""
-    settings = runtime.settings
-    stop = stop or asyncio.Event()
-    _on_signals(stop)
-    # Everything built so far lives as long as the process: keep it out of the collector's
-    # full passes, which would otherwise stall every request for a few hundred milliseconds.
-    gc.collect()
-    gc.freeze()
-    # Slow clients are dropped and open connections capped (bot/web/edge.py).
-    edge = Edge(
-        EdgeLimits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections),
-        runtime.metrics.registry,
-    )
-    runner = edge.runner(runtime.web_app, access_log=None, shutdown_timeout=ACK_GRACE_S)
-    await runner.setup()
-    site = edge.site(runner, settings.host, settings.port)
-    await site.start()
-    await runtime.groups.refresh(force=True)  # decisions need group members from the start
-    if runtime.audit_watch is not None:  # the first check may read the whole chain: begin now
-        first_audit_check = asyncio.ensure_future(runtime.audit_watch.current())
-        first_audit_check.add_done_callback(_report_failure)
-    scheduler, wakeups = None, None
-    if settings.role == "engine" and settings.engine_niceness > 0:
-        # The engine's work waits; Slack's acknowledgements do not. Where both share a
-        # machine, the engine yields the CPU first.
-        os.nice(min(settings.engine_niceness, 19))
-    if settings.role != "web":
-        if settings.replica_id:  # a stable name: what a dead predecessor held is ours to redo
-            await runtime.engine.hand_back_claims()
-        scheduler = runtime.engine.start(settings.tick_seconds)
-        _schedule_audit_checkpoints(runtime, scheduler)
-        if is_postgres(runtime.db):  # requests written by other processes wake this engine
-            wakeups = Listener(settings.database_url, {INBOX: runtime.engine.inbox.bell})
-            wakeups.start()
-    socket_handler = None
-    if settings.mode == "socket":
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        socket_handler = AsyncSocketModeHandler(runtime.bolt, settings.app_token)
-        await socket_handler.connect_async()
-    base = f"http://{_client_host(settings.host)}:{settings.port}"
-    if runtime.emulator is not None:
-        runtime.emulator.bot_events_url = f"{base}/slack/events"
-        runtime.emulator.public_base_url = f"{base}{EMULATOR_PATH}"
-    _announce(runtime, base)
-    if ready is not None:
-        ready.set()
-    try:
-        await stop.wait()
-        log.info("stopping: no new requests; finishing the work under way")
-    finally:
-        if wakeups is not None:
-            await wakeups.stop()
-        await _shut_down(runtime, runner, scheduler, socket_handler)
-
-
-def _report_failure(task: asyncio.Future) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("checking the audit trail failed: %s", error)
-
-
-ACK_GRACE_S = 5.0  # requests already received get this long to be written down and acked
-
-
-async def _shut_down(runtime: Runtime, runner: web.AppRunner, scheduler, socket_handler) -> None:
-    """Stop accepting (the listening socket closes; requests under way are still written to
-    the inbox and acked), then let the engine's passes finish and hand back this replica's
-    claims, then close the database. Within Kubernetes' 30 s: the engine gets
-    RELEASEBOT_SHUTDOWN_GRACE_SECONDS (15 by default)."""
-    if socket_handler is not None:
-        with contextlib.suppress(Exception):
-            await socket_handler.close_async()
-    await runner.cleanup()
-    if scheduler is not None:
-        await runtime.engine.stop(scheduler, grace_s=runtime.settings.shutdown_grace_s)
-    await runtime.close()
-    log.info("stopped")
-
-
-def _on_signals(stop: asyncio.Event) -> None:
-    """SIGTERM (Kubernetes, docker stop) and SIGINT (Ctrl-C) ask for a graceful stop; a second
-    one, while stopping, ends the process at once."""
-    loop = asyncio.get_running_loop()
-
-    def asked(signum: int) -> None:
-        if stop.is_set():
-            log.warning("%s again: exiting now", signal.Signals(signum).name)
-            os._exit(128 + signum)
-        log.info("%s received", signal.Signals(signum).name)
-        stop.set()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(signum, asked, signum)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
-            return
-
-
-CHECKPOINT_INTERVAL_S = 3600
-
-
-def _schedule_audit_checkpoints(runtime: Runtime, scheduler) -> None:
-    """With an audit key configured, the chain's head is signed every hour (and on every
-    export), so a rewrite by someone with database rights shows at the next verify."""
-    signer = signer_from_environment(os.environ)
-    if signer is None:
-        log.warning("no audit key configured: the audit chain's head is not signed")
-        return
-
-    async def checkpoint() -> None:
-        try:
-            head = await audit_checkpoints.head(runtime.db)
-            if head.seq:
-                await audit_checkpoints.add(
-                    runtime.db, make_checkpoint(head, runtime.clock.now(), signer)
-                )
-        except Exception:  # the next interval tries again
-            log.exception("signing an audit checkpoint failed")
-
-    scheduler.add_job(
-        checkpoint,
-        "interval",
-        seconds=CHECKPOINT_INTERVAL_S,
-        id="releasebot-audit-checkpoint",
-        max_instances=1,
-        coalesce=True,
-    )
-
-
-def _announce(runtime: Runtime, base: str) -> None:
-    settings = runtime.settings
-    for key, value in settings.describe().items():
-        log.info("%s: %s", key, value)
-    if runtime.emulator is not None:
-        print(f"releasebot is running in local mode (no Slack tokens): {base}", flush=True)
-        print(f"Open the Slack console: {base}{EMULATOR_PATH}/", flush=True)
-        print(
-            "Try: pick alice, type `/deploy checkout canary 10% to production`, "
-            "then switch to bob and press Approve.",
-            flush=True,
-        )
-        print(f"Release history, DORA and the audit export: {base}/releases", flush=True)
-    else:
-        print(f"releasebot is running in {settings.mode} mode on {base}", flush=True)

@@ -36,7 +36,7 @@ def serve(
     from dataclasses import replace
 
     from bot.app.runtime import build_runtime
-    from bot.app.runtime import serve as run_server
+    from bot.app.serving import serve as run_server
     from bot.app.settings import SettingsError, check_role
     from bot.services.audit_watch import AuditUnprotected
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.core import catalog_references
 from bot.core.durations import parse_duration
 from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, Role
 
@@ -229,8 +230,11 @@ def _refuse_secrets(node: Any, path: str) -> None:
         _refuse_secrets(value, where)
 
 
+Problem = tuple[tuple[str | int, ...], str]  # the path of the field to fix, and what is wrong
+
+
 class CatalogReferenceError(ValueError):
-    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
 
@@ -303,116 +307,9 @@ class Catalog(_Strict):
             raise CatalogReferenceError(problems)
         return self
 
-    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+    def reference_problems(self) -> list[Problem]:
         """Problems that span fields, each with the path of the field to fix."""
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        env_names = list(self.environments)
-        for section_name, section in (
-            ("environments", self.environments),
-            ("services", self.services),
-        ):
-            for key, entry in section.items():
-                if entry.name != key:
-                    problems.append(
-                        (
-                            (section_name, key, "name"),
-                            f"{key!r} has name {entry.name!r}: leave the name out",
-                        )
-                    )
-        aliases: dict[str, str] = {}
-        for env in self.environments.values():
-            for alias in (env.name, *env.aliases):
-                if alias in aliases and aliases[alias] != env.name:
-                    problems.append(
-                        (
-                            ("environments", env.name, "aliases"),
-                            f"alias {alias!r} names both {aliases[alias]!r} and {env.name!r}",
-                        )
-                    )
-                aliases[alias] = env.name
-        for svc in self.services.values():
-            where = ("services", svc.name)
-            if not svc.environments:
-                problems.append(((*where, "environments"), "needs at least one environment"))
-            for position, env in enumerate(svc.environments):
-                if env not in env_names:
-                    problems.append(
-                        (
-                            (*where, "environments", position),
-                            f"unknown environment {env!r} (declared: {', '.join(env_names)})",
-                        )
-                    )
-            if svc.default_environment and svc.default_environment not in svc.environments:
-                problems.append(
-                    (
-                        (*where, "default_environment"),
-                        f"{svc.default_environment!r} is not one of the service's environments",
-                    )
-                )
-            for kind, ref in svc.backends.model_dump().items():
-                if ref is not None and ref not in self.backends:
-                    declared = ", ".join(self.backends) or "none"
-                    problems.append(
-                        (
-                            (*where, "backends", kind),
-                            f"backend {ref!r} is not declared under backends "
-                            f"(declared: {declared})",
-                        )
-                    )
-        return problems + self._policy_problems()
-
-    def _policy_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        envs, services = set(self.environments), set(self.services)
-
-        def known(
-            loc: tuple[str | int, ...], names: tuple[str, ...], declared: set[str], what: str
-        ) -> None:
-            for position, name in enumerate(names):
-                if name not in declared:
-                    problems.append(
-                        (
-                            (*loc, position),
-                            f"unknown {what} {name!r} (declared: {', '.join(sorted(declared))})",
-                        )
-                    )
-
-        for index, grant in enumerate(self.grants):
-            known(("grants", index, "services"), grant.services, services, "service")
-            known(("grants", index, "environments"), grant.environments, envs, "environment")
-        for index, window in enumerate(self.freezes):
-            known(("freezes", index, "services"), window.services, services, "service")
-            known(("freezes", index, "environments"), window.environments, envs, "environment")
-        position = {env.name: at for at, env in enumerate(self.ordered_environments())}
-        for env in self.environments.values():
-            if env.requires is None:
-                continue
-            if env.requires not in envs:
-                # `requires` is one name, not a list: its path has no position.
-                problems.append(
-                    (
-                        ("environments", env.name, "requires"),
-                        f"unknown environment {env.requires!r} (declared: "
-                        f"{', '.join(sorted(envs))})",
-                    )
-                )
-            elif position[env.requires] >= position[env.name]:
-                problems.append(
-                    (
-                        ("environments", env.name, "requires"),
-                        f"{env.requires!r} must come before {env.name!r} (order)",
-                    )
-                )
-        for svc in self.services.values():
-            for env_name in svc.approvals:
-                if env_name not in svc.environments:
-                    problems.append(
-                        (
-                            ("services", svc.name, "approvals", env_name),
-                            f"{svc.name} is not deployed to {env_name!r}",
-                        )
-                    )
-        return problems
+        return catalog_references.reference_problems(self)
 
     # Look-ups used across the bot.
 

@@ -18,8 +18,8 @@ from bot.core.durations import format_duration
 from bot.core.policy_config import Role
 from bot.core.ports import AuditExporter, AuditFiles, Clock, Outbound, UnitOfWork
 from bot.services.facts import FactsFinder
+from bot.services.outcome import Outcome
 from bot.services.recorder import Recorder
-from bot.services.releases import Outcome
 from bot.services.requests import Request
 
 MAY_EXPORT = {Role.AUDITOR, Role.ADMIN}

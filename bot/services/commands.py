@@ -18,10 +18,12 @@ from bot.core.policy import Act
 from bot.core.ports import BackendHealth, Clock, IntegrationHealth, UnitOfWork
 from bot.core.wording import plain_text
 from bot.services.audit_exports import AuditExports
+from bot.services.deploys import Deploys
+from bot.services.outcome import Outcome
 from bot.services.policy_actions import PolicyActions
 from bot.services.queries import Queries
 from bot.services.recorder import Recorder
-from bot.services.releases import Outcome, Releases
+from bot.services.releases import Releases
 from bot.services.requests import Request
 
 
@@ -42,6 +44,7 @@ class CommandRouter:
         self,
         catalog: Catalog,
         clock: Clock,
+        deploys: Deploys,
         releases: Releases,
         queries: Queries,
         policies: PolicyActions,
@@ -50,6 +53,7 @@ class CommandRouter:
     ) -> None:
         self._catalog = catalog
         self._clock = clock
+        self._deploys = deploys
         self._releases = releases
         self._queries = queries
         self._policies = policies
@@ -72,7 +76,7 @@ class CommandRouter:
             return await self._usage(uow, prepared, prepared.usage)
         match parsed:
             case grammar.Deploy():
-                return await self._releases.deploy(uow, request, parsed)
+                return await self._deploys.deploy(uow, request, parsed)
             case grammar.RollbackCommand():
                 return await self._releases.rollback(uow, request, parsed)
             case grammar.ReleaseAction():

@@ -33,8 +33,8 @@ from bot.core.policy_config import People
 from bot.core.ports import Clock, LockHeld, Outbound, UnitOfWork
 from bot.core.wording import plain_text
 from bot.services.facts import FactsFinder
+from bot.services.outcome import Outcome
 from bot.services.recorder import Recorder
-from bot.services.releases import Outcome
 from bot.services.requests import Request
 
 

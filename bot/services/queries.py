@@ -11,8 +11,8 @@ from bot.core.durations import format_duration
 from bot.core.ports import BackendHealth, Clock, UnitOfWork
 from bot.core.wording import plural
 from bot.services.history import production_dora, production_environments
+from bot.services.outcome import Outcome
 from bot.services.recorder import Recorder
-from bot.services.releases import Outcome
 from bot.services.requests import Request
 from bot.services.views import release_summary
 

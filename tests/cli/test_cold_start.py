@@ -97,6 +97,7 @@ def test_serve_reads_the_catalog_once_and_hands_it_to_the_runtime(monkeypatch, t
     from typer.testing import CliRunner
 
     import bot.app.runtime
+    import bot.app.serving
     from bot.app import catalog_file
     from bot.cli.main import app
 
@@ -116,7 +117,7 @@ def test_serve_reads_the_catalog_once_and_hands_it_to_the_runtime(monkeypatch, t
 
     monkeypatch.setattr(catalog_file, "_load_with", counted)
     monkeypatch.setattr(bot.app.runtime, "build_runtime", build_runtime)
-    monkeypatch.setattr(bot.app.runtime, "serve", serve)
+    monkeypatch.setattr(bot.app.serving, "serve", serve)
     result = CliRunner().invoke(
         app,
         ["serve", "--catalog", str(REPO / "bot" / "app" / "releasebot.example.yaml")],

@@ -36,6 +36,7 @@ FORBIDDEN = (
     "bot.emulator",
     "bot.cli",
     "bot.app.runtime",
+    "bot.app.serving",
     "bot.app.settings",
     "bot.app.catalog_file",
 )

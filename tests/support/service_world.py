@@ -23,6 +23,7 @@ from bot.emulator.workspace import default_workspace
 from bot.engine.stage_runner import StageRunner
 from bot.services.audit_exports import AuditExports
 from bot.services.commands import CommandRouter
+from bot.services.deploys import Deploys
 from bot.services.facts import FactsFinder
 from bot.services.inbox import Inbound, InboxProcessor
 from bot.services.policy_actions import PolicyActions
@@ -73,6 +74,7 @@ class ServiceWorld:
         router = CommandRouter(
             catalog,
             clock,
+            Deploys(catalog, clock, facts),
             releases,
             Queries(catalog, clock),
             PolicyActions(catalog, clock, facts),
@@ -93,7 +95,7 @@ class ServiceWorld:
         """`line` as typed in Slack, e.g. "/deploy checkout canary 10%"; then let the bot settle."""
         command, _, text = line.partition(" ")
         await self._handle(
-            Inbound("command", self._request(user, channel, "command"), command, text)
+            Inbound("command", self.request(user, channel, "command"), command, text)
         )
 
     async def click(
@@ -102,7 +104,7 @@ class ServiceWorld:
         """A button on a release's status message (`approve`, `reject`, `rollback`...); a reject
         comes with its reason, as the modal submits it."""
         release = self.release(release_id)
-        request = self._request(user, release.channel, "click", message_ts=release.message_ts)
+        request = self.request(user, release.channel, "click", message_ts=release.message_ts)
         kind = "submission" if reason else "click"
         await self._handle(Inbound(kind, request, act=act, release_id=release.id, reason=reason))
 
@@ -178,7 +180,7 @@ class ServiceWorld:
 
     # Inside
 
-    def _request(self, user: str, channel: str, via: str, **more: Any) -> Request:
+    def request(self, user: str, channel: str, via: str, **more: Any) -> Request:
         key = f"{via}:{next(self._keys)}"
         return Request(user, PEOPLE.get(user, user), channel, key, via=via, **more)
 
