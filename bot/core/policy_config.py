@@ -153,14 +153,7 @@ class FreezeWindow(_Strict):
     weekly: WeeklySpan | None = None
     reason: str = ""
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{zone!r} is not a time zone name like Europe/Berlin") from exc
-        return zone
+    _known_zone = field_validator("timezone")(lambda zone: time_zone_name(zone))
 
     @model_validator(mode="after")
     def _one_kind(self) -> FreezeWindow:
@@ -206,12 +199,27 @@ def parse_weekday_time(text: str) -> tuple[int, time]:
     parts = text.strip().lower().split()
     if len(parts) != 2 or parts[0][:3] not in WEEKDAYS:
         raise ValueError(f"{text!r}: write a day and a time, like 'fri 16:00'")
+    return WEEKDAYS.index(parts[0][:3]), clock_time(parts[1], text)
+
+
+def clock_time(text: str, said: str | None = None) -> time:
+    """ "22:00" -> 22:00 (24-hour, ASCII digits)."""
     try:
-        hours, minutes = (int(part) for part in parts[1].split(":"))
-        at = time(hours, minutes)
+        if not text.isascii() or text.count(":") != 1:
+            raise ValueError(text)
+        hours, minutes = (int(part) for part in text.split(":"))
+        return time(hours, minutes)
     except ValueError as exc:
-        raise ValueError(f"{text!r}: the time must look like 16:00") from exc
-    return WEEKDAYS.index(parts[0][:3]), at
+        raise ValueError(f"{said or text!r}: the time must look like 16:00") from exc
+
+
+def time_zone_name(zone: str) -> str:
+    """`zone` if it names a time zone (Europe/Berlin, UTC)."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{zone!r} is not a time zone name like Europe/Berlin") from exc
+    return zone
 
 
 FreezeWindow.model_rebuild()
