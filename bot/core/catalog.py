@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core import catalog_references
+from bot.core.deploy_windows import DeployWindow, DeployWindows
 from bot.core.durations import parse_duration
 from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, Role
 
@@ -50,6 +51,8 @@ class Environment(_Strict):
     lock_on_rollback: bool = False
     production: bool = False
     auto_rollback: bool = True
+    windows: tuple[DeployWindow, ...] = ()  # none: any time (freezes still apply)
+    when_window_closes: Literal["finish", "pause"] = "finish"
 
     @model_validator(mode="after")
     def _one_way_to_say_approvals(self) -> Environment:
@@ -184,6 +187,7 @@ class Service(_Strict):
     backends: BackendRefs = BackendRefs()
     concurrent_releases: bool = False
     approvals: dict[str, ApprovalPolicy] = {}
+    windows: dict[str, tuple[DeployWindow, ...]] = {}  # by environment, instead of its own
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -354,3 +358,11 @@ class Catalog(_Strict):
     def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:
         override = self.services[service].approvals.get(environment)
         return override or self.environments[environment].approval_policy
+
+    def deploy_windows(self, service: str, environment: str) -> DeployWindows:
+        """When `service` may be deployed to `environment`: its own windows there, else the
+        environment's (none: any time)."""
+        env = self.environments[environment]
+        own = self.services[service].windows.get(environment)
+        chosen = env.windows if own is None else own
+        return DeployWindows(windows=chosen, when_closed=env.when_window_closes)

@@ -109,12 +109,13 @@ def _policy_problems(catalog: Catalog) -> list[Problem]:
                 )
             )
     for svc in catalog.services.values():
-        for env_name in svc.approvals:
-            if env_name not in svc.environments:
-                problems.append(
-                    (
-                        ("services", svc.name, "approvals", env_name),
-                        f"{svc.name} is not deployed to {env_name!r}",
+        for section, by_environment in (("approvals", svc.approvals), ("windows", svc.windows)):
+            for env_name in by_environment:
+                if env_name not in svc.environments:
+                    problems.append(
+                        (
+                            ("services", svc.name, section, env_name),
+                            f"{svc.name} is not deployed to {env_name!r}",
+                        )
                     )
-                )
     return problems

@@ -610,3 +610,29 @@ def test_ci_identities_map_to_slack_users():
     assert catalog.slack_users(()) == ()
     with pytest.raises(ValidationError, match="'bob' is not a Slack user ID"):
         Catalog.model_validate({**GOOD, "identities": {"bob": ["bob-gh"]}})
+
+
+NIGHTLY = [{"days": "mon-thu", "start": "22:00", "end": "06:00", "timezone": "Europe/Berlin"}]
+
+
+def test_deploy_windows_come_from_the_environment_unless_the_service_names_its_own():
+    data = catalog_with(
+        **{
+            "environments.production.windows": NIGHTLY,
+            "environments.production.when_window_closes": "pause",
+            "services.payments.windows": {"production": []},
+        }
+    )
+    catalog = Catalog.model_validate(data)
+    checkout = catalog.deploy_windows("checkout", "production")
+    assert [w.describe() for w in checkout.windows] == ["mon-thu 22:00-06:00 Europe/Berlin"]
+    assert checkout.when_closed == "pause"
+    assert catalog.deploy_windows("payments", "production").always_open
+    assert catalog.deploy_windows("checkout", "staging").always_open
+
+
+def test_a_service_window_for_an_environment_it_is_not_deployed_to_is_refused():
+    data = catalog_with(**{"services.payments.windows": {"dev": NIGHTLY}})
+    assert reference_problems(data) == [
+        (("services", "payments", "windows", "dev"), "payments is not deployed to 'dev'")
+    ]
