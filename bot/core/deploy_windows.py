@@ -103,6 +103,26 @@ class DeployWindows(BaseModel):
         return [o for window in self.windows for o in window.openings(around)]
 
 
+@dataclass(frozen=True)
+class ClosedWindow:
+    """The windows were shut at a moment: which they are, and when the next one opens."""
+
+    windows: DeployWindows
+    next_opens: datetime | None
+
+    def describe(self) -> str:
+        listed = "; ".join(w.describe() for w in self.windows.windows)
+        return f"only in its deploy windows ({listed})"
+
+
+def closed_at(windows: DeployWindows, moment: datetime) -> ClosedWindow | None:
+    """None when `windows` let a deploy start at `moment`."""
+    if windows.always_open or windows.open_at(moment) is not None:
+        return None
+    opening = windows.next_opening(moment)
+    return ClosedWindow(windows, opening.opens if opening else None)
+
+
 def parse_days(text: str) -> tuple[int, ...]:
     """ "mon-thu" -> (0, 1, 2, 3); "fri-mon" wraps; "mon,wed"; "weekdays"; "daily"."""
     lowered = text.strip().lower()

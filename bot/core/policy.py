@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot.core.access import GroupMembers, people_in, roles_in
 from bot.core.catalog import Catalog
+from bot.core.deploy_windows import ClosedWindow
 from bot.core.freezes import Freeze
 from bot.core.policy_config import ApprovalPolicy, People, Role
 from bot.core.release import BreakGlass, Release, State
@@ -93,6 +94,7 @@ class Facts:
     deployed_release: Release | None = None
     lock: EnvLock | None = None
     freeze: Freeze | None = None
+    closed_window: ClosedWindow | None = None  # outside the deploy windows at the start time
     version: str | None = None
     proven: bool | None = None  # did `version` succeed in the required earlier environment?
     escalated: bool = False  # the approval request was escalated (escalate_to may approve)
@@ -255,7 +257,7 @@ def _deploy(
             f"Wait for it to expire, ask <@{lock.owner}> to `/release unlock {service} "
             f"{environment}`, or an admin to break it.",
         )
-    if facts.freeze is None and facts.break_glass is not None:
+    if facts.freeze is None and facts.closed_window is None and facts.break_glass is not None:
         return refuse(
             "freeze.none",
             f"Nothing is frozen in {service}/{environment}, so there is no glass to break.",
@@ -272,6 +274,14 @@ def _deploy(
                 f"{service} to {environment} break-glass INC-123 why it cannot wait` (it needs "
                 "one more approval and is flagged in the audit trail).",
             )
+    if facts.closed_window is not None and facts.break_glass is None:
+        return refuse(
+            "window.closed",
+            f"{service} goes to {environment} {facts.closed_window.describe()}; "
+            f"{_next_window(facts.closed_window)}",
+            f"Schedule it for then with `at`: `/deploy {service} to {environment} at 22:00`, or "
+            "in an emergency break glass with an incident and a reason.",
+        )
     active = facts.active_release
     if active is not None:
         return refuse(
@@ -300,7 +310,18 @@ def _deploy(
             "freeze.break_glass",
             f"break-glass deploy during {facts.freeze.describe()} for {facts.break_glass.incident}",
         )
+    if facts.closed_window is not None and facts.break_glass is not None:
+        return allow(
+            "window.break_glass",
+            f"break-glass deploy outside the deploy windows for {facts.break_glass.incident}",
+        )
     return None
+
+
+def _next_window(closed: ClosedWindow) -> str:
+    if closed.next_opens is None:
+        return "none opens in the next week."
+    return f"the next opens {slack_time(closed.next_opens)}."
 
 
 def _rollback(
@@ -361,5 +382,12 @@ def may_start(release: Release, facts: Facts) -> Decision:
             "lock.environment",
             f"{release.service} in {release.environment} is {lock.describe()}.",
             f"Deploy again once <@{lock.owner}> has unlocked it or the lock expires.",
+        )
+    if facts.closed_window is not None and release.break_glass is None:
+        return refuse(
+            "window.closed",
+            f"{release.service} goes to {release.environment} "
+            f"{facts.closed_window.describe()}; {_next_window(facts.closed_window)}",
+            "Deploy again in a window, or schedule it for the next one with `at`.",
         )
     return allow("gate.clear", "nothing holds the rollout back")

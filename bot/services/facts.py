@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bot.core.catalog import Catalog
+from bot.core.deploy_windows import ClosedWindow, closed_at
 from bot.core.freezes import Freeze, active_freeze
 from bot.core.policy import Facts
 from bot.core.ports import UnitOfWork
@@ -33,6 +34,10 @@ class FactsFinder:
         declared = await uow.freezes.active(environment, now)
         return declared[0] if declared else None
 
+    def closed_window(self, service: str, environment: str, now: datetime) -> ClosedWindow | None:
+        """The deploy windows, if they are shut at `now`."""
+        return closed_at(self._catalog.deploy_windows(service, environment), now)
+
     async def for_deploy(
         self,
         uow: UnitOfWork,
@@ -58,6 +63,7 @@ class FactsFinder:
             ),
             lock=await uow.locks.active(service, environment, now),
             freeze=await self.freeze(uow, service, environment, now),
+            closed_window=self.closed_window(service, environment, now),
             version=version,
             proven=proven,
             break_glass=break_glass,
@@ -69,5 +75,6 @@ class FactsFinder:
             deployed_release=await uow.releases.deployed_for(release.service, release.environment),
             lock=await uow.locks.active(release.service, release.environment, now),
             freeze=await self.freeze(uow, release.service, release.environment, now),
+            closed_window=self.closed_window(release.service, release.environment, now),
             escalated=release.escalated,
         )

@@ -112,3 +112,14 @@ def test_a_window_that_cannot_work_says_why(data: dict, problem: str):
 def test_a_window_describes_itself():
     assert NIGHTS.windows[0].describe() == "mon-thu 22:00-06:00 Europe/Berlin"
     assert NIGHTS.windows[0].start == time(22, 0)
+
+
+def test_a_shut_window_says_which_windows_and_when_the_next_opens():
+    from bot.core.deploy_windows import closed_at
+
+    friday = berlin(2026, 12, 4, 23, 0)
+    closed = closed_at(NIGHTS, friday)
+    assert closed is not None and closed.next_opens == berlin(2026, 12, 7, 22, 0).astimezone(UTC)
+    assert closed.describe() == "only in its deploy windows (mon-thu 22:00-06:00 Europe/Berlin)"
+    assert closed_at(NIGHTS, berlin(2026, 12, 7, 22, 30)) is None
+    assert closed_at(DeployWindows(), friday) is None

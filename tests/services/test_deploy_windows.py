@@ -1,0 +1,75 @@
+"""Deploy windows as the services enforce them: outside one a deploy is refused with when the
+next opens; break-glass goes through; a release that waited at its gate past the window's end
+does not start."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app.catalog_file import parse_catalog
+from tests.support.catalogs import SCENARIO_CATALOG
+from tests.support.service_world import ServiceWorld
+
+WINDOWED = SCENARIO_CATALOG.read_text().replace(
+    "production: {order: 2, aliases: [prod], production: true, approvals: 1, auto_rollback: true}",
+    "production: {order: 2, aliases: [prod], production: true, approvals: 1, auto_rollback: true,"
+    " windows: [{days: mon-thu, start: '22:00', end: '06:00', timezone: Europe/Berlin}]}",
+)
+MONDAY_MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+MONDAY_NIGHT = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Berlin
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[ServiceWorld]:
+    made = ServiceWorld.of(parse_catalog(WINDOWED))
+    yield made
+    await made.close()
+
+
+async def test_outside_the_windows_a_deploy_is_refused_saying_when_the_next_opens(
+    world: ServiceWorld,
+):
+    world.clock.set(MONDAY_MORNING)
+    await world.command("U0ALICE", "/deploy checkout to production")
+    (refusal,) = world.replies_to("U0ALICE")
+    assert "checkout goes to production only in its deploy windows" in refusal
+    assert "mon-thu 22:00-06:00 Europe/Berlin" in refusal
+    assert f"<!date^{int(datetime(2026, 11, 23, 21, 0, tzinfo=UTC).timestamp())}^" in refusal
+    assert "at 22:00" in refusal
+    assert world.releases() == []
+    assert [r.event.rule for r in world.audit("command.deploy")] == ["window.closed"]
+
+
+async def test_in_a_window_a_deploy_goes_ahead_and_staging_has_no_windows(world: ServiceWorld):
+    world.clock.set(MONDAY_MORNING)
+    await world.command("U0ALICE", "/deploy checkout to staging")
+    world.clock.set(MONDAY_NIGHT)
+    await world.command("U0ALICE", "/deploy checkout to production")
+    assert [r.environment for r in world.releases()] == ["staging", "production"]
+
+
+async def test_break_glass_deploys_outside_the_windows_with_one_more_approval(world: ServiceWorld):
+    world.clock.set(MONDAY_MORNING)
+    await world.command(
+        "U0ALICE", "/deploy checkout to production break-glass INC-7 payments are failing"
+    )
+    release = world.release()
+    assert release.approvals_required == 2
+    (deploy,) = world.audit("command.deploy")
+    assert deploy.event.rule == "window.break_glass"
+
+
+async def test_a_release_that_waited_past_the_window_does_not_start(world: ServiceWorld):
+    world.clock.set(datetime(2026, 11, 24, 4, 50, tzinfo=UTC))  # 05:50 in Berlin, Tuesday
+    await world.command("U0ALICE", "/deploy checkout to production")
+    await world.advance(3)
+    assert "waiting for approval" in world.status()
+    world.clock.set(datetime(2026, 11, 24, 5, 30, tzinfo=UTC))  # 06:30: the window shut
+    await world.click("U0BOB", "approve")
+    assert "rejected" in world.status().lower()
+    assert any("did not start" in t and "deploy windows" in t for t in world.thread())
+    (refused,) = world.audit("release.start_refused")
+    assert refused.event.rule == "window.closed"
