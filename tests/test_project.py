@@ -140,3 +140,10 @@ def test_readme_dora_bands_parse_in_a_catalog():
     snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
     settings = DoraSettings.model_validate(yaml.safe_load(snippet)["dora"])
     assert settings.bands.restore_hours == (1, 24, 168)
+
+
+def test_test_modules_have_unique_basenames():
+    """pytest imports test modules by basename (the folders are no packages): two of one name
+    stop the whole run at collection."""
+    names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
