@@ -48,7 +48,7 @@ from bot.services.policy_actions import PolicyActions
 from bot.services.progress import Progress
 from bot.services.queries import Queries
 from bot.services.releases import Releases
-from bot.slack.chat import SlackChat, SlackGroups
+from bot.slack.chat import SlackChat, SlackGroups, SlackPeople
 from bot.slack.render import SlackRenderer
 from bot.storage import migrate
 from bot.storage.audit_files import DatabaseAuditExporter
@@ -191,6 +191,7 @@ async def build_runtime(
         policies,
         exports,
         registry,
+        SlackPeople(client),
     )
     inbox_claims = InboxClaims(sessions, clock, owner)
     release_claims = ReleaseClaims(sessions, clock, owner)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.core.release import Release, State
 
 DEPLOYMENT_STATES: dict[State, str] = {
+    State.SCHEDULED: "queued",
     State.AWAITING_CI: "queued",
     State.AWAITING_APPROVAL: "queued",
     State.RUNNING: "in_progress",

@@ -25,6 +25,7 @@ from bot.core.wording import slack_time
 
 class Act(StrEnum):
     DEPLOY = "deploy"
+    START = "start"  # a scheduled release, before its time
     APPROVE = "approve"
     REJECT = "reject"
     PROMOTE = "promote"
@@ -40,6 +41,7 @@ class Act(StrEnum):
 
 ROLE_GRANTS: dict[Act, frozenset[Role]] = {
     Act.DEPLOY: frozenset({Role.DEPLOYER, Role.ADMIN}),
+    Act.START: frozenset({Role.DEPLOYER, Role.ADMIN}),
     Act.PROMOTE: frozenset({Role.DEPLOYER, Role.ADMIN}),
     Act.PAUSE: frozenset({Role.DEPLOYER, Role.APPROVER, Role.ONCALL, Role.ADMIN}),
     Act.RESUME: frozenset({Role.DEPLOYER, Role.ONCALL, Role.ADMIN}),
@@ -189,14 +191,19 @@ def _approval(catalog: Catalog, user_id: str, act: Act, release: Release, facts:
             f"You requested release {release.ref}, so you cannot {verb} it yourself.",
             needs,
         )
-    if act is Act.APPROVE and policy.not_commit_authors and release.state is State.AWAITING_CI:
+    before_ci = release.state in (State.SCHEDULED, State.AWAITING_CI)
+    if act is Act.APPROVE and policy.not_commit_authors and before_ci:
         return refuse(
             "approval.too_early",
-            f"Release {release.ref} is waiting for CI, which names the authors of the change, "
-            "and this environment's policy wants an approver who is not one of them.",
+            f"Release {release.ref} has not been through CI yet, which names the authors of the "
+            "change, and this environment's policy wants an approver who is not one of them.",
             "Approve once CI has reported; the Approve button appears then.",
         )
-    completes = act is Act.APPROVE and release.approvals_missing <= 1
+    completes = (
+        act is Act.APPROVE
+        and release.approvals_missing <= 1
+        and release.state is not State.SCHEDULED
+    )
     if completes and facts.freeze is not None and release.break_glass is None:
         return refuse(
             "freeze.window",

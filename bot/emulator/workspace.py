@@ -11,6 +11,7 @@ class User:
     name: str
     real_name: str
     title: str = ""
+    tz: str = "Etc/UTC"  # as users.info gives it
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Workspace:
 
 def default_workspace() -> Workspace:
     users = [
-        User("U0ALICE", "alice", "Alice Engineer", "deployer"),
+        User("U0ALICE", "alice", "Alice Engineer", "deployer", tz="Europe/Berlin"),
         User("U0BOB", "bob", "Bob Approver", "approver / release manager"),
         User("U0CAROL", "carol", "Carol Oncall", "on-call"),
         User("U0DAVE", "dave", "Dave Admin", "admin"),

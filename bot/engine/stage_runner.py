@@ -35,6 +35,7 @@ from bot.core.release import (
     RollbackProgress,
     RollbackStarted,
     RollbackSucceeded,
+    ScheduleReached,
     StageFailed,
     StageProgress,
     StageStarted,
@@ -163,6 +164,8 @@ class StageRunner:
         target = Target(release.service, release.environment, service.repository)
         stage = release.current_stage
         match action:
+            case Action.START_SCHEDULED:
+                return [ScheduleReached()]
             case Action.CHECK_CI:
                 events: list[Event] = []
                 version = release.version_to

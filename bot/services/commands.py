@@ -2,7 +2,8 @@
 
 A usage error is answered (with an example) and audited like any refusal. `prepare` reads the
 command and gathers what it needs from outside the database before the transaction opens (a
-backend health check may take seconds, and no transaction waits on a network call); `handle`
+backend health check may take seconds, the requester's time zone is asked of Slack, and no
+transaction waits on a network call); `handle`
 runs the use case inside it.
 """
 
@@ -15,7 +16,7 @@ from bot.core import commands as grammar
 from bot.core.catalog import Catalog
 from bot.core.commands import policy, reports
 from bot.core.policy import Act
-from bot.core.ports import BackendHealth, Clock, IntegrationHealth, UnitOfWork
+from bot.core.ports import BackendHealth, Clock, IntegrationHealth, PeopleDirectory, UnitOfWork
 from bot.core.wording import plain_text
 from bot.services.audit_exports import AuditExports
 from bot.services.deploys import Deploys
@@ -37,6 +38,7 @@ class Prepared:
     parsed: Any = None
     usage: grammar.UsageError | None = None
     backends: tuple[BackendHealth, ...] = ()
+    time_zone: str | None = None  # the requester's, for a start time said without one
 
 
 class CommandRouter:
@@ -50,6 +52,7 @@ class CommandRouter:
         policies: PolicyActions,
         exports: AuditExports,
         health: IntegrationHealth,
+        people: PeopleDirectory,
     ) -> None:
         self._catalog = catalog
         self._clock = clock
@@ -59,6 +62,7 @@ class CommandRouter:
         self._policies = policies
         self._exports = exports
         self._health = health
+        self._people = people
 
     async def prepare(self, request: Request, command: str, text: str) -> Prepared:
         try:
@@ -68,7 +72,10 @@ class CommandRouter:
         backends: tuple[BackendHealth, ...] = ()
         if isinstance(parsed, reports.Integrations):
             backends = tuple(await self._health.check_health())
-        return Prepared(request, command, text, parsed, backends=backends)
+        zone = None
+        if isinstance(parsed, grammar.Deploy) and parsed.when and parsed.when.clock:
+            zone = parsed.when.zone or await self._people.time_zone(request.user_id)
+        return Prepared(request, command, text, parsed, backends=backends, time_zone=zone)
 
     async def handle(self, uow: UnitOfWork, prepared: Prepared) -> Outcome:
         request, parsed = prepared.request, prepared.parsed
@@ -76,7 +83,7 @@ class CommandRouter:
             return await self._usage(uow, prepared, prepared.usage)
         match parsed:
             case grammar.Deploy():
-                return await self._deploys.deploy(uow, request, parsed)
+                return await self._deploys.deploy(uow, request, parsed, prepared.time_zone)
             case grammar.RollbackCommand():
                 return await self._releases.rollback(uow, request, parsed)
             case grammar.ReleaseAction():

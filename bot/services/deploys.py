@@ -3,12 +3,17 @@ with its first fact. It runs inside the transaction the inbox processor opened."
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from bot.core.catalog import Catalog
-from bot.core.commands import Deploy
+from bot.core.commands import Deploy, UsageError
+from bot.core.commands.when import When, start_at
+from bot.core.durations import format_duration
 from bot.core.policy import Act, decide, required_approvals
 from bot.core.policy_config import ApprovalPolicy
 from bot.core.ports import Clock, LockHeld, UnitOfWork
-from bot.core.release import ApprovalTiming, Fact, Release
+from bot.core.release import ApprovalTiming, Fact, Release, State
 from bot.core.strategies import PlanError, plan_stages
 from bot.services.facts import FactsFinder
 from bot.services.outcome import Outcome
@@ -22,15 +27,37 @@ class Deploys:
         self._clock = clock
         self._facts = facts
 
-    async def deploy(self, uow: UnitOfWork, request: Request, command: Deploy) -> Outcome:
+    async def deploy(
+        self, uow: UnitOfWork, request: Request, command: Deploy, time_zone: str | None = None
+    ) -> Outcome:
+        """`time_zone`: the requester's, for a start time said without one (else UTC)."""
         now = self._clock.now()
         service = self._catalog.service(command.service)
         environment = self._catalog.environment(command.environment)
         assert service is not None and environment is not None
         action = f"{request.via}.deploy"
         record = Recorder(uow, now)
+
+        async def refuse(rule: str, reason: str, outcome: str = "refused") -> Outcome:
+            await record.refuse(
+                request,
+                action,
+                rule=rule,
+                reason=reason,
+                service=service.name,
+                environment=environment.name,
+                outcome=outcome,
+            )
+            return Outcome(False, reason)
+
+        start: datetime | None = None
+        if command.when is not None:
+            try:
+                start = start_at(command.when, now, time_zone)
+            except UsageError as exc:
+                return await refuse("schedule.invalid", exc.problem, "invalid")
         facts = await self._facts.for_deploy(
-            uow, service.name, environment.name, now, command.version, command.break_glass
+            uow, service.name, environment.name, start or now, command.version, command.break_glass
         )
         decision = decide(
             self._catalog,
@@ -41,28 +68,11 @@ class Deploys:
             facts=facts,
         )
         if not decision.allowed:
-            await record.refuse(
-                request,
-                action,
-                rule=decision.rule,
-                reason=decision.message,
-                service=service.name,
-                environment=environment.name,
-            )
-            return Outcome(False, decision.message)
+            return await refuse(decision.rule, decision.message)
         try:
             stages = plan_stages(service, command.strategy, analysis=bool(service.analysis.metrics))
         except PlanError as exc:
-            await record.refuse(
-                request,
-                action,
-                rule="plan.invalid",
-                reason=str(exc),
-                service=service.name,
-                environment=environment.name,
-                outcome="invalid",
-            )
-            return Outcome(False, str(exc))
+            return await refuse("plan.invalid", str(exc), "invalid")
         policy = self._catalog.approval_policy(service.name, environment.name)
         release = Release(
             service=service.name,
@@ -85,29 +95,25 @@ class Deploys:
             failure_limit=service.analysis.failure_limit,
             analysis_count=service.analysis.count,
             exclusive=not service.concurrent_releases,
-            due_at=now,
+            state=State.SCHEDULED if start else State.AWAITING_CI,
+            scheduled_for=start,
+            due_at=start or now,
         )
         try:
             release = await uow.releases.add(release)
         except LockHeld:
-            reason = (
+            return await refuse(
+                "lock.active_release",
                 f"{service.name} in {environment.name} got another active release a "
-                "moment ago. Try `/release status` to see it."
+                "moment ago. Try `/release status` to see it.",
             )
-            await record.refuse(
-                request,
-                action,
-                rule="lock.active_release",
-                reason=reason,
-                service=service.name,
-                environment=environment.name,
-            )
-            return Outcome(False, reason)
-        details = {
+        details: dict = {
             "strategy": release.strategy.value,
             "stages": [s.label for s in release.stages],
             "approvals_required": release.approvals_required,
         }
+        if start is not None:
+            details["scheduled_for"] = start.isoformat()
         if command.break_glass:
             details["break_glass"] = {
                 "incident": command.break_glass.incident,
@@ -125,11 +131,22 @@ class Deploys:
             "release.requested",
             f"{request.user_name or request.user_id} asked to deploy "
             f"{release.version_to or 'the latest build'} of {release.service} to "
-            f"{release.environment} ({release.strategy.value})",
-            notify=False,
+            f"{release.environment} ({release.strategy.value})"
+            + (f" {_when_words(start, command.when, time_zone, now)}" if start else ""),
+            notify=start is not None,  # the time as read, in its zone and UTC, for all to check
         )
         await record.facts(release, [requested], request)
         return Outcome(True, f"release {release.ref} started", release.id)
+
+
+def _when_words(start: datetime, when: When | None, zone: str | None, now: datetime) -> str:
+    """`at 22:00 Europe/Berlin (21:00 UTC), in 5h12m`: the zone the time was read in and UTC."""
+    away = format_duration((start - now).total_seconds())
+    if when is not None and when.clock is not None:
+        named = when.zone or zone or "UTC"
+        local = start.astimezone(ZoneInfo(named))
+        return f"at {local:%Y-%m-%d %H:%M} {named} ({start:%H:%M} UTC), in {away}"
+    return f"at {start:%Y-%m-%d %H:%M} UTC, in {away}"
 
 
 def approval_timing(policy: ApprovalPolicy) -> ApprovalTiming:

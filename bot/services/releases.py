@@ -26,6 +26,7 @@ from bot.core.release import (
     Release,
     Resume,
     Rollback,
+    StartNow,
     State,
     transition,
 )
@@ -51,6 +52,7 @@ class _Verdict:
 
 
 EVENTS = {
+    Act.START: lambda user, reason: StartNow(user),
     Act.APPROVE: lambda user, reason: Approve(user, reason),
     Act.REJECT: lambda user, reason: Reject(user, reason),
     Act.PROMOTE: lambda user, reason: Promote(user),

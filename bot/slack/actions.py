@@ -12,6 +12,7 @@ PAUSE = "release_pause"
 RESUME = "release_resume"
 ROLLBACK = "release_rollback"
 ABORT = "release_abort"
+START = "release_start"
 
 # What each button asks the bot to do.
 BUTTON_ACTS = {
@@ -22,6 +23,7 @@ BUTTON_ACTS = {
     ROLLBACK: "rollback",
     ABORT: "abort",
     REJECT: "reject",
+    START: "start",
 }
 BUTTONS = re.compile("^(" + "|".join(map(re.escape, BUTTON_ACTS)) + ")$")
 REJECT_CALLBACK = REJECT  # the reject box's callback_id (templates/reject_modal.j2)

@@ -221,6 +221,22 @@ def _seconds(value: str | None) -> float:
     return min(max(seconds, 0.0), 3600.0) if seconds == seconds else 1.0
 
 
+class SlackPeople:
+    """The PeopleDirectory port over users.info; a person Slack cannot tell about has no zone
+    (the caller then says which one it used)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def time_zone(self, user_id: str) -> str | None:
+        try:
+            response = await self._client.users_info(user=user_id)
+        except (SlackApiError, *NOT_ANSWERED):
+            return None
+        zone = (response.get("user") or {}).get("tz")
+        return zone if isinstance(zone, str) and zone else None
+
+
 class SlackGroups:
     """The GroupDirectory port over usergroups.users.list."""
 

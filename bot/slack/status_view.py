@@ -6,16 +6,17 @@ progress line with the current stage marked and its elapsed time, then who did w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.core.durations import format_duration
-from bot.core.release import Release, State
+from bot.core.release import GATED_STATES, Release, State
 from bot.core.stages import Stage, StageKind, StageStatus
-from bot.core.wording import plural
+from bot.core.wording import plural, slack_time
 from bot.slack import actions
 
 STATE_EMOJI = {
+    State.SCHEDULED: ":calendar:",
     State.AWAITING_CI: ":hourglass_flowing_sand:",
     State.AWAITING_APPROVAL: ":raised_hand:",
     State.RUNNING: ":rocket:",
@@ -29,6 +30,7 @@ STATE_EMOJI = {
 }
 
 STATE_WORDS = {
+    State.SCHEDULED: "Scheduled",
     State.AWAITING_CI: "Waiting for CI",
     State.AWAITING_APPROVAL: "Waiting for approval",
     State.RUNNING: "Rolling out",
@@ -103,6 +105,12 @@ def _versions(release: Release) -> str:
 
 
 def _progress(release: Release, now: datetime) -> str:
+    if release.state is State.SCHEDULED and release.scheduled_for is not None:
+        waits = format_duration((release.scheduled_for - now).total_seconds())
+        return (
+            f":calendar: scheduled for {slack_time(release.scheduled_for)} (in {waits}) → "
+            + _steps_line(release, now)
+        )
     if release.state is State.AWAITING_CI:
         waited = format_duration((now - release.created_at).total_seconds())
         return f":hourglass_flowing_sand: CI gate ({waited}) → " + _steps_line(release, now)
@@ -163,13 +171,10 @@ def _people(release: Release) -> str:
     parts = [f"Requested by <@{release.requested_by}>"]
     if release.approvals:
         approvers = ", ".join(f"<@{a.user_id}>" for a in release.approvals)
-        waiting = release.state in (State.AWAITING_CI, State.AWAITING_APPROVAL)
+        waiting = release.state in GATED_STATES
         count = f" ({len(release.approvals)} of {release.approvals_required})" if waiting else ""
         parts.append(f"approved by {approvers}{count}")
-    elif release.approvals_required and release.state in (
-        State.AWAITING_CI,
-        State.AWAITING_APPROVAL,
-    ):
+    elif release.approvals_required and release.state in GATED_STATES:
         parts.append(f"needs {plural(release.approvals_required, 'approval')}")
     if release.escalated and release.state is State.AWAITING_APPROVAL:
         parts.append(f"escalated to {release.approval_timing.escalate_to}")
@@ -246,6 +251,31 @@ def _buttons(release: Release) -> list[Button]:
         confirm_yes="Abort",
     )
     match release.state:
+        case State.SCHEDULED:
+            start = Button(
+                actions.START,
+                "Start now",
+                value,
+                style="primary",
+                confirm_title="Start now?",
+                confirm_text=(
+                    f"Start release {release.ref} of {release.service} now instead of at its "
+                    "time? CI, freezes, locks and deploy windows are checked as at any start."
+                ),
+                confirm_yes="Start now",
+            )
+            cancel = replace(
+                abort, text="Cancel", confirm_title="Cancel release?", confirm_yes="Cancel it"
+            )
+            approvals = (
+                [
+                    Button(actions.APPROVE, "Approve", value),
+                    Button(actions.REJECT, "Reject", value, style="danger"),
+                ]
+                if release.approvals_missing
+                else []
+            )
+            return [start, *approvals, cancel]
         case State.AWAITING_CI:
             return [abort]
         case State.AWAITING_APPROVAL:

@@ -55,6 +55,7 @@ def to_data(release: Release) -> dict[str, Any]:
         "approval_requested_at": _iso(release.approval_requested_at),
         "reminders_sent": release.reminders_sent,
         "escalated": release.escalated,
+        "scheduled_for": _iso(release.scheduled_for),
     }
 
 
@@ -128,6 +129,7 @@ def from_row(row: Any) -> Release:
         approval_requested_at=_parse(data.get("approval_requested_at")),
         reminders_sent=data.get("reminders_sent", 0),
         escalated=data.get("escalated", False),
+        scheduled_for=_parse(data.get("scheduled_for")),
     )
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.core.commands import ExportAudit, release_number
 from bot.core.export_formats import DEFAULT, FORMATS
 from bot.core.ports import AuditFiles
+from bot.core.release import State
 from bot.services.audit_exports import AuditExports
 from bot.services.history import History, HistoryFilter
 from bot.web.sessions import Sessions
@@ -72,11 +73,8 @@ class _Pages:
             where=where,
             services=sorted(self._history.catalog.services),
             environments=list(self._history.catalog.environments),
-            states=[
-                "awaiting_ci", "awaiting_approval", "running", "paused", "rolling_back",
-                "succeeded", "failed", "rolled_back", "aborted", "rejected",
-            ],
-        )  # fmt: skip
+            states=[state.value for state in State],
+        )
 
     async def release(self, request: web.Request) -> web.Response:
         user = self._user(request)

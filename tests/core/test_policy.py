@@ -191,6 +191,7 @@ Y, N = True, False
 HOLDERS = ("deployer", "approver", "oncall", "rollback-only", "admin", "auditor", "none")
 MAY = {  #        deployer approver oncall rollback-only admin auditor none
     Act.DEPLOY:   (Y,       N,       N,     N,            Y,    N,      N),
+    Act.START:    (Y,       N,       N,     N,            Y,    N,      N),
     Act.APPROVE:  (N,       Y,       N,     N,            Y,    N,      N),
     Act.REJECT:   (N,       Y,       N,     N,            Y,    N,      N),
     Act.PROMOTE:  (Y,       N,       N,     N,            Y,    N,      N),
@@ -308,7 +309,7 @@ def test_the_table_covers_every_act_and_role():
             assert act not in ROLE_GRANTS  # the approval policy decides
         else:
             assert allowed == ROLE_GRANTS[act], act
-    assert len(TABLE) == 8 * 12 * 2 * 4
+    assert len(TABLE) == 8 * 13 * 2 * 4
 
 
 @pytest.mark.parametrize(("who", "act", "environment", "condition"), TABLE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,11 +45,13 @@ from bot.core.release import (
     RollbackProgress,
     RollbackStarted,
     RollbackSucceeded,
+    ScheduleReached,
     StageFailed,
     StageProgress,
     StageStarted,
     StageStarting,
     StageSucceeded,
+    StartNow,
     State,
     VersionsResolved,
     approval_due,
@@ -78,6 +80,8 @@ SERVICE = Service(
 )
 
 KNOWN_FACT_KINDS = {
+    "release.schedule_reached",
+    "release.started_early",
     "release.versions_resolved",
     "release.ci_passed",
     "release.ci_failed",
@@ -202,6 +206,12 @@ class Run:
 
     def statuses(self) -> tuple[str, ...]:
         return tuple(stage.status.value for stage in self.release.stages)
+
+
+def scheduled(**kw: Any) -> Run:
+    """Asked at T0 to start an hour later."""
+    start = T0 + timedelta(hours=1)
+    return Run(replace(new_release(**kw), state=State.SCHEDULED, scheduled_for=start, due_at=start))
 
 
 def awaiting_ci(**kw: Any) -> Run:
@@ -382,6 +392,7 @@ def test_builders_reach_every_state():
     built = {
         builder().state
         for builder in (
+            scheduled,
             awaiting_ci,
             awaiting_approval,
             running,
@@ -405,6 +416,8 @@ def _index(release: Release) -> int:
 
 
 EVENTS: dict[str, Callable[[Release], Event]] = {
+    "ScheduleReached": lambda r: ScheduleReached(),
+    "StartNow": lambda r: StartNow(REQUESTER),
     "VersionsResolved": lambda r: VersionsResolved("v9.9.9", "v0.0.1"),
     "CiChecked.passed": lambda r: CiChecked(passed=True, summary="3 checks passed"),
     "CiChecked.pending": lambda r: CiChecked(
@@ -448,6 +461,8 @@ STAGE_EVENTS = (
     "BakeElapsed",
 )
 DOING = {
+    "ScheduleReached": "start it at its time",
+    "StartNow": "start it now",
     "VersionsResolved": "resolve its versions",
     "CiChecked.passed": "record a CI result",
     "CiChecked.pending": "record a CI result",
@@ -466,6 +481,7 @@ DOING = {
     "RollbackFailed": "fail a rollback",
 }
 SENTENCE = {
+    State.SCHEDULED: "is scheduled",
     State.AWAITING_CI: "is waiting for CI",
     State.AWAITING_APPROVAL: "is waiting for approval",
     State.RUNNING: "is rolling out",
@@ -613,6 +629,22 @@ def _rejected_by_approver() -> Moves:
 # fmt: off
 S = State
 TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
+    "scheduled": (scheduled, {
+        "ScheduleReached": Moves(S.AWAITING_CI, ("release.schedule_reached",), timedelta(0),
+                                 Action.CHECK_CI),
+        "StartNow": Moves(S.AWAITING_CI, ("release.started_early",), timedelta(0),
+                          Action.CHECK_CI),
+        **refusing(S.SCHEDULED, GATE_EVENTS),
+        "ApprovalTimer": cannot(S.SCHEDULED, "ApprovalTimer"),
+        "Approve": Moves(S.SCHEDULED, ("release.approved",), SAME, Action.START_SCHEDULED,
+                         {"approved_by": (OTHER_APPROVER,)}),
+        "Reject": _rejected_by_approver(),
+        **refusing(S.SCHEDULED, STAGE_EVENTS),
+        **refusing(S.SCHEDULED, ("Promote", "Pause", "Resume")),
+        "Abort": _aborted_before_traffic(),
+        "Rollback": _rollback_before_traffic(),
+        **refusing(S.SCHEDULED, ROLLBACK_EVENTS),
+    }),
     "awaiting_ci": (awaiting_ci, {
         "VersionsResolved": Moves(S.AWAITING_CI, ("release.versions_resolved",), SAME,
                                   Action.CHECK_CI,
@@ -841,6 +873,10 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     "rejected": (rejected, refusing(S.REJECTED, list(EVENTS))),
 }
 # fmt: on
+SCHEDULE_EVENTS = ("ScheduleReached", "StartNow")
+for _build, _row in TABLE.values():  # only a scheduled release has a time to reach
+    for _name, _refused in refusing(_build().state, SCHEDULE_EVENTS).items():
+        _row.setdefault(_name, _refused)
 
 
 def test_the_table_is_exhaustive():
@@ -1579,6 +1615,7 @@ def test_auto_rollback_fact_of_a_paused_release_clears_pause():
 
 
 NEXT_ACTIONS = [
+    ("scheduled", scheduled, Action.START_SCHEDULED),
     ("awaiting_ci", awaiting_ci, Action.CHECK_CI),
     ("awaiting_approval", awaiting_approval, None),
     ("awaiting_approval, timed", awaiting_approval_timed, Action.APPROVAL_TIMER),
@@ -1676,6 +1713,7 @@ def test_transition_leaves_the_old_release_untouched():
 def test_state_labels_and_activity():
     assert State.ROLLING_BACK.label == "rolling back"
     assert {s for s in State if s.active} == {
+        State.SCHEDULED,
         State.AWAITING_CI,
         State.AWAITING_APPROVAL,
         State.RUNNING,

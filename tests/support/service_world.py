@@ -38,8 +38,19 @@ from integrations.registry import Registry
 from tests.support.harness import CHANNEL, visible_text
 
 PEOPLE = {user.id: user.name for user in default_workspace().users}
+ZONES = {user.id: user.tz for user in default_workspace().users}
 GROUPS = {g.id: frozenset(g.users) for g in default_workspace().usergroups}
 STATUS_REFRESH_S = 15.0  # serve's default
+
+
+class Zones:
+    """The PeopleDirectory as the stand-in's users.info answers it."""
+
+    def __init__(self, zones: dict[str, str]) -> None:
+        self.zones = zones
+
+    async def time_zone(self, user_id: str) -> str | None:
+        return self.zones.get(user_id)
 
 
 class NoExports:
@@ -80,6 +91,7 @@ class ServiceWorld:
             PolicyActions(catalog, clock, facts),
             AuditExports(catalog, db.unit_of_work, clock, facts, NoExports()),
             registry,
+            Zones(dict(ZONES)),
         )
         processor = InboxProcessor(db.unit_of_work, clock, router, releases)
         timers = MemoryReleaseTimers(db)

@@ -1,6 +1,6 @@
 """The /deploy grammar: a service, then in any order a version, a strategy (with its flag,
-percentage or batches) and an environment, and last, when it cannot wait, `break-glass` with an
-incident and a reason."""
+percentage or batches), an environment and when to start (bot/core/commands/when.py), and
+last, when it cannot wait, `break-glass` with an incident and a reason."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from bot.core.catalog import Catalog, StrategyName
+from bot.core.commands.when import SCHEDULE_EXAMPLE, When, starts_a_time, take_when
 from bot.core.commands.words import (
     ENV_PREPOSITIONS,
     VERSION,
@@ -46,6 +47,7 @@ class Deploy:
     strategy: StrategyChoice
     version: str | None = None
     break_glass: BreakGlass | None = None
+    when: When | None = None  # scheduled: at 22:00, tonight, in 2h...
 
 
 def parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
@@ -58,11 +60,19 @@ def parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
     percent: int | None = None
     flag: str | None = None
     batches: int | None = None
+    when: When | None = None
     rest, break_glass = _take_break_glass(words[1:], catalog)
     i = 0
     while i < len(rest):
         word, lowered = rest[i], rest[i].lower()
         following = rest[i + 1] if i + 1 < len(rest) else None
+        if starts_a_time(rest, i):
+            if when is not None:
+                raise UsageError(
+                    f"Two start times given: `{when.said}` and more.", SCHEDULE_EXAMPLE, "deploy"
+                )
+            when, i = take_when(rest, i)
+            continue
         if lowered in ENV_PREPOSITIONS:
             if following is None:
                 raise UsageError(
@@ -163,6 +173,7 @@ def parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
         strategy=StrategyChoice(chosen, start_percent=percent, flag=flag, batches=batches),
         version=version,
         break_glass=break_glass,
+        when=when,
     )
 
 

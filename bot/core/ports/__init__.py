@@ -7,7 +7,14 @@ trail's read side), storage (the unit of work and its repositories), queues (wor
 a lease) and clock. Every name is re-exported here: `from bot.core.ports import X`."""
 
 from bot.core.ports.audit import AuditEvents, AuditExporter, AuditFiles, AuditIntegrity
-from bot.core.ports.chat import Chat, ChatError, ChatMessage, GroupDirectory, Renderer
+from bot.core.ports.chat import (
+    Chat,
+    ChatError,
+    ChatMessage,
+    GroupDirectory,
+    PeopleDirectory,
+    Renderer,
+)
 from bot.core.ports.clock import Clock
 from bot.core.ports.integrations import (
     CI,
@@ -85,6 +92,7 @@ __all__ = [
     "FlagStore",
     "FreezeRepository",
     "GroupDirectory",
+    "PeopleDirectory",
     "InboxDoor",
     "InboxItem",
     "InboxLog",

@@ -76,6 +76,11 @@ class Renderer(Protocol):
         """A modal's view."""
 
 
+class PeopleDirectory(Protocol):
+    async def time_zone(self, user_id: str) -> str | None:
+        """The person's time zone as Slack has it (users.info `tz`), None when unknown."""
+
+
 class GroupDirectory(Protocol):
     async def members(self, group_id: str) -> frozenset[str]:
         """The members of a Slack user group (usergroups.users.list)."""

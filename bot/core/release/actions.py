@@ -10,6 +10,7 @@ from bot.core.stages import Stage, StageKind, StageStatus
 
 
 class Action(StrEnum):
+    START_SCHEDULED = "start_scheduled"
     CHECK_CI = "check_ci"
     APPROVAL_TIMER = "approval_timer"
     START_STAGE = "start_stage"
@@ -25,6 +26,8 @@ def next_action(release: Release, now: datetime) -> Action | None:
         return None
     stage = release.current_stage
     match release.state:
+        case State.SCHEDULED:
+            return Action.START_SCHEDULED
         case State.AWAITING_CI:
             return Action.CHECK_CI
         case State.AWAITING_APPROVAL:

@@ -35,6 +35,18 @@ class StartRefused:
 
 
 @dataclass(frozen=True)
+class ScheduleReached:
+    """The engine, at a scheduled release's time: the gate checks everything again."""
+
+
+@dataclass(frozen=True)
+class StartNow:
+    """A person starts a scheduled release before its time."""
+
+    user_id: str
+
+
+@dataclass(frozen=True)
 class ApprovalTimer:
     """The engine, at the approval request's next reminder, escalation or expiry time."""
 
@@ -151,7 +163,9 @@ class RollbackFailed:
 
 
 Event = (
-    VersionsResolved
+    ScheduleReached
+    | StartNow
+    | VersionsResolved
     | CiChecked
     | ApprovalTimer
     | StartRefused
@@ -175,4 +189,4 @@ Event = (
     | RollbackFailed
 )
 
-ACTOR_EVENTS = (Approve, Reject, Promote, Pause, Resume, Abort, Rollback)
+ACTOR_EVENTS = (StartNow, Approve, Reject, Promote, Pause, Resume, Abort, Rollback)

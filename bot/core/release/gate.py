@@ -1,4 +1,5 @@
-"""The gate before a rollout: versions resolved, CI checked, and a start the policy refused."""
+"""The gate before a rollout: a scheduled release's time (or a person starting it early),
+versions resolved, CI checked, and a start the policy refused."""
 
 from __future__ import annotations
 
@@ -8,11 +9,33 @@ from typing import Any
 
 from bot.core.durations import format_duration
 from bot.core.release.approvals import approval_due
-from bot.core.release.events import CiChecked, StartRefused, VersionsResolved
+from bot.core.release.events import (
+    CiChecked,
+    ScheduleReached,
+    StartNow,
+    StartRefused,
+    VersionsResolved,
+)
 from bot.core.release.facts import Fact
 from bot.core.release.model import CI_RED, InvalidTransition, Release, State
 from bot.core.release.moves import end, require, skip_rest, start_rollout
 from bot.core.wording import plural
+
+
+def _schedule_reached(r: Release, e: ScheduleReached, now: datetime) -> tuple[Release, list[Fact]]:
+    require(r, {State.SCHEDULED}, "start it at its time")
+    summary = "It is time: checking CI, freezes, locks and deploy windows again"
+    return _unscheduled(r, now), [Fact("release.schedule_reached", summary, notify=False)]
+
+
+def _start_now(r: Release, e: StartNow, now: datetime) -> tuple[Release, list[Fact]]:
+    require(r, {State.SCHEDULED}, "start it now")
+    summary = f"Started before its time by <@{e.user_id}>"
+    return _unscheduled(r, now), [Fact("release.started_early", summary, actor=e.user_id)]
+
+
+def _unscheduled(r: Release, now: datetime) -> Release:
+    return replace(r, state=State.AWAITING_CI, due_at=now)
 
 
 def _versions_resolved(
@@ -85,6 +108,8 @@ def _start_refused(r: Release, e: StartRefused, now: datetime) -> tuple[Release,
 
 
 HANDLERS: dict[type, Any] = {
+    ScheduleReached: _schedule_reached,
+    StartNow: _start_now,
     VersionsResolved: _versions_resolved,
     CiChecked: _ci_checked,
     StartRefused: _start_refused,

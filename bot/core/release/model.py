@@ -11,6 +11,7 @@ from bot.core.stages import Stage, StageKind
 
 
 class State(StrEnum):
+    SCHEDULED = "scheduled"
     AWAITING_CI = "awaiting_ci"
     AWAITING_APPROVAL = "awaiting_approval"
     RUNNING = "running"
@@ -32,9 +33,17 @@ class State(StrEnum):
 
 
 ACTIVE_STATES = frozenset(
-    {State.AWAITING_CI, State.AWAITING_APPROVAL, State.RUNNING, State.PAUSED, State.ROLLING_BACK}
+    {
+        State.SCHEDULED,
+        State.AWAITING_CI,
+        State.AWAITING_APPROVAL,
+        State.RUNNING,
+        State.PAUSED,
+        State.ROLLING_BACK,
+    }
 )
-GATED_STATES = frozenset({State.AWAITING_CI, State.AWAITING_APPROVAL})
+# Before any traffic moves: approvals are collected here, and leaving for RUNNING is the gate.
+GATED_STATES = frozenset({State.SCHEDULED, State.AWAITING_CI, State.AWAITING_APPROVAL})
 
 
 CI_RED = "CI is red: "
@@ -112,6 +121,7 @@ class Release:
     approval_requested_at: datetime | None = None
     reminders_sent: int = 0
     escalated: bool = False
+    scheduled_for: datetime | None = None  # a scheduled release waits (SCHEDULED) until then
 
     @property
     def ref(self) -> str:

@@ -12,6 +12,7 @@ from bot.core.release.model import InvalidTransition, Release, State
 from bot.core.stages import Stage, StageStatus
 
 _STATE_SENTENCES = {
+    State.SCHEDULED: "is scheduled",
     State.AWAITING_CI: "is waiting for CI",
     State.AWAITING_APPROVAL: "is waiting for approval",
     State.RUNNING: "is rolling out",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.emulator.spec import ApiError
 from bot.emulator.state import SlackState
@@ -103,9 +105,7 @@ def user_to_slack(ctx: ApiContext, user: User) -> dict[str, Any]:
         "deleted": False,
         "color": "9f69e7",
         "real_name": user.real_name,
-        "tz": "Etc/UTC",
-        "tz_label": "Coordinated Universal Time",
-        "tz_offset": 0,
+        **_time_zone(user.tz, ctx.state.clock()),
         "profile": profile,
         "is_admin": False,
         "is_owner": False,
@@ -160,3 +160,14 @@ def channel_to_slack(
     if include_num_members:
         out["num_members"] = len(channel.members)
     return out
+
+
+def _time_zone(name: str, now: float) -> dict[str, Any]:
+    """users.info's tz fields: the zone's name, its abbreviation now, its offset in seconds."""
+    local = datetime.fromtimestamp(now, ZoneInfo(name))
+    offset = local.utcoffset()
+    return {
+        "tz": name,
+        "tz_label": local.tzname() or name,
+        "tz_offset": int(offset.total_seconds()) if offset else 0,
+    }
