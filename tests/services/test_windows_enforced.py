@@ -73,3 +73,18 @@ async def test_a_release_that_waited_past_the_window_does_not_start(world: Servi
     assert any("did not start" in t and "deploy windows" in t for t in world.thread())
     (refused,) = world.audit("release.start_refused")
     assert refused.event.rule == "window.closed"
+
+
+async def test_a_start_time_is_checked_against_the_windows_when_it_is_asked_for(
+    world: ServiceWorld,
+):
+    world.clock.set(MONDAY_MORNING)
+    await world.command("U0ALICE", "/deploy checkout to production at 12:00")
+    (refusal,) = world.replies_to("U0ALICE")
+    assert "only in its deploy windows" in refusal
+    await world.command("U0ALICE", "/deploy checkout to production at 22:30")
+    assert world.release().scheduled_for == datetime(2026, 11, 23, 21, 30, tzinfo=UTC)
+    await world.click("U0BOB", "approve")
+    world.clock.set(datetime(2026, 11, 23, 21, 30, tzinfo=UTC))
+    await world.advance(3)
+    assert "rolling out" in world.status()
