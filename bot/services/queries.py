@@ -9,6 +9,7 @@ from bot.core.catalog import Catalog
 from bot.core.commands import Dora, Help, History, ListActive, Status
 from bot.core.durations import format_duration
 from bot.core.ports import BackendHealth, Clock, UnitOfWork
+from bot.core.release import State
 from bot.core.wording import plural
 from bot.services.history import production_dora, production_environments
 from bot.services.outcome import Outcome
@@ -57,14 +58,23 @@ class Queries:
         )
         return Outcome(True, f"{len(releases)} release(s)")
 
-    async def active(self, uow: UnitOfWork, request: Request, _query: ListActive) -> Outcome:
-        releases = await uow.releases.active()
+    async def active(self, uow: UnitOfWork, request: Request, query: ListActive) -> Outcome:
+        releases = list(await uow.releases.active())
+        title = "Active releases"
+        if query.scheduled:
+            releases = [
+                r
+                for r in releases
+                if r.state is State.SCHEDULED and query.service in (None, r.service)
+            ]
+            releases.sort(key=lambda r: (r.scheduled_for or r.created_at, r.id or 0))
+            title = "Scheduled releases" + (f" of {query.service}" if query.service else "")
         record = Recorder(uow, self._clock.now())
-        await record.audit(request, f"{request.via}.list")
+        await record.audit(request, f"{request.via}.{'scheduled' if query.scheduled else 'list'}")
         await record.reply(
             request,
             "release_list",
-            {"title": "Active releases", "releases": [release_summary(r) for r in releases]},
+            {"title": title, "releases": [release_summary(r) for r in releases]},
         )
         return Outcome(True, f"{len(releases)} active")
 

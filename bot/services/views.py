@@ -25,6 +25,7 @@ def release_summary(release: Release) -> dict[str, Any]:
         "approvals_required": release.approvals_required,
         "created_at": release.created_at.isoformat(),
         "finished_at": release.finished_at.isoformat() if release.finished_at else None,
+        "scheduled_for": release.scheduled_for.isoformat() if release.scheduled_for else None,
         "reason": release.reason,
         "ended_by": release.ended_by,
         "channel": release.channel,

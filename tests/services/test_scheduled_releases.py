@@ -102,3 +102,17 @@ async def test_times_that_cannot_be_met_are_refused_with_the_reason(scenario_wor
     assert "has passed already" in first
     assert "`Mars/Base` is not a time zone" in second
     assert world.releases() == []
+
+
+async def test_scheduled_releases_are_listed_soonest_first(scenario_world: ServiceWorld):
+    world = scenario_world
+    world.clock.set(MONDAY_10_BERLIN)
+    await world.command("U0ALICE", "/deploy checkout to staging tonight")
+    await world.command("U0ALICE", "/deploy search to staging in 1h")
+    await world.command("U0BOB", "/deploy legacy to staging")
+    await world.command("U0BOB", "/release scheduled")
+    await world.command("U0BOB", "/release scheduled checkout")
+    everything, checkout = world.replies_to("U0BOB")
+    assert everything.index("search") < everything.index("checkout")
+    assert "legacy" not in everything and "starts" in everything
+    assert "Scheduled releases of checkout" in checkout and "search" not in checkout

@@ -26,6 +26,7 @@ RELEASE_ACTIONS = ("approve", "reject", "promote", "pause", "resume", "abort")
 SUBCOMMANDS = (
     "help",
     "list",
+    "scheduled",
     "status",
     "history",
     *RELEASE_ACTIONS,
@@ -52,7 +53,10 @@ class Status:
 
 @dataclass(frozen=True)
 class ListActive:
-    pass
+    """Active releases; `scheduled`: only those waiting for their time (of `service`)."""
+
+    scheduled: bool = False
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ def parse_release(
             return Help(topic=rest[0].lower() if rest else "")
         case "list" | "active" | "ls":
             return ListActive()
+        case "scheduled":
+            example = "/release scheduled checkout"
+            service = service_named(rest[0], catalog, example).name if rest else None
+            return ListActive(scheduled=True, service=service)
         case "status":
             release_id, service, environment, _ = _target(rest, catalog, "/release status checkout")
             return Status(release_id=release_id, service=service, environment=environment)
