@@ -31,6 +31,7 @@ from bot.core.policy import (
 )
 from bot.core.policy_config import People
 from bot.core.ports import Clock, LockHeld, Outbound, UnitOfWork
+from bot.core.release import State
 from bot.core.wording import plain_text
 from bot.services.facts import FactsFinder
 from bot.services.outcome import Outcome
@@ -307,6 +308,9 @@ class PolicyActions:
                 facts=facts,
             )
             latest = await uow.releases.latest_for(command.service, environment)
+            windows = self._catalog.deploy_windows(command.service, environment)
+            opening = windows.open_at(now) or windows.next_opening(now)
+            active = await uow.releases.active_for(command.service, environment)
             rows.append(
                 {
                     "environment": environment,
@@ -318,6 +322,19 @@ class PolicyActions:
                         f"{latest.ref} {latest.version_to} ({latest.state.label})"
                         if latest
                         else "never deployed"
+                    ),
+                    "windows": "; ".join(w.describe() for w in windows.windows),
+                    "window_open": windows.open_at(now) is not None,
+                    "window_at": opening.opens.isoformat() if opening else None,
+                    "scheduled": (
+                        f"{active.ref} {active.version_to or 'latest'}"
+                        if active and active.state is State.SCHEDULED
+                        else ""
+                    ),
+                    "scheduled_at": (
+                        active.scheduled_for.isoformat()
+                        if active and active.scheduled_for and active.state is State.SCHEDULED
+                        else None
                     ),
                 }
             )

@@ -88,3 +88,15 @@ async def test_a_start_time_is_checked_against_the_windows_when_it_is_asked_for(
     world.clock.set(datetime(2026, 11, 23, 21, 30, tzinfo=UTC))
     await world.advance(3)
     assert "rolling out" in world.status()
+
+
+async def test_where_shows_the_windows_the_next_opening_and_what_is_scheduled(
+    world: ServiceWorld,
+):
+    world.clock.set(MONDAY_MORNING)
+    await world.command("U0ALICE", "/deploy checkout to production at 22:30")
+    await world.command("U0ALICE", "/release where checkout")
+    where = world.replies_to("U0ALICE")[-1]
+    assert "windows: mon-thu 22:00-06:00 Europe/Berlin · next opens <!date^" in where
+    assert "scheduled: #1 " in where
+    assert where.count("windows:") == 1, "staging has no windows"
