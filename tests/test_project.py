@@ -147,3 +147,18 @@ def test_test_modules_have_unique_basenames():
     stop the whole run at collection."""
     names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_the_scheduling_example_in_the_readme_is_a_valid_catalog():
+    from datetime import UTC, datetime
+
+    from bot.app.catalog_file import parse_catalog
+
+    text = (REPO / "README.md").read_text().split("## Scheduling and windows", 1)[1]
+    snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
+    catalog = parse_catalog(snippet, "README.md")
+    production = catalog.deploy_windows("checkout", "production")
+    saturday_11_berlin = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    assert production.open_at(saturday_11_berlin) is not None
+    assert catalog.deploy_windows("payments", "production").open_at(saturday_11_berlin) is None
+    assert catalog.deploy_windows("checkout", "staging").always_open
