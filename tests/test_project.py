@@ -162,3 +162,4 @@ def test_the_scheduling_example_in_the_readme_is_a_valid_catalog():
     assert production.open_at(saturday_11_berlin) is not None
     assert catalog.deploy_windows("payments", "production").open_at(saturday_11_berlin) is None
     assert catalog.deploy_windows("checkout", "staging").always_open
+    assert production.when_closed == "pause"

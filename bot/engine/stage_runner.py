@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import timedelta
 
 from bot.core.catalog import Catalog, StrategyName
+from bot.core.deploy_windows import closed_at
 from bot.core.ports import (
     Adapters,
     AnalysisRequest,
@@ -43,6 +44,8 @@ from bot.core.release import (
     StageSucceeded,
     State,
     VersionsResolved,
+    WindowClosed,
+    WindowOpened,
     next_action,
 )
 from bot.core.stages import Stage, StageKind, StageStatus
@@ -153,6 +156,17 @@ class StageRunner:
             and current.operation_id is None
         )
 
+    def _window(self, release: Release) -> WindowClosed | None:
+        """A rollout about to take its next step after its deploy window shut (once per
+        release; break-glass ignores windows)."""
+        if release.window_noted or release.break_glass or not release.touched_traffic:
+            return None
+        windows = self._catalog.deploy_windows(release.service, release.environment)
+        closed = closed_at(windows, self._clock.now())
+        if closed is None:
+            return None
+        return WindowClosed(closed.next_opens, pause=windows.when_closed == "pause")
+
     async def _retry_later(self, claim: Claim) -> float:
         delay = backoff_s(claim.attempts, base=RETRY_BASE_S, cap=RETRY_CAP_S)
         await self._claims.retry_at(claim, self._clock.now() + timedelta(seconds=delay))
@@ -166,6 +180,8 @@ class StageRunner:
         match action:
             case Action.START_SCHEDULED:
                 return [ScheduleReached()]
+            case Action.WINDOW_OPENED:
+                return [WindowOpened()]
             case Action.CHECK_CI:
                 events: list[Event] = []
                 version = release.version_to
@@ -191,6 +207,8 @@ class StageRunner:
                 assert stage is not None
                 if stage.kind is StageKind.BAKE:
                     return [StageStarted(stage.index)]
+                if stage.status is StageStatus.PENDING and (closing := self._window(release)):
+                    return [closing]
                 if stage.status is StageStatus.PENDING and not await self._intend(release, stage):
                     return []  # paused, aborted or rolled back meanwhile: start nothing
                 if stage.action == "flag":

@@ -180,6 +180,8 @@ def _people(release: Release) -> str:
         parts.append(f"escalated to {release.approval_timing.escalate_to}")
     if release.paused_by and release.state is State.PAUSED:
         parts.append(f"paused by <@{release.paused_by}>")
+    if release.window_paused and release.state is State.PAUSED:
+        parts.append("paused until a deploy window opens")
     if release.ended_by:
         verb = {
             State.REJECTED: "rejected",

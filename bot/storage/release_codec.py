@@ -56,6 +56,8 @@ def to_data(release: Release) -> dict[str, Any]:
         "reminders_sent": release.reminders_sent,
         "escalated": release.escalated,
         "scheduled_for": _iso(release.scheduled_for),
+        "window_noted": release.window_noted,
+        "window_paused": release.window_paused,
     }
 
 
@@ -130,6 +132,8 @@ def from_row(row: Any) -> Release:
         reminders_sent=data.get("reminders_sent", 0),
         escalated=data.get("escalated", False),
         scheduled_for=_parse(data.get("scheduled_for")),
+        window_noted=data.get("window_noted", False),
+        window_paused=data.get("window_paused", False),
     )
 
 

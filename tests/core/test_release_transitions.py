@@ -54,6 +54,8 @@ from bot.core.release import (
     StartNow,
     State,
     VersionsResolved,
+    WindowClosed,
+    WindowOpened,
     approval_due,
     next_action,
     transition,
@@ -81,6 +83,8 @@ SERVICE = Service(
 
 KNOWN_FACT_KINDS = {
     "release.schedule_reached",
+    "release.window_closed",
+    "release.window_opened",
     "release.started_early",
     "release.versions_resolved",
     "release.ci_passed",
@@ -417,6 +421,11 @@ def _index(release: Release) -> int:
 
 EVENTS: dict[str, Callable[[Release], Event]] = {
     "ScheduleReached": lambda r: ScheduleReached(),
+    "WindowClosed.pause": lambda r: WindowClosed(
+        (r.updated_at or r.created_at) + timedelta(hours=10, seconds=10), pause=True
+    ),
+    "WindowClosed.finish": lambda r: WindowClosed(None, pause=False),
+    "WindowOpened": lambda r: WindowOpened(),
     "StartNow": lambda r: StartNow(REQUESTER),
     "VersionsResolved": lambda r: VersionsResolved("v9.9.9", "v0.0.1"),
     "CiChecked.passed": lambda r: CiChecked(passed=True, summary="3 checks passed"),
@@ -462,6 +471,9 @@ STAGE_EVENTS = (
 )
 DOING = {
     "ScheduleReached": "start it at its time",
+    "WindowClosed.pause": "act on its deploy window closing",
+    "WindowClosed.finish": "act on its deploy window closing",
+    "WindowOpened": "resume it as its window opens",
     "StartNow": "start it now",
     "VersionsResolved": "resolve its versions",
     "CiChecked.passed": "record a CI result",
@@ -616,6 +628,31 @@ def _auto_rollback(reason: str, *facts: str) -> Moves:
     )
 
 
+def _window_closing(action_if_it_goes_on: Action) -> dict[str, Refused | Moves]:
+    """A running release whose deploy window shut: paused until it opens (in 10 h here), or
+    going on; a window opening means nothing to it."""
+    return {
+        "WindowClosed.pause": Moves(
+            State.PAUSED,
+            ("release.window_closed",),
+            timedelta(hours=10),
+            Action.WINDOW_OPENED,
+            {"window_paused": True, "window_noted": True, "paused_by": None},
+        ),
+        "WindowClosed.finish": Moves(
+            State.RUNNING,
+            ("release.window_closed",),
+            SAME,
+            action_if_it_goes_on,
+            {"window_noted": True, "window_paused": False},
+        ),
+        "WindowOpened": cannot(State.RUNNING, "WindowOpened"),
+    }
+
+
+PAUSED_BY_A_PERSON = Refused(f"Release {REF} was paused by a person; it waits for them.")
+
+
 def _rejected_by_approver() -> Moves:
     return Moves(
         State.REJECTED,
@@ -697,6 +734,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "running, step pending": (running, {
         **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
+        **_window_closing(Action.START_STAGE),
         "StageStarting": Moves(S.RUNNING, (), timedelta(seconds=60), Action.START_STAGE,
                                {"stage0.status": StageStatus.RUNNING, "stage0.started_at": AT,
                                 "stage0.operation_id": None}),
@@ -716,6 +754,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "running, step starting": (step_starting, {
         **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
+        **_window_closing(Action.START_STAGE),
         "StageStarting": not_status(0, "pending"),
         "StageStarted": Moves(S.RUNNING, ("stage.started",), timedelta(seconds=5),
                               Action.POLL_STAGE, {"stage0.operation_id": "op-9"}),
@@ -739,6 +778,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "running, step rolling out": (step_running, {
         **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
+        **_window_closing(Action.POLL_STAGE),
         "StageStarting": not_status(0, "pending"),
         "StageStarted": not_status(0, "pending"),
         "StageProgress": Moves(S.RUNNING, (), timedelta(seconds=7), Action.POLL_STAGE,
@@ -763,6 +803,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "running, analysis": (analysing, {
         **refusing(S.RUNNING, (*GATE_EVENTS, *APPROVAL_EVENTS)),
+        **_window_closing(Action.ANALYZE),
         "StageStarting": not_status(1, "pending"),
         "StageStarted": not_status(1, "pending"),
         # The engine never reports step results for a bake; the machine accepts them anyway.
@@ -792,6 +833,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "paused, step rolling out": (paused_step, {
         **refusing(S.PAUSED, (*GATE_EVENTS, *APPROVAL_EVENTS)),
+        "WindowOpened": PAUSED_BY_A_PERSON,
         "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), Action.POLL_STAGE,
@@ -813,6 +855,7 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
     }),
     "paused, analysis": (paused_bake, {
         **refusing(S.PAUSED, (*GATE_EVENTS, *APPROVAL_EVENTS)),
+        "WindowOpened": PAUSED_BY_A_PERSON,
         "StageStarting": ignored(S.PAUSED),
         "StageStarted": ignored(S.PAUSED),
         "StageProgress": Moves(S.PAUSED, (), timedelta(seconds=7), None, {"paused_by": ONCALL}),
@@ -874,8 +917,9 @@ TABLE: dict[str, tuple[Callable[[], Run], dict[str, Refused | Moves]]] = {
 }
 # fmt: on
 SCHEDULE_EVENTS = ("ScheduleReached", "StartNow")
-for _build, _row in TABLE.values():  # only a scheduled release has a time to reach
-    for _name, _refused in refusing(_build().state, SCHEDULE_EVENTS).items():
+WINDOW_EVENTS = ("WindowClosed.pause", "WindowClosed.finish", "WindowOpened")
+for _build, _row in TABLE.values():  # the rows above name these where they apply
+    for _name, _refused in refusing(_build().state, (*SCHEDULE_EVENTS, *WINDOW_EVENTS)).items():
         _row.setdefault(_name, _refused)
 
 
@@ -1740,3 +1784,25 @@ def test_an_approval_after_the_request_lapsed_does_not_count():
     run.do(Approve(APPROVER), after=60)
     with pytest.raises(InvalidTransition, match=r"The approval request for release #12 lapsed"):
         transition(run.release, Approve(OTHER_APPROVER), run.now + timedelta(hours=2))
+
+
+def test_a_release_paused_by_its_window_resumes_when_the_next_opens():
+    run = running()
+    opens = run.now + timedelta(hours=8)
+    run.do(WindowClosed(opens, pause=True))
+    assert run.state is State.PAUSED and run.release.due_at == opens
+    assert next_action(run.release, opens) is Action.WINDOW_OPENED
+    with pytest.raises(InvalidTransition, match="already paused until its deploy window opens"):
+        transition(run.release, Pause(REQUESTER), run.now)
+    run.now = opens
+    run.do(WindowOpened())
+    assert run.state is State.RUNNING and run.action is Action.START_STAGE
+    with pytest.raises(InvalidTransition, match="was told its deploy window closed already"):
+        transition(run.release, WindowClosed(None, pause=True), run.now)
+
+
+def test_a_person_may_resume_a_release_its_window_paused():
+    run = running()
+    run.do(WindowClosed(run.now + timedelta(hours=8), pause=True))
+    run.do(Resume(REQUESTER), after=60)
+    assert run.state is State.RUNNING and not run.release.window_paused

@@ -100,3 +100,39 @@ async def test_where_shows_the_windows_the_next_opening_and_what_is_scheduled(
     assert "windows: mon-thu 22:00-06:00 Europe/Berlin · next opens <!date^" in where
     assert "scheduled: #1 " in where
     assert where.count("windows:") == 1, "staging has no windows"
+
+
+async def window_shuts_mid_rollout(world: ServiceWorld) -> None:
+    world.clock.set(datetime(2026, 11, 24, 4, 59, 30, tzinfo=UTC))  # Tue 05:59:30 in Berlin
+    await world.command("U0ALICE", "/deploy checkout canary 10% to production")
+    await world.advance(3)
+    await world.click("U0BOB", "approve")
+    await world.advance(60)  # 10%, its bake, 50% at 06:00 as the window shuts, its bake
+
+
+async def test_a_rollout_whose_window_shuts_goes_on_to_its_end_by_default(world: ServiceWorld):
+    await window_shuts_mid_rollout(world)
+    await world.run_until(lambda: "live" in world.status().lower(), limit_s=600)
+    closed = [t for t in world.thread() if "The deploy window closed" in t]
+    assert len(closed) == 1 and "goes on to its end (when_window_closes: finish)" in closed[0]
+
+
+async def test_a_rollout_whose_window_shuts_pauses_until_the_next_opens_when_told_to():
+    text = WINDOWED.replace(
+        "timezone: Europe/Berlin}]}", "timezone: Europe/Berlin}], when_window_closes: pause}"
+    )
+    world = ServiceWorld.of(parse_catalog(text))
+    try:
+        await window_shuts_mid_rollout(world)
+        assert "paused" in world.status().lower()
+        assert "paused until a deploy window opens" in world.status()
+        assert any(
+            "The deploy window closed; paused until the next opens" in t for t in world.thread()
+        )
+        await world.advance(3600, step=300)
+        assert "paused" in world.status().lower(), "nothing moves outside the window"
+        world.clock.set(datetime(2026, 11, 24, 21, 0, tzinfo=UTC))  # Tue 22:00 in Berlin
+        await world.run_until(lambda: "live" in world.status().lower(), limit_s=600)
+        assert any("A deploy window opened; resuming" in t for t in world.thread())
+    finally:
+        await world.close()

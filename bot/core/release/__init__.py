@@ -33,6 +33,8 @@ from bot.core.release.events import (
     StartNow,
     StartRefused,
     VersionsResolved,
+    WindowClosed,
+    WindowOpened,
 )
 from bot.core.release.facts import Fact
 from bot.core.release.machine import transition
@@ -88,6 +90,8 @@ __all__ = [
     "StartRefused",
     "State",
     "VersionsResolved",
+    "WindowClosed",
+    "WindowOpened",
     "approval_due",
     "next_action",
     "reject_reason_problem",

@@ -11,6 +11,7 @@ from bot.core.stages import Stage, StageKind, StageStatus
 
 class Action(StrEnum):
     START_SCHEDULED = "start_scheduled"
+    WINDOW_OPENED = "window_opened"
     CHECK_CI = "check_ci"
     APPROVAL_TIMER = "approval_timer"
     START_STAGE = "start_stage"
@@ -38,6 +39,8 @@ def next_action(release: Release, now: datetime) -> Action | None:
             if stage.kind is StageKind.STEP:
                 return Action.POLL_STAGE
             return Action.ANALYZE if stage.analysis else Action.FINISH_BAKE
+        case State.PAUSED if release.window_paused:
+            return Action.WINDOW_OPENED
         case State.PAUSED if stage is not None:
             if starting(stage):
                 return Action.START_STAGE

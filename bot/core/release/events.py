@@ -47,6 +47,20 @@ class StartNow:
 
 
 @dataclass(frozen=True)
+class WindowClosed:
+    """The engine, about to start a step after the deploy window shut: `pause` until
+    `next_opens` (the catalog's `when_window_closes: pause`), or finish the rollout."""
+
+    next_opens: datetime | None
+    pause: bool
+
+
+@dataclass(frozen=True)
+class WindowOpened:
+    """The engine, when the window a release was paused for opens."""
+
+
+@dataclass(frozen=True)
 class ApprovalTimer:
     """The engine, at the approval request's next reminder, escalation or expiry time."""
 
@@ -163,7 +177,9 @@ class RollbackFailed:
 
 
 Event = (
-    ScheduleReached
+    WindowClosed
+    | WindowOpened
+    | ScheduleReached
     | StartNow
     | VersionsResolved
     | CiChecked

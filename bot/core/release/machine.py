@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.release import approvals, gate, rollback, rollout
+from bot.core.release import approvals, gate, rollback, rollout, windows
 from bot.core.release.events import Event
 from bot.core.release.facts import Fact
 from bot.core.release.model import Release
@@ -21,6 +21,7 @@ _HANDLERS: dict[type, Any] = {
     **approvals.HANDLERS,
     **rollout.HANDLERS,
     **rollback.HANDLERS,
+    **windows.HANDLERS,
 }
 
 

@@ -160,6 +160,8 @@ def _promote(r: Release, e: Promote, now: datetime) -> tuple[Release, list[Fact]
 
 
 def _pause(r: Release, e: Pause, now: datetime) -> tuple[Release, list[Fact]]:
+    if r.state is State.PAUSED and r.window_paused:
+        raise InvalidTransition(f"Release {r.ref} is already paused until its deploy window opens.")
     if r.state is State.PAUSED:
         raise InvalidTransition(f"Release {r.ref} is already paused by <@{r.paused_by}>.")
     require(r, {State.RUNNING}, "pause it")
@@ -175,7 +177,13 @@ def _pause(r: Release, e: Pause, now: datetime) -> tuple[Release, list[Fact]]:
 
 def _resume(r: Release, e: Resume, now: datetime) -> tuple[Release, list[Fact]]:
     require(r, {State.PAUSED}, "resume it")
-    resumed = replace(r, state=State.RUNNING, paused_by=None, due_at=min(r.due_at or now, now))
+    resumed = replace(
+        r,
+        state=State.RUNNING,
+        paused_by=None,
+        window_paused=False,  # a person may resume outside a window: their call
+        due_at=min(r.due_at or now, now),
+    )
     return resumed, [Fact("release.resumed", f"Resumed by <@{e.user_id}>", actor=e.user_id)]
 
 
