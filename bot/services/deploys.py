@@ -3,11 +3,13 @@ with its first fact. It runs inside the transaction the inbox processor opened."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.catalog import Catalog
 from bot.core.commands import Deploy, UsageError
+from bot.core.commands.deploy import deploy_words
 from bot.core.commands.when import When, start_at
 from bot.core.durations import format_duration
 from bot.core.policy import Act, decide, required_approvals
@@ -38,7 +40,9 @@ class Deploys:
         action = f"{request.via}.deploy"
         record = Recorder(uow, now)
 
-        async def refuse(rule: str, reason: str, outcome: str = "refused") -> Outcome:
+        async def refuse(
+            rule: str, reason: str, outcome: str = "refused", context: dict | None = None
+        ) -> Outcome:
             await record.refuse(
                 request,
                 action,
@@ -47,6 +51,7 @@ class Deploys:
                 service=service.name,
                 environment=environment.name,
                 outcome=outcome,
+                context=context,
             )
             return Outcome(False, reason)
 
@@ -68,7 +73,12 @@ class Deploys:
             facts=facts,
         )
         if not decision.allowed:
-            return await refuse(decision.rule, decision.message)
+            offer = None
+            if decision.rule == "window.closed" and facts.closed_window:
+                opens = facts.closed_window.next_opens
+                if opens is not None:  # a button that asks for the same deploy at that time
+                    offer = {"schedule": deploy_words(replace(command, when=None), opens)}
+            return await refuse(decision.rule, decision.message, context=offer)
         try:
             stages = plan_stages(service, command.strategy, analysis=bool(service.analysis.metrics))
         except PlanError as exc:

@@ -25,5 +25,7 @@ BUTTON_ACTS = {
     REJECT: "reject",
     START: "start",
 }
+SCHEDULE_NEXT = "deploy_schedule_next"  # on a refusal outside the deploy windows; its value is
+# the /deploy text that asks for the same deploy at the next opening
 BUTTONS = re.compile("^(" + "|".join(map(re.escape, BUTTON_ACTS)) + ")$")
 REJECT_CALLBACK = REJECT  # the reject box's callback_id (templates/reject_modal.j2)

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.release import reject_reason_problem
 from bot.services.inbox import Inbound, Inbox
 from bot.slack import requests as slack_requests
-from bot.slack.actions import BUTTON_ACTS, BUTTONS, REJECT_CALLBACK
+from bot.slack.actions import BUTTON_ACTS, BUTTONS, REJECT_CALLBACK, SCHEDULE_NEXT
 from bot.slack.payloads import register_checks
 
 
@@ -48,6 +48,20 @@ def register(app: AsyncApp, inbox: Inbox) -> None:
                 act=BUTTON_ACTS[action["action_id"]],
                 release_id=release_id,
                 trigger_id=body.get("trigger_id", ""),
+            )
+        )
+        await ack()
+
+    @app.action(SCHEDULE_NEXT)
+    async def on_schedule_next(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The same deploy, asked for at the next window: a /deploy like any other (checked
+        again when handled), from a click."""
+        await inbox.accept(
+            Inbound(
+                "command",
+                slack_requests.from_action(body),
+                command="/deploy",
+                text=str(action.get("value") or ""),
             )
         )
         await ack()

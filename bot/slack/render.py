@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.core.ports import ChatMessage, Clock
 from bot.core.release import Release
+from bot.slack import actions
 from bot.slack.status_view import status_view
 
 
@@ -24,6 +25,7 @@ def template_environment() -> Environment:
     )
     env.filters["epoch"] = lambda iso: int(datetime.fromisoformat(iso).timestamp())
     env.filters["mention"] = lambda user_id: f"<@{user_id}>"
+    env.globals["actions"] = actions
     return env
 
 

@@ -382,3 +382,29 @@ def test_other_scripts_digits_are_not_numbers_anywhere_in_the_grammar():
         parse("/deploy", "checkout canary ٥٠%", CATALOG)  # not 50%
     with pytest.raises(UsageError, match="I don't understand `٣`"):
         parse("/release", "history checkout ٣", CATALOG)  # not the last 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "checkout v1.4.3 canary 10% to production",
+        "checkout flag new-cart 25% to staging",
+        "checkout rolling 4 batches to production",
+        "checkout blue-green to staging",
+    ],
+)
+def test_a_deploy_said_again_at_a_time_reads_back_the_same(text: str):
+    from datetime import UTC, datetime
+
+    from bot.core.commands.deploy import deploy_words
+
+    first = run(f"/deploy {text}")
+    at = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
+    again = run(f"/deploy {deploy_words(first, at)}")
+    assert again.when is not None and again.when.said == "at 2026-12-01 21:00 UTC"
+    assert (again.service, again.environment, again.version, again.strategy) == (
+        first.service,
+        first.environment,
+        first.version,
+        first.strategy,
+    )

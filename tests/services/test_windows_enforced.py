@@ -136,3 +136,20 @@ async def test_a_rollout_whose_window_shuts_pauses_until_the_next_opens_when_tol
         assert any("A deploy window opened; resuming" in t for t in world.thread())
     finally:
         await world.close()
+
+
+async def test_a_refusal_outside_the_windows_offers_the_same_deploy_at_the_next_opening(
+    world: ServiceWorld,
+):
+    world.clock.set(MONDAY_MORNING)
+    await world.command("U0ALICE", "/deploy checkout v1.4.3 canary 10% to production")
+    (offer,) = [e for e in world.db.outbox if e.message.template == "refusal"]
+    again = offer.message.context["schedule"]
+    assert again == "checkout v1.4.3 canary 10% to production at 2026-11-23 21:00 UTC"
+    message = world.renderer.render("refusal", offer.message.context)
+    (button,) = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == "Schedule for then" and button["value"] == again
+    await world.command("U0ALICE", f"/deploy {again}")  # what the button sends
+    release = world.release()
+    assert release.scheduled_for == datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
+    assert release.version_to == "v1.4.3" and release.stages[0].label == "10%"

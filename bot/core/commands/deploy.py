@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.core.catalog import Catalog, StrategyName
 from bot.core.commands.when import SCHEDULE_EXAMPLE, When, starts_a_time, take_when
@@ -48,6 +49,25 @@ class Deploy:
     version: str | None = None
     break_glass: BreakGlass | None = None
     when: When | None = None  # scheduled: at 22:00, tonight, in 2h...
+
+
+def deploy_words(command: Deploy, at: datetime) -> str:
+    """The /deploy text that asks for `command` again, to start at `at` (UTC): what a
+    "Schedule for then" button sends."""
+    choice = command.strategy
+    words = [command.service]
+    if command.version:
+        words.append(command.version)
+    if choice.name is StrategyName.FEATURE_FLAG and choice.flag:
+        words += ["flag", choice.flag]
+    else:
+        words.append(choice.name.value)
+    if choice.start_percent is not None:
+        words.append(f"{choice.start_percent}%")
+    if choice.batches is not None:
+        words.append(f"{choice.batches} batches")
+    words += ["to", command.environment, "at", at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), "UTC"]
+    return " ".join(words)
 
 
 def parse_deploy(words: list[str], catalog: Catalog) -> Deploy:
