@@ -21,6 +21,7 @@ BACKEND_TYPES = {
     "unleash": "integrations.unleash",
     "argo-rollouts": "integrations.argo_rollouts",
     "webhook": "integrations.webhook",
+    "reports": "integrations.reports",
 }
 
 # What each role of a service needs its backend to do.
@@ -30,6 +31,7 @@ ROLE_METHODS = {
     "monitor": "analyze",
     "flags": "set_rollout",
     "deployments": "record",
+    "reports": "reports",
 }
 
 
@@ -92,6 +94,7 @@ class Registry:
             monitor=self.backends[refs.monitor],
             flags=self.backends[refs.flags],
             deployments=self.backends[refs.deployments] if refs.deployments else None,
+            reports=self.backends[refs.reports] if refs.reports else None,
         )
 
     def callback_secrets(self) -> dict[str, bytes]:

@@ -163,3 +163,14 @@ def test_the_scheduling_example_in_the_readme_is_a_valid_catalog():
     assert catalog.deploy_windows("payments", "production").open_at(saturday_11_berlin) is None
     assert catalog.deploy_windows("checkout", "staging").always_open
     assert production.when_closed == "pause"
+
+
+def test_the_quality_gates_example_in_the_readme_is_a_valid_catalog():
+    from bot.app.catalog_file import parse_catalog
+
+    text = (REPO / "README.md").read_text().split("## Quality gates", 1)[1]
+    snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
+    catalog = parse_catalog(snippet, "README.md")
+    assert catalog.gates("checkout", "staging").tests.min_pass_rate == 0.9
+    assert catalog.gates("checkout", "production").coverage.min == 0.8
+    assert catalog.services["checkout"].backends.reports == "reports"

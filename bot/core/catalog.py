@@ -16,6 +16,7 @@ from bot.core import catalog_references
 from bot.core.deploy_windows import DeployWindow, DeployWindows
 from bot.core.durations import parse_duration
 from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, Role
+from bot.core.quality.gates import Gates
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 SECRET_KEY_HINTS = ("token", "secret", "password", "apikey", "api_key", "private_key")
@@ -53,6 +54,7 @@ class Environment(_Strict):
     auto_rollback: bool = True
     windows: tuple[DeployWindow, ...] = ()  # none: any time (freezes still apply)
     when_window_closes: Literal["finish", "pause"] = "finish"
+    gates: Gates = Gates()  # quality gates a version must pass, beyond CI
 
     @model_validator(mode="after")
     def _one_way_to_say_approvals(self) -> Environment:
@@ -171,6 +173,7 @@ class BackendRefs(_Strict):
     monitor: str = "simulated"
     flags: str = "simulated"
     deployments: str | None = None  # a backend that records releases (GitHub Deployments)
+    reports: str | None = None  # a backend that finds the quality reports of a version
 
 
 class Service(_Strict):
@@ -188,6 +191,7 @@ class Service(_Strict):
     concurrent_releases: bool = False
     approvals: dict[str, ApprovalPolicy] = {}
     windows: dict[str, tuple[DeployWindow, ...]] = {}  # by environment, instead of its own
+    gates: dict[str, Gates] = {}  # by environment, instead of its own
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -358,6 +362,11 @@ class Catalog(_Strict):
     def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:
         override = self.services[service].approvals.get(environment)
         return override or self.environments[environment].approval_policy
+
+    def gates(self, service: str, environment: str) -> Gates:
+        """The quality gates `service` must pass to go to `environment`."""
+        own = self.services[service].gates.get(environment)
+        return self.environments[environment].gates if own is None else own
 
     def deploy_windows(self, service: str, environment: str) -> DeployWindows:
         """When `service` may be deployed to `environment`: its own windows there, else the

@@ -64,7 +64,26 @@ def reference_problems(catalog: Catalog) -> list[Problem]:
                         f"backend {ref!r} is not declared under backends (declared: {declared})",
                     )
                 )
-    return problems + _policy_problems(catalog)
+    return problems + _policy_problems(catalog) + _gate_problems(catalog)
+
+
+def _gate_problems(catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    for svc in catalog.services.values():
+        gated = [
+            env
+            for env in svc.environments
+            if env in catalog.environments and not catalog.gates(svc.name, env).none
+        ]
+        if gated and svc.backends.reports is None:
+            problems.append(
+                (
+                    ("services", svc.name, "backends", "reports"),
+                    f"gates in {', '.join(gated)} need a backend that finds the reports "
+                    "(backends.reports)",
+                )
+            )
+    return problems
 
 
 def _policy_problems(catalog: Catalog) -> list[Problem]:
@@ -109,7 +128,8 @@ def _policy_problems(catalog: Catalog) -> list[Problem]:
                 )
             )
     for svc in catalog.services.values():
-        for section, by_environment in (("approvals", svc.approvals), ("windows", svc.windows)):
+        sections = (("approvals", svc.approvals), ("windows", svc.windows), ("gates", svc.gates))
+        for section, by_environment in sections:
             for env_name in by_environment:
                 if env_name not in svc.environments:
                     problems.append(

@@ -24,6 +24,7 @@ from bot.core.ports import (
     StorageUnavailable,
     Target,
 )
+from bot.core.quality.gates import GATE_KINDS, Reports, Verdict, judge
 from bot.core.release import (
     Action,
     AnalysisChecked,
@@ -156,6 +157,19 @@ class StageRunner:
             and current.operation_id is None
         )
 
+    async def _gates(
+        self, release: Release, ports: Adapters, target: Target, version: str
+    ) -> tuple[Verdict, ...]:
+        """The catalog's quality gates judged on the version's reports (none: nothing)."""
+        gates = self._catalog.gates(release.service, release.environment)
+        if gates.none:
+            return ()
+        if ports.reports is None:
+            reports = Reports(missing=dict.fromkeys(GATE_KINDS, "no reports backend"))
+        else:
+            reports = await ports.reports.reports(target, version)
+        return tuple(judge(gates, reports))
+
     def _window(self, release: Release) -> WindowClosed | None:
         """A rollout about to take its next step after its deploy window shut (once per
         release; break-glass ignores windows)."""
@@ -192,6 +206,9 @@ class StageRunner:
                 status = await ports.ci.status(
                     target, version, release.version_from or running_version(events)
                 )
+                gates = ()
+                if status.state == "passed":
+                    gates = await self._gates(release, ports, target, version)
                 events.append(
                     CiChecked(
                         passed=status.state == "passed",
@@ -200,6 +217,7 @@ class StageRunner:
                         retry_in_s=status.retry_in_s,
                         authors=self._catalog.slack_users(status.authors),
                         committed_at=status.committed_at,
+                        gates=gates,
                     )
                 )
                 return events

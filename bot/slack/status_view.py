@@ -204,7 +204,8 @@ def _note(release: Release) -> str:
         if glass
         else ""
     )
-    return "\n".join(part for part in (emergency, _outcome_note(release)) if part)
+    gates = f"Quality gates: {release.gates_summary}" if release.gates_summary else ""
+    return "\n".join(part for part in (emergency, gates, _outcome_note(release)) if part)
 
 
 def _outcome_note(release: Release) -> str:

@@ -56,6 +56,7 @@ def to_data(release: Release) -> dict[str, Any]:
         "reminders_sent": release.reminders_sent,
         "escalated": release.escalated,
         "scheduled_for": _iso(release.scheduled_for),
+        "gates_summary": release.gates_summary,
         "window_noted": release.window_noted,
         "window_paused": release.window_paused,
     }
@@ -132,6 +133,7 @@ def from_row(row: Any) -> Release:
         reminders_sent=data.get("reminders_sent", 0),
         escalated=data.get("escalated", False),
         scheduled_for=_parse(data.get("scheduled_for")),
+        gates_summary=data.get("gates_summary", ""),
         window_noted=data.get("window_noted", False),
         window_paused=data.get("window_paused", False),
     )

@@ -636,3 +636,49 @@ def test_a_service_window_for_an_environment_it_is_not_deployed_to_is_refused():
     assert reference_problems(data) == [
         (("services", "payments", "windows", "dev"), "payments is not deployed to 'dev'")
     ]
+
+
+GATES = {
+    "tests": {"min_pass_rate": 0.9},
+    "vulnerabilities": {"max": {"critical": 0, "high": 5}},
+    "coverage": {"min": 0.8},
+}
+
+
+def test_quality_gates_come_from_the_environment_unless_the_service_names_its_own():
+    data = catalog_with(
+        **{
+            "environments.staging.gates": GATES,
+            "backends.reports": {"type": "reports", "settings": {}},
+            "services.checkout.backends": {"ci": "github", "reports": "reports"},
+            "services.payments.backends": {"reports": "reports"},
+            "services.payments.gates": {"staging": {"coverage": {"min": 0.5}}},
+        }
+    )
+    catalog = Catalog.model_validate(data)
+    assert catalog.gates("checkout", "staging").tests.min_pass_rate == 0.9
+    assert catalog.gates("payments", "staging").tests is None
+    assert catalog.gates("payments", "staging").coverage.min == 0.5
+    assert catalog.gates("checkout", "production").none
+
+
+def test_gates_need_a_backend_that_finds_the_reports():
+    data = catalog_with(**{"environments.staging.gates": GATES})
+    problems = reference_problems(data)
+    assert (
+        ("services", "checkout", "backends", "reports"),
+        "gates in staging need a backend that finds the reports (backends.reports)",
+    ) in problems
+
+
+@pytest.mark.parametrize(
+    ("gates", "problem"),
+    [
+        ({"tests": {"min_pass_rate": 1.5}}, "less than or equal to 1"),
+        ({"vulnerabilities": {"max": {"severe": 0}}}, "unknown severity 'severe'"),
+        ({"coverage": {"minimum": 0.8}}, "Extra inputs are not permitted"),
+    ],
+)
+def test_gates_that_cannot_work_say_why(gates: dict, problem: str):
+    with pytest.raises(ValidationError, match=problem):
+        Catalog.model_validate(catalog_with(**{"environments.staging.gates": gates}))

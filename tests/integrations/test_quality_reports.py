@@ -5,9 +5,6 @@ numbers (its JSON where it has one), then judged by the gates."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,29 +19,14 @@ from bot.core.quality.gates import (
     judge,
 )
 from bot.core.quality.reports import ReportError, parse_cobertura, parse_junit, parse_sarif
+from tests.support.quality_tools import make_reports
 
-SAMPLE = Path(__file__).resolve().parents[1] / "support" / "quality_sample"
 pytestmark = pytest.mark.slow  # runs three tools in processes of their own
-
-
-def tool(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> None:
-    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, timeout=120)
-    assert done.returncode in ok, done.stdout.decode() + done.stderr.decode()
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample run by the tools: junit.xml, coverage.xml (+ .json), bandit.sarif (+ .json)."""
-    work = tmp_path_factory.mktemp("quality")
-    for name in ("sample_code.py", "sample_suite.py"):
-        shutil.copy(SAMPLE / name, work / name)
-    tests = ("pytest", "-q", "-p", "no:cacheprovider", "--junitxml=junit.xml", "sample_suite.py")
-    tool("coverage", "run", "--source=sample_code", "-m", *tests, cwd=work, ok=(1,))
-    tool("coverage", "xml", "-o", "coverage.xml", cwd=work)
-    tool("coverage", "json", "-o", "coverage.json", cwd=work)
-    tool("bandit", "-q", "-f", "sarif", "-o", "bandit.sarif", "sample_code.py", cwd=work, ok=(1,))
-    tool("bandit", "-q", "-f", "json", "-o", "bandit.json", "sample_code.py", cwd=work, ok=(1,))
-    return work
+    return make_reports(tmp_path_factory.mktemp("quality"))
 
 
 def test_pytest_junit_xml_counts_passed_failed_errored_and_skipped(made: Path):

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from bot.core.catalog import Metric
+from bot.core.quality.gates import Reports
 from bot.core.wording import plural
 
 
@@ -224,6 +225,13 @@ class IntegrationHealth(Protocol):
     async def check_health(self) -> list[BackendHealth]: ...
 
 
+class QualitySource(Protocol):
+    async def reports(self, target: Target, version: str) -> Reports:
+        """The version's quality reports. One that cannot be had is named in
+        `Reports.missing` with why, never passed over; raises IntegrationError only when
+        trying again could help."""
+
+
 @dataclass(frozen=True)
 class Adapters:
     """The backends one service uses, as its catalog entry names them."""
@@ -233,3 +241,4 @@ class Adapters:
     monitor: Monitor
     flags: FlagStore
     deployments: DeploymentMirror | None = None
+    reports: QualitySource | None = None

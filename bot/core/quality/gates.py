@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.core.quality.reports import SEVERITIES, Coverage, SuiteResults, Vulnerabilities
 
+GATE_KINDS = ("tests", "vulnerabilities", "coverage")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,54 +66,70 @@ class Verdict:
     passed: bool
     measured: str  # "97.2% passed", "0 critical", "84%", or why it is missing
     threshold: str  # "min 90%", "max 0"
+    kind: str = ""  # the catalog's gate: tests, vulnerabilities, coverage
+
+    @property
+    def rule(self) -> str:
+        return f"gate.{self.kind}"
 
     def describe(self) -> str:
         return f"{self.gate} {self.measured} ({self.threshold}) {'✅' if self.passed else '❌'}"
+
+    def as_detail(self) -> dict[str, object]:
+        """For the audit trail: the gate, its value and its threshold."""
+        return {
+            "gate": self.gate,
+            "passed": self.passed,
+            "measured": self.measured,
+            "threshold": self.threshold,
+        }
 
 
 def judge(gates: Gates, reports: Reports) -> list[Verdict]:
     missing = reports.missing or {}
     verdicts: list[Verdict] = []
     if gates.tests is not None:
+        tests = reports.tests
+        measured = f"{_percent(tests.pass_rate)} passed of {tests.ran}" if tests else None
+        passed = tests is not None and tests.pass_rate >= gates.tests.min_pass_rate
         limit = f"min {_percent(gates.tests.min_pass_rate)}"
-        if reports.tests is None:
-            verdicts.append(Verdict("tests", False, _missing("test", missing, "tests"), limit))
-        else:
-            rate = reports.tests.pass_rate
-            measured = f"{_percent(rate)} passed of {reports.tests.ran}"
-            verdicts.append(Verdict("tests", rate >= gates.tests.min_pass_rate, measured, limit))
+        verdicts.append(_verdict("tests", "tests", passed, measured, limit, missing))
     if gates.vulnerabilities is not None:
-        for severity in SEVERITIES:
-            if severity not in gates.vulnerabilities.max:
-                continue
-            limit = gates.vulnerabilities.max[severity]
+        found = reports.vulnerabilities
+        for severity in (s for s in SEVERITIES if s in gates.vulnerabilities.max):
+            most = gates.vulnerabilities.max[severity]
+            count = found.count(severity) if found else None
+            passed = count is not None and count <= most
+            measured = str(count) if count is not None else None
             name = f"{severity} vulns"
-            if reports.vulnerabilities is None:
-                why = _missing("security", missing, "vulnerabilities")
-                verdicts.append(Verdict(name, False, why, f"max {limit}"))
-                continue
-            found = reports.vulnerabilities.count(severity)
-            verdicts.append(Verdict(name, found <= limit, str(found), f"max {limit}"))
-    if gates.coverage is not None:
-        limit = f"min {_percent(gates.coverage.min)}"
-        if reports.coverage is None:
             verdicts.append(
-                Verdict("coverage", False, _missing("coverage", missing, "coverage"), limit)
+                _verdict(name, "vulnerabilities", passed, measured, f"max {most}", missing)
             )
-        else:
-            rate = reports.coverage.line_rate
-            verdicts.append(Verdict("coverage", rate >= gates.coverage.min, _percent(rate), limit))
+    if gates.coverage is not None:
+        rate = reports.coverage.line_rate if reports.coverage else None
+        passed = rate is not None and rate >= gates.coverage.min
+        measured = _percent(rate) if rate is not None else None
+        limit = f"min {_percent(gates.coverage.min)}"
+        verdicts.append(_verdict("coverage", "coverage", passed, measured, limit, missing))
     return verdicts
+
+
+def _verdict(
+    name: str, kind: str, passed: bool, measured: str | None, limit: str, missing: dict[str, str]
+) -> Verdict:
+    """`measured` None: the report is missing, and so the gate fails, saying why."""
+    if measured is None:
+        report = {"tests": "test", "vulnerabilities": "security"}.get(kind, kind)
+        why = missing.get(kind)
+        return Verdict(
+            name, False, f"no {report} report" + (f": {why}" if why else ""), limit, kind
+        )
+    return Verdict(name, passed, measured, limit, kind)
 
 
 def gate_line(verdicts: list[Verdict]) -> str:
     """`tests 97.2% passed of 250 (min 90%) ✅ · critical vulns 0 (max 0) ✅ · ...`"""
     return " · ".join(v.describe() for v in verdicts)
-
-
-def _missing(kind: str, missing: dict[str, str], gate: str) -> str:
-    why = missing.get(gate)
-    return f"no {kind} report" + (f": {why}" if why else "")
 
 
 def _percent(rate: float) -> str:

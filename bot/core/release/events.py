@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core.quality.gates import Verdict
+
 
 @dataclass(frozen=True)
 class VersionsResolved:
@@ -23,6 +25,7 @@ class CiChecked:
     retry_in_s: int = 10
     authors: tuple[str, ...] = ()
     committed_at: datetime | None = None
+    gates: tuple[Verdict, ...] = ()  # the quality gates, judged once CI passed
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.durations import format_duration
+from bot.core.quality.gates import gate_line
 from bot.core.release.approvals import approval_due
 from bot.core.release.events import (
     CiChecked,
@@ -68,7 +69,24 @@ def _ci_checked(r: Release, e: CiChecked, now: datetime) -> tuple[Release, list[
         ci_summary=e.summary,
         authors=e.authors or r.authors,
         committed_at=e.committed_at or r.committed_at,
+        gates_summary=gate_line(list(e.gates)),
     )
+    if e.gates:
+        failed = [v for v in e.gates if not v.passed]
+        details = {"gates": [v.as_detail() for v in e.gates]}
+        if failed:
+            reason = "Quality gate failed: " + "; ".join(v.describe() for v in failed)
+            ended = end(r, State.REJECTED, now, reason=reason)
+            refused = Fact(
+                "release.gate_failed",
+                f"Quality gates refused {r.version_to}: {r.gates_summary}",
+                outcome="refused",
+                details=details,
+                rule=failed[0].rule,
+            )
+            return ended, [*facts, refused]
+        passed = f"Quality gates passed: {r.gates_summary}"
+        facts.append(Fact("release.gates_passed", passed, details=details))
     if r.approvals_missing:
         r = replace(r, state=State.AWAITING_APPROVAL, approval_requested_at=now)
         r = replace(r, due_at=approval_due(r))

@@ -122,6 +122,7 @@ class Release:
     reminders_sent: int = 0
     escalated: bool = False
     scheduled_for: datetime | None = None  # a scheduled release waits (SCHEDULED) until then
+    gates_summary: str = ""  # the quality gates as judged when CI passed
     window_noted: bool = False  # its deploy window's closing was acted on (once per release)
     window_paused: bool = False  # paused because the window closed; resumes when one opens
 
