@@ -48,11 +48,8 @@ def example_catalog() -> Catalog:
 async def example_bot(database_url: str, example_catalog: Catalog) -> AsyncIterator:
     from tests.support.harness import BotHarness
 
-    harness = await BotHarness.start(database_url, example_catalog)
-    try:
+    async with BotHarness.running(database_url, example_catalog) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 @pytest.fixture(scope="session")

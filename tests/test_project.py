@@ -174,3 +174,17 @@ def test_the_quality_gates_example_in_the_readme_is_a_valid_catalog():
     assert catalog.gates("checkout", "staging").tests.min_pass_rate == 0.9
     assert catalog.gates("checkout", "production").coverage.min == 0.8
     assert catalog.services["checkout"].backends.reports == "reports"
+
+
+def test_the_notify_example_in_the_readme_is_a_valid_catalog():
+    from bot.app.catalog_file import parse_catalog
+
+    text = (REPO / "README.md").read_text().split("## Who hears what", 1)[1]
+    snippet = re.search(r"```yaml\n(.+?)\n```", text, re.S).group(1)
+    catalog = parse_catalog(snippet, "README.md")
+    assert catalog.notify_plan("checkout", "staging").announcements() == (
+        ("C0RELEASES", ("requested",)),
+    )
+    assert catalog.notify_plan("checkout", "production").announcements() == (
+        ("C0CHECKOUT", ("started", "succeeded", "rolled_back")),
+    )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.core import catalog_references
 from bot.core.deploy_windows import DeployWindow, DeployWindows
 from bot.core.durations import parse_duration
+from bot.core.notify_plan import NotifyPlan
 from bot.core.policy_config import ApprovalPolicy, FreezeWindow, Grant, Role
 from bot.core.quality.gates import Gates
 
@@ -55,6 +56,7 @@ class Environment(_Strict):
     windows: tuple[DeployWindow, ...] = ()  # none: any time (freezes still apply)
     when_window_closes: Literal["finish", "pause"] = "finish"
     gates: Gates = Gates()  # quality gates a version must pass, beyond CI
+    notify: NotifyPlan = NotifyPlan()  # who hears what, beyond the channel it was asked in
 
     @model_validator(mode="after")
     def _one_way_to_say_approvals(self) -> Environment:
@@ -192,6 +194,7 @@ class Service(_Strict):
     approvals: dict[str, ApprovalPolicy] = {}
     windows: dict[str, tuple[DeployWindow, ...]] = {}  # by environment, instead of its own
     gates: dict[str, Gates] = {}  # by environment, instead of its own
+    notify: dict[str, NotifyPlan] = {}  # by environment, instead of its own
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -362,6 +365,10 @@ class Catalog(_Strict):
     def approval_policy(self, service: str, environment: str) -> ApprovalPolicy:
         override = self.services[service].approvals.get(environment)
         return override or self.environments[environment].approval_policy
+
+    def notify_plan(self, service: str, environment: str) -> NotifyPlan:
+        own = self.services[service].notify.get(environment)
+        return self.environments[environment].notify if own is None else own
 
     def gates(self, service: str, environment: str) -> Gates:
         """The quality gates `service` must pass to go to `environment`."""

@@ -128,7 +128,12 @@ def _policy_problems(catalog: Catalog) -> list[Problem]:
                 )
             )
     for svc in catalog.services.values():
-        sections = (("approvals", svc.approvals), ("windows", svc.windows), ("gates", svc.gates))
+        sections = (
+            ("approvals", svc.approvals),
+            ("windows", svc.windows),
+            ("gates", svc.gates),
+            ("notify", svc.notify),
+        )
         for section, by_environment in sections:
             for env_name in by_environment:
                 if env_name not in svc.environments:

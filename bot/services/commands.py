@@ -116,6 +116,8 @@ class CommandRouter:
                 return await self._exports.request(uow, request, parsed)
             case reports.Dora():
                 return await self._queries.dora(uow, request, parsed)
+            case reports.NotifyPlanQuery():
+                return await self._queries.notify_plan(uow, request, parsed)
             case reports.Integrations():
                 return await self._queries.integrations(uow, request, prepared.backends)
             case policy.WhoAmI():

@@ -108,6 +108,7 @@ class Deploys:
             state=State.SCHEDULED if start else State.AWAITING_CI,
             scheduled_for=start,
             due_at=start or now,
+            announce=self._catalog.notify_plan(service.name, environment.name).announcements(),
         )
         try:
             release = await uow.releases.add(release)

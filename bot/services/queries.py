@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.catalog import Catalog
-from bot.core.commands import Dora, Help, History, ListActive, Status
+from bot.core.commands import Dora, Help, History, ListActive, NotifyPlanQuery, Status
 from bot.core.durations import format_duration
+from bot.core.notify import plan_sentences
 from bot.core.ports import BackendHealth, Clock, UnitOfWork
 from bot.core.release import State
 from bot.core.wording import plural
@@ -77,6 +78,25 @@ class Queries:
             {"title": title, "releases": [release_summary(r) for r in releases]},
         )
         return Outcome(True, f"{len(releases)} active")
+
+    async def notify_plan(
+        self, uow: UnitOfWork, request: Request, query: NotifyPlanQuery
+    ) -> Outcome:
+        service = self._catalog.services[query.service]
+        environments = [query.environment] if query.environment else list(service.environments)
+        plans = [
+            {
+                "environment": environment,
+                "lines": plan_sentences(
+                    self._catalog.notify_plan(query.service, environment).announcements()
+                ),
+            }
+            for environment in environments
+        ]
+        record = Recorder(uow, self._clock.now())
+        await record.audit(request, f"{request.via}.notify", service=query.service)
+        await record.reply(request, "notify_plan", {"service": query.service, "plans": plans})
+        return Outcome(True, f"{len(plans)} plan(s)")
 
     async def history(self, uow: UnitOfWork, request: Request, query: History) -> Outcome:
         releases = await uow.releases.history(query.service, query.environment, query.limit)

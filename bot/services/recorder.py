@@ -12,9 +12,11 @@ from typing import Any
 
 from bot.core.audit import AuditEvent
 from bot.core.deployments import deployment_state
+from bot.core.notify import EVENT_WORDS, event_of
 from bot.core.ports import Outbound, UnitOfWork
 from bot.core.release import Fact, Release
 from bot.services.requests import Request
+from bot.services.views import release_summary
 
 BOT_ACTOR = "releasebot"
 
@@ -148,8 +150,33 @@ class Recorder:
                         channel=release.channel,
                     )
                 )
+            await self._announce(release, fact)
         await self.status_changed(release)
         await self._mirror(release)
+
+    async def _announce(self, release: Release, fact: Fact) -> None:
+        """The fact's event, in every channel the release's notify plan names for it, once."""
+        event = event_of(fact, release)
+        if event is None or release.id is None:
+            return
+        for channel, events in release.announce:
+            if event not in events:
+                continue
+            await self._uow.outbox.enqueue(
+                Outbound(
+                    "post",
+                    f"announce:{release.id}:{event}:{channel}",
+                    "announcement",
+                    {
+                        "event": event,
+                        "words": EVENT_WORDS[event],
+                        "summary": fact.summary,
+                        "release": release_summary(release),
+                    },
+                    release_id=release.id,
+                    channel=channel,
+                )
+            )
 
     async def _mirror(self, release: Release) -> None:
         """Owe the deployment system of record each state the release reaches, once."""

@@ -57,6 +57,7 @@ def to_data(release: Release) -> dict[str, Any]:
         "escalated": release.escalated,
         "scheduled_for": _iso(release.scheduled_for),
         "gates_summary": release.gates_summary,
+        "announce": [[channel, list(events)] for channel, events in release.announce],
         "window_noted": release.window_noted,
         "window_paused": release.window_paused,
     }
@@ -134,6 +135,7 @@ def from_row(row: Any) -> Release:
         escalated=data.get("escalated", False),
         scheduled_for=_parse(data.get("scheduled_for")),
         gates_summary=data.get("gates_summary", ""),
+        announce=tuple((c, tuple(events)) for c, events in data.get("announce", ())),
         window_noted=data.get("window_noted", False),
         window_paused=data.get("window_paused", False),
     )

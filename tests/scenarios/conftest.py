@@ -12,8 +12,5 @@ from tests.support.harness import BotHarness
 
 @pytest.fixture
 async def scenario_bot(database_url: str) -> AsyncIterator[BotHarness]:
-    harness = await BotHarness.start(database_url, load_catalog(SCENARIO_CATALOG))
-    try:
+    async with BotHarness.running(database_url, load_catalog(SCENARIO_CATALOG)) as harness:
         yield harness
-    finally:
-        await harness.stop()

@@ -31,11 +31,8 @@ def gated(reports: Path) -> str:
 
 @pytest.fixture
 async def gated_bot(database_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    harness = await BotHarness.start(database_url, parse_catalog(gated(tmp_path)))
-    try:
+    async with BotHarness.running(database_url, parse_catalog(gated(tmp_path))) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 async def test_a_missing_test_report_refuses_the_release_on_its_message(

@@ -20,11 +20,8 @@ from tests.support.harness import CHANNEL, BotHarness
 
 @pytest.fixture
 async def policy_bot(database_url: str) -> AsyncIterator[BotHarness]:
-    harness = await BotHarness.start(database_url, load_catalog(POLICY_CATALOG))
-    try:
+    async with BotHarness.running(database_url, load_catalog(POLICY_CATALOG)) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 def releases(policy_bot: BotHarness):

@@ -22,11 +22,8 @@ WINDOWED = SCENARIO_CATALOG.read_text().replace(
 
 @pytest.fixture
 async def windowed_bot(database_url: str) -> AsyncIterator[BotHarness]:
-    harness = await BotHarness.start(database_url, parse_catalog(WINDOWED))
-    try:
+    async with BotHarness.running(database_url, parse_catalog(WINDOWED)) as harness:
         yield harness
-    finally:
-        await harness.stop()
 
 
 async def test_outside_the_windows_one_click_schedules_it_for_the_next(windowed_bot: BotHarness):

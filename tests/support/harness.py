@@ -6,6 +6,8 @@ what Slack would show (the stand-in's messages and recorded Web API calls).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,18 @@ class BotHarness:
             runtime.emulator.bot_events_url = f"{base}/slack/events"
             runtime.emulator.public_base_url = f"{base}{EMULATOR_PATH}"
         return cls(runtime, runner, clock, base)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(
+        cls, database_url: str, catalog: Catalog, **settings: Any
+    ) -> AsyncIterator[BotHarness]:
+        """The bot for the length of a `with`: what the tests' bot fixtures yield."""
+        harness = await cls.start(database_url, catalog, **settings)
+        try:
+            yield harness
+        finally:
+            await harness.stop()
 
     async def stop(self) -> None:
         await self.runner.cleanup()

@@ -24,7 +24,13 @@ from bot.core.commands.release import (
     ReleaseCommand,
     Status,
 )
-from bot.core.commands.reports import Dora, ExportAudit, Integrations, ReportCommand
+from bot.core.commands.reports import (
+    Dora,
+    ExportAudit,
+    Integrations,
+    NotifyPlanQuery,
+    ReportCommand,
+)
 from bot.core.commands.rollback import RollbackCommand
 from bot.core.commands.words import RELEASE_NUMBER_MAX, UsageError, release_number
 
@@ -38,6 +44,7 @@ __all__ = [
     "Help",
     "History",
     "Integrations",
+    "NotifyPlanQuery",
     "ListActive",
     "LockEnvironment",
     "PolicyCommand",

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.core.catalog import Catalog
-from bot.core.commands.words import UsageError, service_named
+from bot.core.commands.words import UsageError, environment_named, service_named
 from bot.core.durations import parse_duration
 from bot.core.export_formats import DEFAULT, FORMATS
 
-REPORT_SUBCOMMANDS = ("integrations", "dora", "export")
+REPORT_SUBCOMMANDS = ("integrations", "dora", "export", "notify")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,15 @@ class Integrations:
     """Which backends are configured, whether they answer, and their last error."""
 
 
-ReportCommand = Dora | ExportAudit | Integrations
+@dataclass(frozen=True)
+class NotifyPlanQuery:
+    """Who hears what about `service`'s releases, per environment (or in one)."""
+
+    service: str
+    environment: str | None = None
+
+
+ReportCommand = Dora | ExportAudit | Integrations | NotifyPlanQuery
 
 
 def parse_report(sub: str, words: list[str], catalog: Catalog) -> ReportCommand:
@@ -50,6 +58,17 @@ def parse_report(sub: str, words: list[str], catalog: Catalog) -> ReportCommand:
             return _dora(words, catalog)
         case "export":
             return _export(words, catalog)
+        case "notify":
+            example = "/release notify checkout production"
+            if not words or len(words) > 2:
+                raise UsageError(
+                    "Whose plan? Name a service, and an environment if you like.", example
+                )
+            service = service_named(words[0], catalog, example)
+            environment = (
+                environment_named(words[1], service, catalog, example) if len(words) == 2 else None
+            )
+            return NotifyPlanQuery(service.name, environment)
     raise AssertionError(sub)
 
 

@@ -123,6 +123,8 @@ class Release:
     escalated: bool = False
     scheduled_for: datetime | None = None  # a scheduled release waits (SCHEDULED) until then
     gates_summary: str = ""  # the quality gates as judged when CI passed
+    # (channel, events) to announce in, as the catalog's notify plan said when it was asked
+    announce: tuple[tuple[str, tuple[str, ...]], ...] = ()
     window_noted: bool = False  # its deploy window's closing was acted on (once per release)
     window_paused: bool = False  # paused because the window closed; resumes when one opens
 
