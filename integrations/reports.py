@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from bot.core.ports import IntegrationError, Target
 from bot.core.quality.gates import Reports
@@ -80,7 +80,7 @@ class UrlReports:
     async def _fetch(self, url: str) -> tuple[bytes | None, str]:
         """The report's bytes, or None and why it is missing."""
         if url.startswith("file://"):
-            path = Path(urlsplit(url).path)
+            path = Path(unquote(urlsplit(url).path))  # {repository} `acme/checkout`: folders
             try:
                 return await asyncio.to_thread(path.read_bytes), ""
             except OSError as exc:

@@ -19,6 +19,7 @@ from bot.core.commands import (
     WhoAmI,
     WhoCan,
 )
+from bot.core.deploy_windows import closed_at
 from bot.core.policy import (
     ROLE_GRANTS,
     Act,
@@ -309,8 +310,10 @@ class PolicyActions:
             )
             latest = await uow.releases.latest_for(command.service, environment)
             windows = self._catalog.deploy_windows(command.service, environment)
-            opening = windows.open_at(now) or windows.next_opening(now)
+            closed = closed_at(windows, now)
             active = await uow.releases.active_for(command.service, environment)
+            waiting = active if active and active.state is State.SCHEDULED else None
+            scheduled = f"{waiting.ref} {waiting.version_to or 'latest'}" if waiting else ""
             rows.append(
                 {
                     "environment": environment,
@@ -324,16 +327,14 @@ class PolicyActions:
                         else "never deployed"
                     ),
                     "windows": "; ".join(w.describe() for w in windows.windows),
-                    "window_open": windows.open_at(now) is not None,
-                    "window_at": opening.opens.isoformat() if opening else None,
-                    "scheduled": (
-                        f"{active.ref} {active.version_to or 'latest'}"
-                        if active and active.state is State.SCHEDULED
-                        else ""
+                    "window_open": closed is None,
+                    "window_at": (
+                        closed.next_opens.isoformat() if closed and closed.next_opens else None
                     ),
+                    "scheduled": scheduled,
                     "scheduled_at": (
-                        active.scheduled_for.isoformat()
-                        if active and active.scheduled_for and active.state is State.SCHEDULED
+                        waiting.scheduled_for.isoformat()
+                        if waiting and waiting.scheduled_for
                         else None
                     ),
                 }

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.core.policy_config import time_zone_name
 from bot.core.ports import ChatError, ChatMessage, IntegrationError
 
 METADATA_EVENT = "releasebot_message"
@@ -234,7 +235,10 @@ class SlackPeople:
         except (SlackApiError, *NOT_ANSWERED):
             return None
         zone = (response.get("user") or {}).get("tz")
-        return zone if isinstance(zone, str) and zone else None
+        try:
+            return time_zone_name(zone) if isinstance(zone, str) and zone else None
+        except ValueError:  # a zone this machine's tz database does not know
+            return None
 
 
 class SlackGroups:

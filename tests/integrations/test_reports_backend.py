@@ -79,7 +79,7 @@ async def test_reports_the_tools_wrote_are_read_over_http_and_from_files(server,
     templates = {
         "junit": base + "/{repository}/{version}/junit.xml",
         "sarif": base + "/{repository}/{version}/bandit.sarif",
-        "cobertura": f"file://{folder}/coverage.xml",
+        "cobertura": f"file://{tmp_path}/{{repository}}/{{version}}/coverage.xml",
     }
     reports = build(templates, CONTEXT)
     try:
@@ -89,6 +89,14 @@ async def test_reports_the_tools_wrote_are_read_over_http_and_from_files(server,
     assert found.missing is None
     assert found.tests.total == 4 and found.vulnerabilities.count("high") == 1
     assert 0 < found.coverage.line_rate < 1
+
+
+async def test_a_file_template_finds_the_repository_as_folders(tmp_path):
+    reports = build({"junit": f"file://{tmp_path}/{{repository}}/{{version}}/junit.xml"}, CONTEXT)
+    found = await reports.reports(TARGET, "v1.4.3")
+    assert found.missing == {
+        "tests": f"{tmp_path}/acme/checkout/v1.4.3/junit.xml: No such file or directory"
+    }
 
 
 @pytest.mark.parametrize(

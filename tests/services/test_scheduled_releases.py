@@ -35,7 +35,7 @@ async def test_a_release_waits_for_its_time_in_the_requesters_zone(scenario_worl
 
     world.clock.set(datetime(2026, 11, 23, 21, 0, tzinfo=UTC))
     await world.run_until(lambda: "live" in world.status().lower(), limit_s=300)
-    assert [r.event.action for r in world.audit("release.schedule_reached")]
+    assert len(world.audit("release.schedule_reached")) == 1
 
 
 async def test_a_time_without_a_zone_is_utc_for_someone_slack_has_in_utc(

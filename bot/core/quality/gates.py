@@ -66,7 +66,7 @@ class Verdict:
     passed: bool
     measured: str  # "97.2% passed", "0 critical", "84%", or why it is missing
     threshold: str  # "min 90%", "max 0"
-    kind: str = ""  # the catalog's gate: tests, vulnerabilities, coverage
+    kind: str  # the catalog's gate: tests, vulnerabilities, coverage
 
     @property
     def rule(self) -> str:
